@@ -1,0 +1,169 @@
+//! The payload codec: a card, signed, as the text in its QR code.
+//!
+//! `RC1:` followed by the base45 (RFC 9285) of a tagged COSE_Sign1 (RFC 9052) whose protected header
+//! holds `alg` = EdDSA (-8) and `kid` (the 8-byte key id), whose unprotected header is empty, and whose
+//! payload is a CWT claims set (RFC 8392) carrying the card ([`claims`]). The full specification is
+//! `docs/FORMAT.md`.
+//!
+//! Decoding is strict and in two steps. [`decode`] checks the envelope (length, prefix, base45,
+//! COSE structure and headers) and returns a [`SignedPayload`] from which nothing but the key id can be
+//! read. Only [`SignedPayload::verify`] against a trust list (with `verify_strict`) yields the claims.
+
+pub mod claims;
+
+use chrono::{DateTime, Utc};
+use coset::{CborSerializable, CoseSign1, CoseSign1Builder, HeaderBuilder, TaggedCborSerializable, iana};
+use ed25519_dalek::Signature;
+
+pub use claims::DecodedClaims;
+
+use crate::domain::Card;
+use crate::keys::{IssuerKey, Kid, TrustList, TrustedKey};
+
+/// The version prefix of every payload this codec writes.
+pub const PREFIX: &str = "RC1:";
+
+/// The longest payload text accepted. A card with the longest names fits in about 600 characters;
+/// a version-40 QR code holds 4296.
+pub const MAX_PAYLOAD_CHARS: usize = 1200;
+
+/// Why a payload text is malformed. The verdict for all of these is `malformed`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CodecError {
+    /// Longer than [`MAX_PAYLOAD_CHARS`].
+    #[error("payload is {0} characters long, more than the {MAX_PAYLOAD_CHARS} allowed")]
+    TooLong(usize),
+    /// Not a rescard payload, or a version this checker does not know.
+    #[error("payload does not start with {PREFIX:?}: not a rescard card, or a newer format version")]
+    Prefix,
+    /// Not base45, or not its canonical form.
+    #[error("payload is not valid base45 text")]
+    Base45,
+    /// Not a tagged COSE_Sign1.
+    #[error("payload is not a COSE_Sign1 structure: {0}")]
+    Cose(String),
+    /// A header this format does not allow.
+    #[error("payload header: {0}")]
+    Header(String),
+    /// The claims are not a card.
+    #[error("payload claims: {0}")]
+    Claims(String),
+}
+
+/// Signs `card` with `key` at `issued_at` and returns the payload text.
+pub fn encode(card: &Card, issued_at: DateTime<Utc>, key: &IssuerKey) -> String {
+    let bytes = encode_cose(card, issued_at, key);
+    format!("{PREFIX}{}", base45::encode(&bytes))
+}
+
+/// The COSE_Sign1 bytes (before base45) for `card`.
+pub fn encode_cose(card: &Card, issued_at: DateTime<Utc>, key: &IssuerKey) -> Vec<u8> {
+    let protected = HeaderBuilder::new().algorithm(iana::Algorithm::EdDSA).key_id(key.kid().0.to_vec()).build();
+    let sign1 = CoseSign1Builder::new()
+        .protected(protected)
+        .payload(claims::encode_claims(card, issued_at))
+        .create_signature(&[], |data| key.sign(data).to_bytes().to_vec())
+        .build();
+    // Encoding a CoseSign1 built from these parts into a Vec cannot fail.
+    sign1.to_tagged_vec().unwrap_or_default()
+}
+
+/// A payload whose envelope is well formed but whose signature has not been checked.
+#[derive(Debug, Clone)]
+pub struct SignedPayload {
+    kid: Kid,
+    sign1: CoseSign1,
+}
+
+/// Why a signature check failed: no trusted key has the payload's `kid`, or none of them verifies it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureFailure {
+    /// No trusted, unretired key carries this key id.
+    UnknownIssuer,
+    /// The keys with this key id do not verify the signature.
+    InvalidSignature,
+}
+
+/// A payload whose signature a trusted key verified.
+#[derive(Debug, Clone)]
+pub struct VerifiedPayload {
+    key: TrustedKey,
+    claims: Vec<u8>,
+}
+
+impl VerifiedPayload {
+    /// The trusted key that verified it.
+    pub fn key(&self) -> &TrustedKey {
+        &self.key
+    }
+
+    /// The card and signing time it carries.
+    pub fn claims(&self) -> Result<DecodedClaims, CodecError> {
+        claims::decode_claims(&self.claims)
+    }
+}
+
+/// Checks the envelope of a payload text.
+pub fn decode(text: &str) -> Result<SignedPayload, CodecError> {
+    if text.len() > MAX_PAYLOAD_CHARS {
+        return Err(CodecError::TooLong(text.chars().count()));
+    }
+    let body = text.strip_prefix(PREFIX).ok_or(CodecError::Prefix)?;
+    let bytes = base45::decode(body).map_err(|_| CodecError::Base45)?;
+    if base45::encode(&bytes) != body {
+        return Err(CodecError::Base45);
+    }
+    decode_cose(&bytes)
+}
+
+/// Checks the envelope of COSE_Sign1 bytes.
+pub fn decode_cose(bytes: &[u8]) -> Result<SignedPayload, CodecError> {
+    let sign1 = CoseSign1::from_tagged_slice(bytes).map_err(|e| CodecError::Cose(e.to_string()))?;
+    let header = &sign1.protected.header;
+    if header.alg != Some(coset::RegisteredLabelWithPrivate::Assigned(iana::Algorithm::EdDSA)) {
+        return Err(CodecError::Header("alg is not EdDSA (-8)".into()));
+    }
+    let kid = Kid(header.key_id.as_slice().try_into().map_err(|_| CodecError::Header("kid is not 8 bytes".into()))?);
+    let expected = HeaderBuilder::new().algorithm(iana::Algorithm::EdDSA).key_id(kid.0.to_vec()).build();
+    let canonical_protected = expected.clone().to_vec().map_err(|e| CodecError::Header(e.to_string()))?;
+    if *header != expected || sign1.protected.original_data.as_deref() != Some(canonical_protected.as_slice()) {
+        return Err(CodecError::Header("protected header must hold exactly alg and kid".into()));
+    }
+    if !sign1.unprotected.is_empty() {
+        return Err(CodecError::Header("unprotected header must be empty".into()));
+    }
+    if sign1.payload.is_none() {
+        return Err(CodecError::Cose("payload is detached".into()));
+    }
+    if sign1.signature.len() != Signature::BYTE_SIZE {
+        return Err(CodecError::Cose("signature is not 64 bytes".into()));
+    }
+    if sign1.clone().to_tagged_vec().ok().as_deref() != Some(bytes) {
+        return Err(CodecError::Cose("not in the deterministic encoding".into()));
+    }
+    Ok(SignedPayload { kid, sign1 })
+}
+
+impl SignedPayload {
+    /// The key id in the protected header (not yet authenticated).
+    pub fn kid(&self) -> Kid {
+        self.kid
+    }
+
+    /// Tries every trusted, unretired key with this payload's `kid`, with `verify_strict`.
+    pub fn verify(&self, trust: &TrustList) -> Result<VerifiedPayload, SignatureFailure> {
+        let mut candidates = trust.candidates(self.kid).peekable();
+        if candidates.peek().is_none() {
+            return Err(SignatureFailure::UnknownIssuer);
+        }
+        let signature = Signature::from_slice(&self.sign1.signature).map_err(|_| SignatureFailure::InvalidSignature)?;
+        let tbs = self.sign1.tbs_data(&[]);
+        let key = candidates
+            .find(|k| k.public_key.verify_strict(&tbs, &signature).is_ok())
+            .ok_or(SignatureFailure::InvalidSignature)?;
+        Ok(VerifiedPayload { key: key.clone(), claims: self.sign1.payload.clone().unwrap_or_default() })
+    }
+}
+
+#[cfg(test)]
+mod tests;

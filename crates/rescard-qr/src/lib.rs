@@ -1,0 +1,14 @@
+//! QR codes for rescard payloads: render a payload as a printable PNG, and read payloads back from
+//! PNG and JPEG images.
+//!
+//! The error-correction level is **M** (about 15% of the code words recoverable). The reference card
+//! needs version 10 at M; level Q would need a larger symbol and so smaller modules in the same
+//! printed area, which costs more readability on a worn card than the extra correction gains, and L
+//! leaves too little margin for scratches and glare. See `docs/FORMAT.md`.
+#![deny(missing_docs)]
+
+mod decode;
+mod render;
+
+pub use decode::{DecodeError, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, decode_image, decode_payload};
+pub use render::{EcLevel, PRINT_DPI, QUIET_ZONE_MODULES, RenderError, module_count, render_png, version_for};
