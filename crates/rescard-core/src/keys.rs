@@ -88,12 +88,16 @@ impl IssuerKey {
 
     /// Loads a PKCS#8 PEM private key (`-----BEGIN PRIVATE KEY-----`).
     pub fn from_pkcs8_pem(pem: &str) -> Result<Self, KeyError> {
-        SigningKey::from_pkcs8_pem(pem).map(Self::from_signing_key).map_err(|_| KeyError::BadPrivateKey)
+        SigningKey::from_pkcs8_pem(pem)
+            .map(Self::from_signing_key)
+            .map_err(|_| KeyError::BadPrivateKey)
     }
 
     /// The key as PKCS#8 PEM, in memory that is wiped when dropped.
     pub fn to_pkcs8_pem(&self) -> Result<zeroize::Zeroizing<String>, KeyError> {
-        self.key.to_pkcs8_pem(LineEnding::LF).map_err(|_| KeyError::BadPrivateKey)
+        self.key
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(|_| KeyError::BadPrivateKey)
     }
 
     /// The key id.
@@ -156,7 +160,13 @@ pub struct TrustedKey {
 impl TrustedKey {
     /// A key that signs from `not_before` on.
     pub fn active(public_key: VerifyingKey, not_before: DateTime<Utc>) -> Self {
-        Self { kid: Kid::of(&public_key), public_key, status: KeyStatus::Active, not_before, not_after: None }
+        Self {
+            kid: Kid::of(&public_key),
+            public_key,
+            status: KeyStatus::Active,
+            not_before,
+            not_after: None,
+        }
     }
 }
 
@@ -171,7 +181,10 @@ impl TrustList {
     pub fn new(keys: Vec<TrustedKey>) -> Result<Self, KeyError> {
         for k in &keys {
             if Kid::of(&k.public_key) != k.kid {
-                return Err(KeyError::BadTrustList(format!("kid {} does not belong to its public key", k.kid)));
+                return Err(KeyError::BadTrustList(format!(
+                    "kid {} does not belong to its public key",
+                    k.kid
+                )));
             }
         }
         Ok(Self { keys })
@@ -179,7 +192,8 @@ impl TrustList {
 
     /// Parses the JSON array that `keys list --json` prints.
     pub fn from_json(json: &str) -> Result<Self, KeyError> {
-        let keys: Vec<TrustedKey> = serde_json::from_str(json).map_err(|e| KeyError::BadTrustList(e.to_string()))?;
+        let keys: Vec<TrustedKey> =
+            serde_json::from_str(json).map_err(|e| KeyError::BadTrustList(e.to_string()))?;
         Self::new(keys)
     }
 
@@ -195,7 +209,9 @@ impl TrustList {
 
     /// The keys that may verify a card carrying `kid` (every non-retired key with that id).
     pub fn candidates(&self, kid: Kid) -> impl Iterator<Item = &TrustedKey> {
-        self.keys.iter().filter(move |k| k.kid == kid && k.status != KeyStatus::Retired)
+        self.keys
+            .iter()
+            .filter(move |k| k.kid == kid && k.status != KeyStatus::Retired)
     }
 }
 
@@ -226,9 +242,14 @@ mod public_key_b64 {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<VerifyingKey, D::Error> {
         let text = String::deserialize(d)?;
-        let bytes = URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')).map_err(|_| D::Error::custom("public_key is not base64url"))?;
-        let raw: [u8; 32] = bytes.try_into().map_err(|_| D::Error::custom("public_key must be 32 bytes"))?;
-        VerifyingKey::from_bytes(&raw).map_err(|_| D::Error::custom("public_key is not an Ed25519 point"))
+        let bytes = URL_SAFE_NO_PAD
+            .decode(text.trim_end_matches('='))
+            .map_err(|_| D::Error::custom("public_key is not base64url"))?;
+        let raw: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| D::Error::custom("public_key must be 32 bytes"))?;
+        VerifyingKey::from_bytes(&raw)
+            .map_err(|_| D::Error::custom("public_key is not an Ed25519 point"))
     }
 }
 
@@ -249,7 +270,12 @@ mod tests {
         let back = IssuerKey::from_pkcs8_pem(&pem).expect("parse");
         assert_eq!(back.verifying_key(), key.verifying_key());
         assert_eq!(back.kid(), key.kid());
-        assert!(IssuerKey::from_pkcs8_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n").is_err());
+        assert!(
+            IssuerKey::from_pkcs8_pem(
+                "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
+            )
+            .is_err()
+        );
     }
 
     #[test]
@@ -263,7 +289,8 @@ mod tests {
     fn trust_list_json_round_trips_and_refuses_a_wrong_kid() {
         let key = IssuerKey::from_seed(&[7; 32]);
         let now = DateTime::<Utc>::from_timestamp(1_790_000_000, 0).expect("time");
-        let list = TrustList::new(vec![TrustedKey::active(key.verifying_key(), now)]).expect("list");
+        let list =
+            TrustList::new(vec![TrustedKey::active(key.verifying_key(), now)]).expect("list");
         let json = list.to_json();
         assert!(json.contains("\"status\": \"active\""));
         assert_eq!(TrustList::from_json(&json).expect("parse"), list);

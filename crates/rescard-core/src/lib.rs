@@ -37,6 +37,12 @@ pub mod rules;
 pub mod verify;
 
 pub use codec::{CodecError, PREFIX};
-pub use domain::{Card, DomainError, Holder, Itn, LatinName, NativeName, Nationality, Permit, Serial, Sex, ValidityPeriod};
+pub use domain::{
+    Card, DomainError, Holder, Itn, LatinName, Nationality, NativeName, PassportNumber, Permit,
+    Portrait, Serial, Sex, ValidityPeriod,
+};
 pub use keys::{IssuerKey, KeyError, KeyStatus, Kid, TrustList, TrustedKey};
-pub use verify::{CardState, CurrentStatus, NoStatus, StatusOrigin, StatusReport, StatusSource, Verdict, Verification, verify};
+pub use verify::{
+    CardState, CurrentStatus, NoStatus, StatusOrigin, StatusReport, StatusSource, Verdict,
+    Verification, verify,
+};

@@ -2,7 +2,9 @@
 
 use chrono::NaiveDate;
 
-use crate::domain::{Card, Holder, Itn, LatinName, Nationality, Permit, Serial, Sex, ValidityPeriod};
+use crate::domain::{
+    Card, Holder, Itn, LatinName, Nationality, Permit, Serial, Sex, ValidityPeriod,
+};
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default()
@@ -12,7 +14,8 @@ fn date(y: i32, m: u32, d: u32) -> NaiveDate {
 pub fn holder() -> Holder {
     Holder {
         surname: LatinName::surname("ABDYKADYROVA-NURLANOVA").expect("the reference card is valid"),
-        given_names: LatinName::given_names("AIGERIM ZHANYBEKOVNA").expect("the reference card is valid"),
+        given_names: LatinName::given_names("AIGERIM ZHANYBEKOVNA")
+            .expect("the reference card is valid"),
         native_name: None,
         date_of_birth: date(1991, 4, 17),
         sex: Some(Sex::F),
@@ -30,5 +33,6 @@ pub fn validity() -> ValidityPeriod {
 pub fn card() -> Card {
     let serial = Serial::from_sequence(1).expect("the reference card is valid");
     let itn = Itn::assign(date(1991, 4, 17), 1).expect("the reference card is valid");
-    Card::new(serial, itn, holder(), Permit::Work, validity(), None).expect("the reference card is valid")
+    Card::new(serial, itn, holder(), Permit::Work, validity(), None)
+        .expect("the reference card is valid")
 }

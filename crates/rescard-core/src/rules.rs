@@ -53,7 +53,9 @@ pub enum RuleError {
         state: CardState,
     },
     /// The card expired too long ago to be extended.
-    #[error("the card expired on {until}; extensions are possible until {last_day} ({EXTENSION_GRACE_DAYS} days of grace), so a new card must be issued")]
+    #[error(
+        "the card expired on {until}; extensions are possible until {last_day} ({EXTENSION_GRACE_DAYS} days of grace), so a new card must be issued"
+    )]
     PastGrace {
         /// Current last day of validity.
         until: NaiveDate,
@@ -99,7 +101,10 @@ impl RuleError {
 /// [`MAX_DAYS_BEFORE_START`] days ahead.
 pub fn check_new_period(period: ValidityPeriod, today: NaiveDate) -> Result<(), RuleError> {
     if period.until() < today {
-        return Err(RuleError::Dates(format!("valid_until: {} is already past", period.until())));
+        return Err(RuleError::Dates(format!(
+            "valid_until: {} is already past",
+            period.until()
+        )));
     }
     let latest_start = today + Duration::days(MAX_DAYS_BEFORE_START);
     if period.from() > latest_start {
@@ -113,18 +118,35 @@ pub fn check_new_period(period: ValidityPeriod, today: NaiveDate) -> Result<(), 
 
 /// The period an extension adds to a card in `state` whose validity currently ends on `current_until`:
 /// from the day after `current_until` to `new_until`, at most one year.
-pub fn extension(state: CardState, current_until: NaiveDate, new_until: NaiveDate, today: NaiveDate) -> Result<ValidityPeriod, RuleError> {
+pub fn extension(
+    state: CardState,
+    current_until: NaiveDate,
+    new_until: NaiveDate,
+    today: NaiveDate,
+) -> Result<ValidityPeriod, RuleError> {
     if matches!(state, CardState::Revoked | CardState::Replaced) {
-        return Err(RuleError::WrongState { act: Act::Extend, state });
+        return Err(RuleError::WrongState {
+            act: Act::Extend,
+            state,
+        });
     }
     let last_day = current_until + Duration::days(EXTENSION_GRACE_DAYS);
     if today > last_day {
-        return Err(RuleError::PastGrace { until: current_until, last_day });
+        return Err(RuleError::PastGrace {
+            until: current_until,
+            last_day,
+        });
     }
     if new_until <= current_until {
-        return Err(RuleError::NotLater { current: current_until, asked: new_until });
+        return Err(RuleError::NotLater {
+            current: current_until,
+            asked: new_until,
+        });
     }
-    Ok(ValidityPeriod::new(current_until + Duration::days(1), new_until)?)
+    Ok(ValidityPeriod::new(
+        current_until + Duration::days(1),
+        new_until,
+    )?)
 }
 
 /// The state after `act` on a card in `state`, for the acts that change state.
@@ -160,14 +182,30 @@ mod tests {
 
     #[test]
     fn extension_starts_the_day_after_and_lasts_at_most_a_year() {
-        let p = extension(CardState::Active, d("2027-11-30"), d("2028-11-30"), d("2027-11-01")).expect("ok");
+        let p = extension(
+            CardState::Active,
+            d("2027-11-30"),
+            d("2028-11-30"),
+            d("2027-11-01"),
+        )
+        .expect("ok");
         assert_eq!((p.from(), p.until()), (d("2027-12-01"), d("2028-11-30")));
         assert!(matches!(
-            extension(CardState::Active, d("2027-11-30"), d("2028-12-01"), d("2027-11-01")),
+            extension(
+                CardState::Active,
+                d("2027-11-30"),
+                d("2028-12-01"),
+                d("2027-11-01")
+            ),
             Err(RuleError::Period(DomainError::ValidityTooLong { .. }))
         ));
         assert!(matches!(
-            extension(CardState::Active, d("2027-11-30"), d("2027-11-30"), d("2027-11-01")),
+            extension(
+                CardState::Active,
+                d("2027-11-30"),
+                d("2027-11-30"),
+                d("2027-11-01")
+            ),
             Err(RuleError::NotLater { .. })
         ));
     }
@@ -175,12 +213,36 @@ mod tests {
     #[test]
     fn extension_is_refused_on_final_states_and_past_the_grace_period() {
         for state in [CardState::Revoked, CardState::Replaced] {
-            assert!(matches!(extension(state, d("2027-11-30"), d("2028-01-31"), d("2027-11-01")), Err(RuleError::WrongState { .. })));
+            assert!(matches!(
+                extension(state, d("2027-11-30"), d("2028-01-31"), d("2027-11-01")),
+                Err(RuleError::WrongState { .. })
+            ));
         }
-        assert!(extension(CardState::Suspended, d("2027-11-30"), d("2028-01-31"), d("2027-11-01")).is_ok());
-        assert!(extension(CardState::Active, d("2027-11-30"), d("2028-01-31"), d("2027-12-30")).is_ok());
+        assert!(
+            extension(
+                CardState::Suspended,
+                d("2027-11-30"),
+                d("2028-01-31"),
+                d("2027-11-01")
+            )
+            .is_ok()
+        );
+        assert!(
+            extension(
+                CardState::Active,
+                d("2027-11-30"),
+                d("2028-01-31"),
+                d("2027-12-30")
+            )
+            .is_ok()
+        );
         assert!(matches!(
-            extension(CardState::Active, d("2027-11-30"), d("2028-01-31"), d("2027-12-31")),
+            extension(
+                CardState::Active,
+                d("2027-11-30"),
+                d("2028-01-31"),
+                d("2027-12-31")
+            ),
             Err(RuleError::PastGrace { .. })
         ));
     }

@@ -129,7 +129,9 @@ impl CardState {
 
     /// The state named `name`.
     pub fn from_name(name: &str) -> Option<Self> {
-        [Self::Active, Self::Suspended, Self::Revoked, Self::Replaced].into_iter().find(|s| s.as_str() == name)
+        [Self::Active, Self::Suspended, Self::Revoked, Self::Replaced]
+            .into_iter()
+            .find(|s| s.as_str() == name)
     }
 }
 
@@ -190,7 +192,12 @@ pub struct StatusReport {
 impl StatusReport {
     /// The report of a checker that knows nothing beyond the card.
     pub fn card_only() -> Self {
-        Self { origin: StatusOrigin::Card, as_of: None, stale: false, current: None }
+        Self {
+            origin: StatusOrigin::Card,
+            as_of: None,
+            stale: false,
+            current: None,
+        }
     }
 }
 
@@ -255,16 +262,31 @@ impl Verification {
 /// Checks `payload` against `trust` and the status `status` gives, at `now`.
 ///
 /// Returns `Err` only when the status source fails; every property of the card is a verdict.
-pub fn verify<S: StatusSource>(payload: &str, trust: &TrustList, status: &S, now: DateTime<Utc>) -> Result<Verification, S::Error> {
+pub fn verify<S: StatusSource>(
+    payload: &str,
+    trust: &TrustList,
+    status: &S,
+    now: DateTime<Utc>,
+) -> Result<Verification, S::Error> {
     let signed = match codec::decode(payload) {
         Ok(signed) => signed,
-        Err(e) => return Ok(Verification::failed(Verdict::Malformed, e.to_string(), None)),
+        Err(e) => {
+            return Ok(Verification::failed(
+                Verdict::Malformed,
+                e.to_string(),
+                None,
+            ));
+        }
     };
     let kid = signed.kid();
     let verified = match signed.verify(trust) {
         Ok(v) => v,
         Err(SignatureFailure::UnknownIssuer) => {
-            return Ok(Verification::failed(Verdict::UnknownIssuer, format!("no trusted issuer key has kid {kid}"), Some(kid)));
+            return Ok(Verification::failed(
+                Verdict::UnknownIssuer,
+                format!("no trusted issuer key has kid {kid}"),
+                Some(kid),
+            ));
         }
         Err(SignatureFailure::InvalidSignature) => {
             return Ok(Verification::failed(
@@ -276,25 +298,40 @@ pub fn verify<S: StatusSource>(payload: &str, trust: &TrustList, status: &S, now
     };
     let claims = match verified.claims() {
         Ok(c) => c,
-        Err(e) => return Ok(Verification::failed(Verdict::Malformed, e.to_string(), Some(kid))),
+        Err(e) => {
+            return Ok(Verification::failed(
+                Verdict::Malformed,
+                e.to_string(),
+                Some(kid),
+            ));
+        }
     };
     if let Some(end) = verified.key().not_after
         && claims.issued_at > end
     {
         return Ok(Verification::failed(
             Verdict::InvalidSignature,
-            format!("signed at {} by key {kid}, which stopped signing at {end}", claims.issued_at),
+            format!(
+                "signed at {} by key {kid}, which stopped signing at {end}",
+                claims.issued_at
+            ),
             Some(kid),
         ));
     }
     let card = claims.card;
     let report = status.status(card.serial(), now)?;
     let printed = card.validity();
-    let valid_until = report.current.as_ref().map_or(printed.until(), |c| c.valid_until);
+    let valid_until = report
+        .current
+        .as_ref()
+        .map_or(printed.until(), |c| c.valid_until);
     let today = issuer_date(now);
     let days_remaining = (valid_until - today).num_days();
     let (verdict, detail) = match report.current.as_ref().map(|c| (c.state, c)) {
-        Some((CardState::Revoked, c)) => (Verdict::Revoked, with_reason("revoked", c.reason.as_deref())),
+        Some((CardState::Revoked, c)) => (
+            Verdict::Revoked,
+            with_reason("revoked", c.reason.as_deref()),
+        ),
         Some((CardState::Replaced, c)) => (
             Verdict::Replaced,
             match c.replaced_by {
@@ -302,10 +339,22 @@ pub fn verify<S: StatusSource>(payload: &str, trust: &TrustList, status: &S, now
                 None => "replaced by a new card".into(),
             },
         ),
-        Some((CardState::Suspended, c)) => (Verdict::Suspended, with_reason("suspended", c.reason.as_deref())),
-        _ if today < printed.from() => (Verdict::NotYetValid, format!("valid from {}", printed.from())),
-        _ if today > valid_until => (Verdict::Expired, format!("expired on {valid_until}, {} days ago", -days_remaining)),
-        _ => (Verdict::Valid, format!("valid until {valid_until}, {days_remaining} days remaining")),
+        Some((CardState::Suspended, c)) => (
+            Verdict::Suspended,
+            with_reason("suspended", c.reason.as_deref()),
+        ),
+        _ if today < printed.from() => (
+            Verdict::NotYetValid,
+            format!("valid from {}", printed.from()),
+        ),
+        _ if today > valid_until => (
+            Verdict::Expired,
+            format!("expired on {valid_until}, {} days ago", -days_remaining),
+        ),
+        _ => (
+            Verdict::Valid,
+            format!("valid until {valid_until}, {days_remaining} days remaining"),
+        ),
     };
     Ok(Verification {
         verdict,

@@ -17,11 +17,16 @@ fn zlib(bytes: &[u8]) -> Vec<u8> {
 }
 
 fn versions(text: &str) -> String {
-    [("L", EcLevel::L), ("M", EcLevel::M), ("Q", EcLevel::Q), ("H", EcLevel::H)]
-        .iter()
-        .map(|(name, level)| format!("{name}: v{}", version_for(text, *level).unwrap_or(-1)))
-        .collect::<Vec<_>>()
-        .join(", ")
+    [
+        ("L", EcLevel::L),
+        ("M", EcLevel::M),
+        ("Q", EcLevel::Q),
+        ("H", EcLevel::H),
+    ]
+    .iter()
+    .map(|(name, level)| format!("{name}: v{}", version_for(text, *level).unwrap_or(-1)))
+    .collect::<Vec<_>>()
+    .join(", ")
 }
 
 fn main() {
@@ -36,7 +41,15 @@ fn main() {
     println!("COSE_Sign1               {:4} bytes", cose.len());
     let zipped = zlib(&cose);
     println!("COSE_Sign1, zlib         {:4} bytes", zipped.len());
-    println!("payload text             {:4} chars  ({})", text.len(), versions(&text));
+    println!(
+        "payload text             {:4} chars  ({})",
+        text.len(),
+        versions(&text)
+    );
     let zipped_text = format!("RC1:{}", base45::encode(&zipped));
-    println!("payload text if zlib'd   {:4} chars  ({})", zipped_text.len(), versions(&zipped_text));
+    println!(
+        "payload text if zlib'd   {:4} chars  ({})",
+        zipped_text.len(),
+        versions(&zipped_text)
+    );
 }

@@ -45,7 +45,10 @@ pub fn decode_image(bytes: &[u8]) -> Result<Vec<String>, DecodeError> {
     if grids.is_empty() {
         return Err(DecodeError::NoCode);
     }
-    let texts: Vec<String> = grids.iter().filter_map(|g| g.decode().ok().map(|(_, text)| text)).collect();
+    let texts: Vec<String> = grids
+        .iter()
+        .filter_map(|g| g.decode().ok().map(|(_, text)| text))
+        .collect();
     if texts.is_empty() {
         return Err(DecodeError::Unreadable);
     }
@@ -55,7 +58,10 @@ pub fn decode_image(bytes: &[u8]) -> Result<Vec<String>, DecodeError> {
 /// The payload in `bytes`: the first code whose text starts with `prefix`, else the first code read.
 pub fn decode_payload(bytes: &[u8], prefix: &str) -> Result<String, DecodeError> {
     let mut texts = decode_image(bytes)?;
-    let index = texts.iter().position(|t| t.starts_with(prefix)).unwrap_or(0);
+    let index = texts
+        .iter()
+        .position(|t| t.starts_with(prefix))
+        .unwrap_or(0);
     Ok(texts.swap_remove(index))
 }
 
@@ -68,7 +74,9 @@ fn load(bytes: &[u8]) -> Result<DynamicImage, DecodeError> {
         return Err(DecodeError::UnsupportedFormat);
     }
     let corrupt = |e: image::ImageError| DecodeError::Corrupt(e.to_string());
-    let (width, height) = ImageReader::with_format(Cursor::new(bytes), format).into_dimensions().map_err(corrupt)?;
+    let (width, height) = ImageReader::with_format(Cursor::new(bytes), format)
+        .into_dimensions()
+        .map_err(corrupt)?;
     if u64::from(width) * u64::from(height) > MAX_IMAGE_PIXELS {
         return Err(DecodeError::TooManyPixels { width, height });
     }
@@ -95,24 +103,38 @@ mod tests {
         let text = "RC1:6BFOXN*TS0BI$ZD4N9:9S6RCVN5+O30K3/XIV0W23NTDEPWK G2EP4J0BGJLFX3R3VHXK.PJ:2DPF6R:5SVBHABVCNN95SWMPHQUHQN%A0SOE+QQAB-HQ/HQ7IR.SQEEOK9SO:0D2B4*4";
         for module in [1, 2, 6] {
             let png = render_png(text, module).expect("render");
-            assert_eq!(decode_payload(&png, "RC1:"), Ok(text.to_owned()), "module {module} px");
+            assert_eq!(
+                decode_payload(&png, "RC1:"),
+                Ok(text.to_owned()),
+                "module {module} px"
+            );
         }
     }
 
     #[test]
     fn hostile_images_get_their_own_error() {
-        assert_eq!(decode_image(b"GIF89a...."), Err(DecodeError::UnsupportedFormat));
+        assert_eq!(
+            decode_image(b"GIF89a...."),
+            Err(DecodeError::UnsupportedFormat)
+        );
         assert_eq!(decode_image(b"hello"), Err(DecodeError::UnsupportedFormat));
         let png = render_png("RC1:ABC", 4).expect("render");
-        assert!(matches!(decode_image(&png[..png.len() / 2]), Err(DecodeError::Corrupt(_))));
+        assert!(matches!(
+            decode_image(&png[..png.len() / 2]),
+            Err(DecodeError::Corrupt(_))
+        ));
         let blank = {
             let img = image::GrayImage::from_pixel(200, 200, image::Luma([255]));
             let mut out = Vec::new();
-            img.write_to(&mut Cursor::new(&mut out), ImageFormat::Png).expect("png");
+            img.write_to(&mut Cursor::new(&mut out), ImageFormat::Png)
+                .expect("png");
             out
         };
         assert_eq!(decode_image(&blank), Err(DecodeError::NoCode));
-        assert!(matches!(decode_image(&vec![0u8; MAX_IMAGE_BYTES + 1]), Err(DecodeError::TooLarge(_))));
+        assert!(matches!(
+            decode_image(&vec![0u8; MAX_IMAGE_BYTES + 1]),
+            Err(DecodeError::TooLarge(_))
+        ));
     }
 
     #[test]
@@ -122,9 +144,20 @@ mod tests {
         {
             let encoder = png::Encoder::new(Cursor::new(&mut out), 100_000, 100_000);
             let mut writer = encoder.write_header().expect("header");
-            writer.write_chunk(png::chunk::IDAT, &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]).expect("chunk");
+            writer
+                .write_chunk(
+                    png::chunk::IDAT,
+                    &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+                )
+                .expect("chunk");
         }
-        assert_eq!(decode_image(&out), Err(DecodeError::TooManyPixels { width: 100_000, height: 100_000 }));
+        assert_eq!(
+            decode_image(&out),
+            Err(DecodeError::TooManyPixels {
+                width: 100_000,
+                height: 100_000
+            })
+        );
     }
 
     proptest::proptest! {

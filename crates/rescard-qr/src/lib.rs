@@ -11,4 +11,6 @@ mod decode;
 mod render;
 
 pub use decode::{DecodeError, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, decode_image, decode_payload};
-pub use render::{EcLevel, PRINT_DPI, QUIET_ZONE_MODULES, RenderError, module_count, render_png, version_for};
+pub use render::{
+    EcLevel, PRINT_DPI, QUIET_ZONE_MODULES, RenderError, module_count, render_png, version_for,
+};

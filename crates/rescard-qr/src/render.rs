@@ -26,7 +26,10 @@ pub enum RenderError {
 
 /// The QR version (1–40) that `payload` needs at `level`, if it fits.
 pub fn version_for(payload: &str, level: EcLevel) -> Option<i16> {
-    match QrCode::with_error_correction_level(payload, level).ok()?.version() {
+    match QrCode::with_error_correction_level(payload, level)
+        .ok()?
+        .version()
+    {
         Version::Normal(v) => Some(v),
         Version::Micro(_) => None,
     }
@@ -34,7 +37,9 @@ pub fn version_for(payload: &str, level: EcLevel) -> Option<i16> {
 
 /// The symbol's width in modules, quiet zone excluded, at `level`.
 pub fn module_count(payload: &str, level: EcLevel) -> Option<usize> {
-    QrCode::with_error_correction_level(payload, level).ok().map(|c| c.width())
+    QrCode::with_error_correction_level(payload, level)
+        .ok()
+        .map(|c| c.width())
 }
 
 /// `payload` as a grayscale PNG at level M: `module_px` pixels a module, a 4-module quiet zone, and
@@ -43,7 +48,8 @@ pub fn render_png(payload: &str, module_px: u32) -> Result<Vec<u8>, RenderError>
     if !(1..=64).contains(&module_px) {
         return Err(RenderError::ModuleSize(module_px));
     }
-    let code = QrCode::with_error_correction_level(payload, EcLevel::M).map_err(|_| RenderError::TooLong(payload.len()))?;
+    let code = QrCode::with_error_correction_level(payload, EcLevel::M)
+        .map_err(|_| RenderError::TooLong(payload.len()))?;
     let image = code
         .render::<image::Luma<u8>>()
         .quiet_zone(true)
@@ -55,9 +61,19 @@ pub fn render_png(payload: &str, module_px: u32) -> Result<Vec<u8>, RenderError>
     encoder.set_color(png::ColorType::Grayscale);
     encoder.set_depth(png::BitDepth::Eight);
     let per_metre = (f64::from(PRINT_DPI) / 0.0254).round() as u32;
-    encoder.set_pixel_dims(Some(png::PixelDimensions { xppu: per_metre, yppu: per_metre, unit: png::Unit::Meter }));
-    let mut writer = encoder.write_header().map_err(|e| RenderError::Png(e.to_string()))?;
-    writer.write_image_data(image.as_raw()).map_err(|e| RenderError::Png(e.to_string()))?;
-    writer.finish().map_err(|e| RenderError::Png(e.to_string()))?;
+    encoder.set_pixel_dims(Some(png::PixelDimensions {
+        xppu: per_metre,
+        yppu: per_metre,
+        unit: png::Unit::Meter,
+    }));
+    let mut writer = encoder
+        .write_header()
+        .map_err(|e| RenderError::Png(e.to_string()))?;
+    writer
+        .write_image_data(image.as_raw())
+        .map_err(|e| RenderError::Png(e.to_string()))?;
+    writer
+        .finish()
+        .map_err(|e| RenderError::Png(e.to_string()))?;
     Ok(out)
 }

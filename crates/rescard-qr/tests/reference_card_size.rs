@@ -13,7 +13,11 @@ fn payload() -> String {
 fn reference_card_fits_version_10_at_level_m() {
     let text = payload();
     let version = version_for(&text, EcLevel::M).expect("fits");
-    assert!(version <= 10, "version {version} for {} characters", text.len());
+    assert!(
+        version <= 10,
+        "version {version} for {} characters",
+        text.len()
+    );
 }
 
 #[test]

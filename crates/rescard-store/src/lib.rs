@@ -1,1 +1,52 @@
-//! placeholder
+//! The rescard registry: holders, cards, extensions, state changes and the hash-chained audit log,
+//! in SQLite (WAL, foreign keys, full synchronous commits).
+//!
+//! Every act checks its rules ([`rescard_core::rules`]), then writes its record and its audit entry in
+//! one `BEGIN IMMEDIATE` transaction: an act that is refused writes nothing, and two writers never
+//! allocate the same serial or ITN.
+#![deny(missing_docs)]
+
+mod audit;
+mod registry;
+mod schema;
+
+pub use audit::{AuditCheck, AuditEntry};
+pub use registry::{CardRecord, HistoryEntry, IssuedCard, NewCard, Registry};
+pub use schema::version as schema_version;
+
+use rescard_core::rules::RuleError;
+use rescard_core::{DomainError, Serial};
+
+/// What stopped a registry act.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No card has this serial.
+    #[error("no card with serial {0}")]
+    NotFound(Serial),
+    /// The rules refuse the act.
+    #[error(transparent)]
+    Rule(#[from] RuleError),
+    /// A field is invalid.
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// The passport is registered to a holder with another date of birth.
+    #[error(
+        "passport_number: this passport of {nationality} is registered with another date of birth; check the date, or the passport number"
+    )]
+    HolderMismatch {
+        /// The nationality.
+        nationality: String,
+    },
+    /// No actor was named.
+    #[error("every act must name its actor")]
+    NoActor,
+    /// The stored data does not parse: edited outside rescard, or a bug.
+    #[error("the registry holds invalid data: {0}")]
+    Corrupt(String),
+    /// SQLite failed (disk full, locked for too long, I/O error).
+    #[error("storage error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// The registry's `Result`.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -31,7 +31,9 @@ use coset::cbor::value::{Integer, Value};
 
 use super::CodecError;
 use crate::domain::date::{date_from_epoch_days, days_since_epoch};
-use crate::domain::{Card, Holder, Itn, LatinName, NativeName, Nationality, Permit, Serial, Sex, ValidityPeriod};
+use crate::domain::{
+    Card, Holder, Itn, LatinName, Nationality, NativeName, Permit, Serial, Sex, ValidityPeriod,
+};
 
 /// The `iss` value.
 pub const ISSUER: &str = "KG";
@@ -71,27 +73,45 @@ pub fn encode_claims(card: &Card, issued_at: DateTime<Utc>) -> Vec<u8> {
         (int(key::SERIAL), uint(card.serial().number().into())),
         (int(key::ITN), uint(card.itn().number())),
         (int(key::SURNAME), Value::Text(h.surname.to_string())),
-        (int(key::GIVEN_NAMES), Value::Text(h.given_names.to_string())),
+        (
+            int(key::GIVEN_NAMES),
+            Value::Text(h.given_names.to_string()),
+        ),
     ];
     if let Some(native) = &h.native_name {
         fields.push((int(key::NATIVE_NAME), Value::Text(native.to_string())));
     }
-    fields.push((int(key::DATE_OF_BIRTH), int(days_since_epoch(h.date_of_birth))));
+    fields.push((
+        int(key::DATE_OF_BIRTH),
+        int(days_since_epoch(h.date_of_birth)),
+    ));
     if let Some(sex) = h.sex {
         fields.push((int(key::SEX), Value::Text(sex.as_str().into())));
     }
     fields.extend([
-        (int(key::NATIONALITY), Value::Text(h.nationality.to_string())),
+        (
+            int(key::NATIONALITY),
+            Value::Text(h.nationality.to_string()),
+        ),
         (int(key::PERMIT), uint(card.permit().code().into())),
-        (int(key::VALID_FROM), int(days_since_epoch(card.validity().from()))),
-        (int(key::VALID_UNTIL), int(days_since_epoch(card.validity().until()))),
+        (
+            int(key::VALID_FROM),
+            int(days_since_epoch(card.validity().from())),
+        ),
+        (
+            int(key::VALID_UNTIL),
+            int(days_since_epoch(card.validity().until())),
+        ),
     ]);
     if let Some(digest) = card.portrait_digest() {
         fields.push((int(key::PORTRAIT_DIGEST), Value::Bytes(digest.to_vec())));
     }
     let claims = Value::Map(vec![
         (int(CLAIM_ISS), Value::Text(ISSUER.into())),
-        (int(CLAIM_IAT), uint(u64::try_from(issued_at.timestamp()).unwrap_or(0))),
+        (
+            int(CLAIM_IAT),
+            uint(u64::try_from(issued_at.timestamp()).unwrap_or(0)),
+        ),
         (int(CARD_CLAIM), Value::Map(fields)),
     ]);
     let mut out = Vec::with_capacity(128);
@@ -112,14 +132,17 @@ pub struct DecodedClaims {
 /// Reads a claims set. Anything but the exact deterministic encoding of a valid card is refused.
 pub fn decode_claims(bytes: &[u8]) -> Result<DecodedClaims, CodecError> {
     let mut reader = bytes;
-    let value: Value = ciborium::from_reader(&mut reader).map_err(|_| CodecError::Claims("not CBOR".into()))?;
+    let value: Value =
+        ciborium::from_reader(&mut reader).map_err(|_| CodecError::Claims("not CBOR".into()))?;
     if !reader.is_empty() {
         return Err(CodecError::Claims("bytes after the claims set".into()));
     }
     let mut top = Fields::of(value, "claims")?;
     let iss = top.text(CLAIM_ISS)?;
     if iss != ISSUER {
-        return Err(CodecError::Claims(format!("iss is {iss:?}, not {ISSUER:?}")));
+        return Err(CodecError::Claims(format!(
+            "iss is {iss:?}, not {ISSUER:?}"
+        )));
     }
     let iat = top.uint(CLAIM_IAT)?;
     let issued_at = i64::try_from(iat)
@@ -134,22 +157,48 @@ pub fn decode_claims(bytes: &[u8]) -> Result<DecodedClaims, CodecError> {
     let itn = Itn::from_number(c.uint(key::ITN)?).map_err(bad)?;
     let surname = LatinName::surname(&c.text(key::SURNAME)?).map_err(bad)?;
     let given_names = LatinName::given_names(&c.text(key::GIVEN_NAMES)?).map_err(bad)?;
-    let native_name = c.opt_text(key::NATIVE_NAME)?.map(|t| NativeName::parse(&t)).transpose().map_err(bad)?;
+    let native_name = c
+        .opt_text(key::NATIVE_NAME)?
+        .map(|t| NativeName::parse(&t))
+        .transpose()
+        .map_err(bad)?;
     let date_of_birth = c.date(key::DATE_OF_BIRTH)?;
-    let sex = c.opt_text(key::SEX)?.map(|t| t.parse::<Sex>()).transpose().map_err(bad)?;
+    let sex = c
+        .opt_text(key::SEX)?
+        .map(|t| t.parse::<Sex>())
+        .transpose()
+        .map_err(bad)?;
     let nationality = Nationality::parse(&c.text(key::NATIONALITY)?).map_err(bad)?;
-    let permit = Permit::from_code(c.uint(key::PERMIT)?).ok_or_else(|| CodecError::Claims("unknown permit code".into()))?;
-    let validity = ValidityPeriod::new(c.date(key::VALID_FROM)?, c.date(key::VALID_UNTIL)?).map_err(bad)?;
+    let permit = Permit::from_code(c.uint(key::PERMIT)?)
+        .ok_or_else(|| CodecError::Claims("unknown permit code".into()))?;
+    let validity =
+        ValidityPeriod::new(c.date(key::VALID_FROM)?, c.date(key::VALID_UNTIL)?).map_err(bad)?;
     let portrait_digest = match c.opt(key::PORTRAIT_DIGEST) {
         None => None,
-        Some(Value::Bytes(b)) => Some(b.try_into().map_err(|_| CodecError::Claims("portrait digest is not 16 bytes".into()))?),
-        Some(_) => return Err(CodecError::Claims("portrait digest is not a byte string".into())),
+        Some(Value::Bytes(b)) => Some(
+            b.try_into()
+                .map_err(|_| CodecError::Claims("portrait digest is not 16 bytes".into()))?,
+        ),
+        Some(_) => {
+            return Err(CodecError::Claims(
+                "portrait digest is not a byte string".into(),
+            ));
+        }
     };
     c.finish()?;
-    let holder = Holder { surname, given_names, native_name, date_of_birth, sex, nationality };
+    let holder = Holder {
+        surname,
+        given_names,
+        native_name,
+        date_of_birth,
+        sex,
+        nationality,
+    };
     let card = Card::new(serial, itn, holder, permit, validity, portrait_digest).map_err(bad)?;
     if encode_claims(&card, issued_at) != bytes {
-        return Err(CodecError::Claims("not in the deterministic encoding".into()));
+        return Err(CodecError::Claims(
+            "not in the deterministic encoding".into(),
+        ));
     }
     Ok(DecodedClaims { card, issued_at })
 }
@@ -168,11 +217,18 @@ impl Fields {
         let mut entries = Vec::with_capacity(map.len());
         for (k, v) in map {
             let key = match k {
-                Value::Integer(i) => i64::try_from(i).map_err(|_| CodecError::Claims(format!("{what}: key out of range")))?,
-                _ => return Err(CodecError::Claims(format!("{what}: a key is not an integer"))),
+                Value::Integer(i) => i64::try_from(i)
+                    .map_err(|_| CodecError::Claims(format!("{what}: key out of range")))?,
+                _ => {
+                    return Err(CodecError::Claims(format!(
+                        "{what}: a key is not an integer"
+                    )));
+                }
             };
             if entries.iter().any(|(seen, _)| *seen == key) {
-                return Err(CodecError::Claims(format!("{what}: key {key} appears twice")));
+                return Err(CodecError::Claims(format!(
+                    "{what}: key {key} appears twice"
+                )));
             }
             entries.push((key, v));
         }
@@ -185,30 +241,39 @@ impl Fields {
     }
 
     fn take(&mut self, key: i64) -> Result<Value, CodecError> {
-        self.opt(key).ok_or_else(|| CodecError::Claims(format!("{}: key {key} is missing", self.what)))
+        self.opt(key)
+            .ok_or_else(|| CodecError::Claims(format!("{}: key {key} is missing", self.what)))
     }
 
     fn opt_text(&mut self, key: i64) -> Result<Option<String>, CodecError> {
         match self.opt(key) {
             None => Ok(None),
             Some(Value::Text(t)) => Ok(Some(t)),
-            Some(_) => Err(CodecError::Claims(format!("{}: key {key} is not text", self.what))),
+            Some(_) => Err(CodecError::Claims(format!(
+                "{}: key {key} is not text",
+                self.what
+            ))),
         }
     }
 
     fn text(&mut self, key: i64) -> Result<String, CodecError> {
-        self.opt_text(key)?.ok_or_else(|| CodecError::Claims(format!("{}: key {key} is missing", self.what)))
+        self.opt_text(key)?
+            .ok_or_else(|| CodecError::Claims(format!("{}: key {key} is missing", self.what)))
     }
 
     fn int(&mut self, key: i64) -> Result<i128, CodecError> {
         match self.take(key)? {
             Value::Integer(i) => Ok(i128::from(i)),
-            _ => Err(CodecError::Claims(format!("{}: key {key} is not an integer", self.what))),
+            _ => Err(CodecError::Claims(format!(
+                "{}: key {key} is not an integer",
+                self.what
+            ))),
         }
     }
 
     fn uint(&mut self, key: i64) -> Result<u64, CodecError> {
-        u64::try_from(self.int(key)?).map_err(|_| CodecError::Claims(format!("{}: key {key} is out of range", self.what)))
+        u64::try_from(self.int(key)?)
+            .map_err(|_| CodecError::Claims(format!("{}: key {key} is out of range", self.what)))
     }
 
     fn date(&mut self, key: i64) -> Result<chrono::NaiveDate, CodecError> {
@@ -220,7 +285,10 @@ impl Fields {
     fn finish(self) -> Result<(), CodecError> {
         match self.entries.first() {
             None => Ok(()),
-            Some((k, _)) => Err(CodecError::Claims(format!("{}: unknown key {k}", self.what))),
+            Some((k, _)) => Err(CodecError::Claims(format!(
+                "{}: unknown key {k}",
+                self.what
+            ))),
         }
     }
 }

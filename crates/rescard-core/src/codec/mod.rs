@@ -12,7 +12,9 @@
 pub mod claims;
 
 use chrono::{DateTime, Utc};
-use coset::{CborSerializable, CoseSign1, CoseSign1Builder, HeaderBuilder, TaggedCborSerializable, iana};
+use coset::{
+    CborSerializable, CoseSign1, CoseSign1Builder, HeaderBuilder, TaggedCborSerializable, iana,
+};
 use ed25519_dalek::Signature;
 
 pub use claims::DecodedClaims;
@@ -34,7 +36,9 @@ pub enum CodecError {
     #[error("payload is {0} characters long, more than the {MAX_PAYLOAD_CHARS} allowed")]
     TooLong(usize),
     /// Not a rescard payload, or a version this checker does not know.
-    #[error("payload does not start with {PREFIX:?}: not a rescard card, or a newer format version")]
+    #[error(
+        "payload does not start with {PREFIX:?}: not a rescard card, or a newer format version"
+    )]
     Prefix,
     /// Not base45, or not its canonical form.
     #[error("payload is not valid base45 text")]
@@ -58,7 +62,10 @@ pub fn encode(card: &Card, issued_at: DateTime<Utc>, key: &IssuerKey) -> String 
 
 /// The COSE_Sign1 bytes (before base45) for `card`.
 pub fn encode_cose(card: &Card, issued_at: DateTime<Utc>, key: &IssuerKey) -> Vec<u8> {
-    let protected = HeaderBuilder::new().algorithm(iana::Algorithm::EdDSA).key_id(key.kid().0.to_vec()).build();
+    let protected = HeaderBuilder::new()
+        .algorithm(iana::Algorithm::EdDSA)
+        .key_id(key.kid().0.to_vec())
+        .build();
     let sign1 = CoseSign1Builder::new()
         .protected(protected)
         .payload(claims::encode_claims(card, issued_at))
@@ -120,17 +127,37 @@ pub fn decode(text: &str) -> Result<SignedPayload, CodecError> {
 pub fn decode_cose(bytes: &[u8]) -> Result<SignedPayload, CodecError> {
     let sign1 = CoseSign1::from_tagged_slice(bytes).map_err(|e| CodecError::Cose(e.to_string()))?;
     let header = &sign1.protected.header;
-    if header.alg != Some(coset::RegisteredLabelWithPrivate::Assigned(iana::Algorithm::EdDSA)) {
+    if header.alg
+        != Some(coset::RegisteredLabelWithPrivate::Assigned(
+            iana::Algorithm::EdDSA,
+        ))
+    {
         return Err(CodecError::Header("alg is not EdDSA (-8)".into()));
     }
-    let kid = Kid(header.key_id.as_slice().try_into().map_err(|_| CodecError::Header("kid is not 8 bytes".into()))?);
-    let expected = HeaderBuilder::new().algorithm(iana::Algorithm::EdDSA).key_id(kid.0.to_vec()).build();
-    let canonical_protected = expected.clone().to_vec().map_err(|e| CodecError::Header(e.to_string()))?;
-    if *header != expected || sign1.protected.original_data.as_deref() != Some(canonical_protected.as_slice()) {
-        return Err(CodecError::Header("protected header must hold exactly alg and kid".into()));
+    let kid = Kid(header
+        .key_id
+        .as_slice()
+        .try_into()
+        .map_err(|_| CodecError::Header("kid is not 8 bytes".into()))?);
+    let expected = HeaderBuilder::new()
+        .algorithm(iana::Algorithm::EdDSA)
+        .key_id(kid.0.to_vec())
+        .build();
+    let canonical_protected = expected
+        .clone()
+        .to_vec()
+        .map_err(|e| CodecError::Header(e.to_string()))?;
+    if *header != expected
+        || sign1.protected.original_data.as_deref() != Some(canonical_protected.as_slice())
+    {
+        return Err(CodecError::Header(
+            "protected header must hold exactly alg and kid".into(),
+        ));
     }
     if !sign1.unprotected.is_empty() {
-        return Err(CodecError::Header("unprotected header must be empty".into()));
+        return Err(CodecError::Header(
+            "unprotected header must be empty".into(),
+        ));
     }
     if sign1.payload.is_none() {
         return Err(CodecError::Cose("payload is detached".into()));
@@ -156,12 +183,16 @@ impl SignedPayload {
         if candidates.peek().is_none() {
             return Err(SignatureFailure::UnknownIssuer);
         }
-        let signature = Signature::from_slice(&self.sign1.signature).map_err(|_| SignatureFailure::InvalidSignature)?;
+        let signature = Signature::from_slice(&self.sign1.signature)
+            .map_err(|_| SignatureFailure::InvalidSignature)?;
         let tbs = self.sign1.tbs_data(&[]);
         let key = candidates
             .find(|k| k.public_key.verify_strict(&tbs, &signature).is_ok())
             .ok_or(SignatureFailure::InvalidSignature)?;
-        Ok(VerifiedPayload { key: key.clone(), claims: self.sign1.payload.clone().unwrap_or_default() })
+        Ok(VerifiedPayload {
+            key: key.clone(),
+            claims: self.sign1.payload.clone().unwrap_or_default(),
+        })
     }
 }
 

@@ -2,7 +2,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use proptest::prelude::*;
 
 use super::*;
-use crate::domain::{Holder, Itn, LatinName, NativeName, Nationality, Permit, Serial, Sex, ValidityPeriod};
+use crate::domain::{
+    Holder, Itn, LatinName, Nationality, NativeName, Permit, Serial, Sex, ValidityPeriod,
+};
 use crate::keys::TrustedKey;
 use crate::reference;
 
@@ -22,7 +24,10 @@ fn trust(key: &IssuerKey) -> TrustList {
 fn reference_card_round_trips() {
     let key = key();
     let text = encode(&reference::card(), signed_at(), &key);
-    let verified = decode(&text).expect("decode").verify(&trust(&key)).expect("verify");
+    let verified = decode(&text)
+        .expect("decode")
+        .verify(&trust(&key))
+        .expect("verify");
     let claims = verified.claims().expect("claims");
     assert_eq!(claims.card, reference::card());
     assert_eq!(claims.issued_at, signed_at());
@@ -39,11 +44,26 @@ fn reference_payload_is_compact() {
 fn envelope_errors_are_named() {
     let text = encode(&reference::card(), signed_at(), &key());
     assert_eq!(decode("").map(|_| ()), Err(CodecError::Prefix));
-    assert_eq!(decode(&text.replacen("RC1:", "RC2:", 1)).map(|_| ()), Err(CodecError::Prefix));
-    assert_eq!(decode(&text.to_lowercase()).map(|_| ()), Err(CodecError::Prefix));
-    assert_eq!(decode(&format!("{text}A")).map(|_| ()), Err(CodecError::Base45));
-    assert_eq!(decode(&format!("{text}\n")).map(|_| ()), Err(CodecError::Base45));
-    assert!(matches!(decode(&"RC1:".repeat(400)), Err(CodecError::TooLong(_))));
+    assert_eq!(
+        decode(&text.replacen("RC1:", "RC2:", 1)).map(|_| ()),
+        Err(CodecError::Prefix)
+    );
+    assert_eq!(
+        decode(&text.to_lowercase()).map(|_| ()),
+        Err(CodecError::Prefix)
+    );
+    assert_eq!(
+        decode(&format!("{text}A")).map(|_| ()),
+        Err(CodecError::Base45)
+    );
+    assert_eq!(
+        decode(&format!("{text}\n")).map(|_| ()),
+        Err(CodecError::Base45)
+    );
+    assert!(matches!(
+        decode(&"RC1:".repeat(400)),
+        Err(CodecError::TooLong(_))
+    ));
     assert!(matches!(decode("RC1:00"), Err(CodecError::Cose(_))));
 }
 
@@ -59,18 +79,30 @@ fn an_untagged_or_unprotected_kid_is_refused() {
     let key = key();
     let claims = claims::encode_claims(&reference::card(), signed_at());
     let untagged = CoseSign1Builder::new()
-        .protected(HeaderBuilder::new().algorithm(iana::Algorithm::EdDSA).key_id(key.kid().0.to_vec()).build())
+        .protected(
+            HeaderBuilder::new()
+                .algorithm(iana::Algorithm::EdDSA)
+                .key_id(key.kid().0.to_vec())
+                .build(),
+        )
         .payload(claims.clone())
         .create_signature(&[], |d| key.sign(d).to_bytes().to_vec())
         .build();
     assert!(decode_cose(&untagged.clone().to_vec().expect("cbor")).is_err());
     let kid_outside = CoseSign1Builder::new()
-        .protected(HeaderBuilder::new().algorithm(iana::Algorithm::EdDSA).build())
+        .protected(
+            HeaderBuilder::new()
+                .algorithm(iana::Algorithm::EdDSA)
+                .build(),
+        )
         .unprotected(HeaderBuilder::new().key_id(key.kid().0.to_vec()).build())
         .payload(claims)
         .create_signature(&[], |d| key.sign(d).to_bytes().to_vec())
         .build();
-    assert!(matches!(decode_cose(&kid_outside.to_tagged_vec().expect("cbor")), Err(CodecError::Header(_))));
+    assert!(matches!(
+        decode_cose(&kid_outside.to_tagged_vec().expect("cbor")),
+        Err(CodecError::Header(_))
+    ));
 }
 
 #[test]
@@ -78,11 +110,17 @@ fn a_retired_or_missing_key_is_an_unknown_issuer_and_another_key_fails() {
     let key = key();
     let text = encode(&reference::card(), signed_at(), &key);
     let signed = decode(&text).expect("decode");
-    assert_eq!(signed.verify(&TrustList::default()).map(|_| ()), Err(SignatureFailure::UnknownIssuer));
+    assert_eq!(
+        signed.verify(&TrustList::default()).map(|_| ()),
+        Err(SignatureFailure::UnknownIssuer)
+    );
     let mut retired = TrustedKey::active(key.verifying_key(), signed_at());
     retired.status = crate::keys::KeyStatus::Retired;
     let list = TrustList::new(vec![retired]).expect("list");
-    assert_eq!(signed.verify(&list).map(|_| ()), Err(SignatureFailure::UnknownIssuer));
+    assert_eq!(
+        signed.verify(&list).map(|_| ()),
+        Err(SignatureFailure::UnknownIssuer)
+    );
 }
 
 #[test]
@@ -95,10 +133,23 @@ fn several_keys_sharing_a_kid_are_all_tried() {
     let mut impostor = TrustedKey::active(other.verifying_key(), signed_at());
     impostor.kid = key.kid();
     assert!(TrustList::new(vec![impostor.clone()]).is_err());
-    let list = TrustList { keys: vec![impostor.clone(), TrustedKey::active(key.verifying_key(), signed_at())] };
+    let list = TrustList {
+        keys: vec![
+            impostor.clone(),
+            TrustedKey::active(key.verifying_key(), signed_at()),
+        ],
+    };
     assert!(decode(&text).expect("decode").verify(&list).is_ok());
-    let only_impostor = TrustList { keys: vec![impostor] };
-    assert_eq!(decode(&text).expect("decode").verify(&only_impostor).map(|_| ()), Err(SignatureFailure::InvalidSignature));
+    let only_impostor = TrustList {
+        keys: vec![impostor],
+    };
+    assert_eq!(
+        decode(&text)
+            .expect("decode")
+            .verify(&only_impostor)
+            .map(|_| ()),
+        Err(SignatureFailure::InvalidSignature)
+    );
 }
 
 #[test]

@@ -1,6 +1,8 @@
 use chrono::NaiveDate;
 
-use super::{DomainError, Itn, LatinName, NativeName, Nationality, Permit, Serial, Sex, ValidityPeriod};
+use super::{
+    DomainError, Itn, LatinName, Nationality, NativeName, Permit, Serial, Sex, ValidityPeriod,
+};
 
 /// Earliest date of birth we accept.
 const EARLIEST_BIRTH: NaiveDate = match NaiveDate::from_ymd_opt(1900, 1, 1) {
@@ -54,10 +56,20 @@ impl Card {
         if itn.date_of_birth() != holder.date_of_birth {
             return Err(DomainError::Inconsistent {
                 field: "itn",
-                problem: format!("{itn} does not encode the date of birth {}", holder.date_of_birth),
+                problem: format!(
+                    "{itn} does not encode the date of birth {}",
+                    holder.date_of_birth
+                ),
             });
         }
-        Ok(Self { serial, itn, holder, permit, validity, portrait_digest })
+        Ok(Self {
+            serial,
+            itn,
+            holder,
+            permit,
+            validity,
+            portrait_digest,
+        })
     }
 
     /// The card number.
@@ -87,9 +99,15 @@ impl Card {
 }
 
 /// A date of birth is plausible for a card whose validity starts on `valid_from`.
-pub(crate) fn check_birth_date(date_of_birth: NaiveDate, valid_from: NaiveDate) -> Result<(), DomainError> {
+pub(crate) fn check_birth_date(
+    date_of_birth: NaiveDate,
+    valid_from: NaiveDate,
+) -> Result<(), DomainError> {
     if date_of_birth < EARLIEST_BIRTH {
-        return Err(DomainError::Date { field: "date_of_birth", problem: format!("{date_of_birth} is before {EARLIEST_BIRTH}") });
+        return Err(DomainError::Date {
+            field: "date_of_birth",
+            problem: format!("{date_of_birth} is before {EARLIEST_BIRTH}"),
+        });
     }
     if date_of_birth > valid_from {
         return Err(DomainError::Date {

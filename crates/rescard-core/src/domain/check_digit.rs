@@ -19,9 +19,9 @@ const TABLE: [[u8; 10]; 10] = [
 
 /// The check digit to append to `digits` (each 0–9).
 pub(crate) fn damm(digits: impl IntoIterator<Item = u8>) -> u8 {
-    digits
-        .into_iter()
-        .fold(0, |interim, d| TABLE[usize::from(interim)][usize::from(d % 10)])
+    digits.into_iter().fold(0, |interim, d| {
+        TABLE[usize::from(interim)][usize::from(d % 10)]
+    })
 }
 
 /// The decimal digits of `n`, most significant first, left-padded with zeros to `width`.

@@ -36,10 +36,15 @@ pub fn parse_date(field: &'static str, text: &str) -> Result<NaiveDate, DomainEr
             _ => b.is_ascii_digit(),
         });
     if !ok_shape {
-        return Err(DomainError::Date { field, problem: format!("{text:?} is not a date written YYYY-MM-DD") });
+        return Err(DomainError::Date {
+            field,
+            problem: format!("{text:?} is not a date written YYYY-MM-DD"),
+        });
     }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map_err(|_| DomainError::Date { field, problem: format!("{text} is not a day of the calendar") })
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| DomainError::Date {
+        field,
+        problem: format!("{text} is not a day of the calendar"),
+    })
 }
 
 /// Days since 1970-01-01 (negative before it), as carried in the payload (the content of RFC 8943 tag 100).
@@ -79,7 +84,13 @@ mod tests {
 
     #[test]
     fn epoch_days_round_trip() {
-        for s in ["1900-01-01", "1969-12-31", "1970-01-01", "1991-04-17", "2099-12-31"] {
+        for s in [
+            "1900-01-01",
+            "1969-12-31",
+            "1970-01-01",
+            "1991-04-17",
+            "2099-12-31",
+        ] {
             assert_eq!(date_from_epoch_days(days_since_epoch(d(s))), Some(d(s)));
         }
         assert_eq!(days_since_epoch(d("1970-01-02")), 1);

@@ -25,9 +25,12 @@ impl Itn {
     /// The ITN for a holder born on `date_of_birth` with per-day sequence number `sequence`.
     pub fn assign(date_of_birth: NaiveDate, sequence: u16) -> Result<Self, DomainError> {
         if sequence == 0 || sequence > Self::MAX_SEQUENCE {
-            return Err(DomainError::Itn(format!("no ITN left for holders born {date_of_birth}")));
+            return Err(DomainError::Itn(format!(
+                "no ITN left for holders born {date_of_birth}"
+            )));
         }
-        let year = u64::try_from(date_of_birth.year()).map_err(|_| DomainError::Itn("year before 0".into()))?;
+        let year = u64::try_from(date_of_birth.year())
+            .map_err(|_| DomainError::Itn("year before 0".into()))?;
         if year > 9999 {
             return Err(DomainError::Itn("year past 9999".into()));
         }
@@ -43,19 +46,32 @@ impl Itn {
     /// The ITN with number `value` (as carried in the payload), if it is well formed.
     pub fn from_number(value: u64) -> Result<Self, DomainError> {
         let body = value / 10;
-        let sequence = u16::try_from(body % 10_000).map_err(|_| DomainError::Itn("bad sequence".into()))?;
+        let sequence =
+            u16::try_from(body % 10_000).map_err(|_| DomainError::Itn("bad sequence".into()))?;
         let ddmmyyyy = (body / 10_000) % 100_000_000;
         if body / 10u64.pow(12) != 3 || value >= 10u64.pow(14) {
-            return Err(DomainError::Itn(format!("{value} does not start with 3 followed by 13 digits")));
+            return Err(DomainError::Itn(format!(
+                "{value} does not start with 3 followed by 13 digits"
+            )));
         }
-        let (day, month, year) = (ddmmyyyy / 1_000_000, (ddmmyyyy / 10_000) % 100, ddmmyyyy % 10_000);
+        let (day, month, year) = (
+            ddmmyyyy / 1_000_000,
+            (ddmmyyyy / 10_000) % 100,
+            ddmmyyyy % 10_000,
+        );
         let date = i32::try_from(year)
             .ok()
-            .and_then(|y| NaiveDate::from_ymd_opt(y, u32::try_from(month).ok()?, u32::try_from(day).ok()?))
-            .ok_or_else(|| DomainError::Itn(format!("{value}: digits 2-9 are not a date of birth")))?;
+            .and_then(|y| {
+                NaiveDate::from_ymd_opt(y, u32::try_from(month).ok()?, u32::try_from(day).ok()?)
+            })
+            .ok_or_else(|| {
+                DomainError::Itn(format!("{value}: digits 2-9 are not a date of birth"))
+            })?;
         let itn = Self::assign(date, sequence)?;
         if itn.0 != value {
-            return Err(DomainError::Itn(format!("{value}: the check digit does not match (a digit mistyped?)")));
+            return Err(DomainError::Itn(format!(
+                "{value}: the check digit does not match (a digit mistyped?)"
+            )));
         }
         Ok(itn)
     }
@@ -68,7 +84,11 @@ impl Itn {
     /// The date of birth the ITN encodes.
     pub fn date_of_birth(self) -> NaiveDate {
         let ddmmyyyy = (self.0 / 100_000) % 100_000_000;
-        let (day, month, year) = (ddmmyyyy / 1_000_000, (ddmmyyyy / 10_000) % 100, ddmmyyyy % 10_000);
+        let (day, month, year) = (
+            ddmmyyyy / 1_000_000,
+            (ddmmyyyy / 10_000) % 100,
+            ddmmyyyy % 10_000,
+        );
         // Only values built by `assign` from a real date exist.
         NaiveDate::from_ymd_opt(year as i32, month as u32, day as u32).unwrap_or_default()
     }
@@ -86,7 +106,10 @@ impl FromStr for Itn {
         if s.len() != 14 || !s.bytes().all(|b| b.is_ascii_digit()) {
             return Err(DomainError::Itn(format!("{s:?} is not 14 digits")));
         }
-        Self::from_number(s.parse().map_err(|_| DomainError::Itn(format!("{s:?} is not a number")))?)
+        Self::from_number(
+            s.parse()
+                .map_err(|_| DomainError::Itn(format!("{s:?} is not a number")))?,
+        )
     }
 }
 
@@ -126,7 +149,7 @@ mod tests {
             String::from_utf8(typo).expect("ascii"),
             String::from_utf8(wrong_check).expect("ascii"),
             "1170419910001".into(),
-            "33104199100015".into(),  // 31 April
+            "33104199100015".into(), // 31 April
             "abcdefghijklmn".into(),
             "2".repeat(14),
         ] {

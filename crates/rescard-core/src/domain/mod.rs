@@ -10,6 +10,7 @@ pub mod date;
 mod itn;
 mod name;
 mod nationality;
+mod passport;
 mod permit;
 mod serial;
 mod sex;
@@ -19,6 +20,7 @@ pub use card::{Card, Holder, PortraitDigest};
 pub use itn::Itn;
 pub use name::{LatinName, NativeName};
 pub use nationality::Nationality;
+pub use passport::{PassportNumber, Portrait};
 pub use permit::Permit;
 pub use serial::Serial;
 pub use sex::Sex;
@@ -64,7 +66,9 @@ pub enum DomainError {
         until: chrono::NaiveDate,
     },
     /// A validity period longer than one year.
-    #[error("valid_until: a period starting {from} may last until {max} at the latest, not {until}")]
+    #[error(
+        "valid_until: a period starting {from} may last until {max} at the latest, not {until}"
+    )]
     ValidityTooLong {
         /// Start.
         from: chrono::NaiveDate,
@@ -93,7 +97,9 @@ impl DomainError {
     /// The field this error is about, as the CLI flags and the JSON contract name it.
     pub fn field(&self) -> &'static str {
         match self {
-            Self::Name { field, .. } | Self::Date { field, .. } | Self::Inconsistent { field, .. } => field,
+            Self::Name { field, .. }
+            | Self::Date { field, .. }
+            | Self::Inconsistent { field, .. } => field,
             Self::UnknownNationality(_) | Self::OwnNationality => "nationality",
             Self::Permit(_) => "permit",
             Self::Sex(_) => "sex",

@@ -15,7 +15,10 @@ impl LatinName {
     pub fn surname(text: &str) -> Result<Self, DomainError> {
         let name = Self::parse("surname", text)?;
         if name.0.is_empty() {
-            return Err(DomainError::Name { field: "surname", problem: "is empty".into() });
+            return Err(DomainError::Name {
+                field: "surname",
+                problem: "is empty".into(),
+            });
         }
         Ok(name)
     }
@@ -26,12 +29,19 @@ impl LatinName {
     }
 
     fn parse(field: &'static str, text: &str) -> Result<Self, DomainError> {
-        let folded = text.split_whitespace().collect::<Vec<_>>().join(" ").to_ascii_uppercase();
+        let folded = text
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_ascii_uppercase();
         let problem = |p: String| Err(DomainError::Name { field, problem: p });
         if folded.chars().count() > MAX_NAME_CHARS {
             return problem(format!("is longer than {MAX_NAME_CHARS} characters"));
         }
-        if let Some(c) = folded.chars().find(|c| !(c.is_ascii_uppercase() || matches!(c, ' ' | '-' | '\''))) {
+        if let Some(c) = folded
+            .chars()
+            .find(|c| !(c.is_ascii_uppercase() || matches!(c, ' ' | '-' | '\'')))
+        {
             return problem(format!(
                 "{c:?} is not allowed: write the name in Latin letters A-Z as in the passport (spaces, hyphens and apostrophes between words)"
             ));
@@ -74,14 +84,23 @@ impl NativeName {
     /// Parses a native-script name; surrounding white space is trimmed and inner runs folded.
     pub fn parse(text: &str) -> Result<Self, DomainError> {
         let folded = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        let problem = |p: String| Err(DomainError::Name { field: "native_name", problem: p });
+        let problem = |p: String| {
+            Err(DomainError::Name {
+                field: "native_name",
+                problem: p,
+            })
+        };
         if folded.is_empty() {
             return problem("is empty: leave it out instead".into());
         }
         if folded.chars().count() > MAX_NAME_CHARS {
             return problem(format!("is longer than {MAX_NAME_CHARS} characters"));
         }
-        if let Some(c) = folded.chars().find(|&c| !(c.is_alphabetic() || is_combining_mark(c) || matches!(c, ' ' | '-' | '\'' | '.' | '’'))) {
+        if let Some(c) = folded.chars().find(|&c| {
+            !(c.is_alphabetic()
+                || is_combining_mark(c)
+                || matches!(c, ' ' | '-' | '\'' | '.' | '’'))
+        }) {
             return problem(format!("character U+{:04X} is not a letter", u32::from(c)));
         }
         if !folded.chars().next().is_some_and(char::is_alphabetic) {
@@ -114,15 +133,36 @@ mod tests {
 
     #[test]
     fn passport_names_are_normalised() {
-        assert_eq!(LatinName::surname("  abdykadyrova-Nurlanova ").map(|n| n.0), Ok("ABDYKADYROVA-NURLANOVA".into()));
-        assert_eq!(LatinName::given_names("Aigerim   Zhanybekovna").map(|n| n.0), Ok("AIGERIM ZHANYBEKOVNA".into()));
-        assert_eq!(LatinName::surname("O'NEIL").map(|n| n.0), Ok("O'NEIL".into()));
+        assert_eq!(
+            LatinName::surname("  abdykadyrova-Nurlanova ").map(|n| n.0),
+            Ok("ABDYKADYROVA-NURLANOVA".into())
+        );
+        assert_eq!(
+            LatinName::given_names("Aigerim   Zhanybekovna").map(|n| n.0),
+            Ok("AIGERIM ZHANYBEKOVNA".into())
+        );
+        assert_eq!(
+            LatinName::surname("O'NEIL").map(|n| n.0),
+            Ok("O'NEIL".into())
+        );
         assert_eq!(LatinName::given_names("").map(|n| n.0), Ok(String::new()));
     }
 
     #[test]
     fn non_passport_names_are_refused_with_the_field() {
-        for bad in ["", "   ", "Абдыкадырова", "SMITH2", "-SMITH", "SMITH-", "SMITH--JONES", "SMITH\u{200B}", "SM\u{202E}ITH", "JOSÉ", &"A".repeat(65)] {
+        for bad in [
+            "",
+            "   ",
+            "Абдыкадырова",
+            "SMITH2",
+            "-SMITH",
+            "SMITH-",
+            "SMITH--JONES",
+            "SMITH\u{200B}",
+            "SM\u{202E}ITH",
+            "JOSÉ",
+            &"A".repeat(65),
+        ] {
             let err = LatinName::surname(bad).expect_err(bad);
             assert_eq!(err.field(), "surname", "{bad}");
         }
@@ -134,8 +174,19 @@ mod tests {
         assert!(NativeName::parse("Абдыкадырова Айгерим").is_ok());
         assert!(NativeName::parse("Oʻrinboyeva").is_ok());
         assert!(NativeName::parse("李 小龙").is_ok());
-        for bad in ["", "Айгерим\u{200B}", "\u{202E}Айгерим", "Айгерим\u{7}", "Айгерим1", "-Айгерим"] {
-            assert_eq!(NativeName::parse(bad).map_err(|e| e.field()), Err("native_name"), "{bad:?}");
+        for bad in [
+            "",
+            "Айгерим\u{200B}",
+            "\u{202E}Айгерим",
+            "Айгерим\u{7}",
+            "Айгерим1",
+            "-Айгерим",
+        ] {
+            assert_eq!(
+                NativeName::parse(bad).map_err(|e| e.field()),
+                Err("native_name"),
+                "{bad:?}"
+            );
         }
     }
 }

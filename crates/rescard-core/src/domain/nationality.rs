@@ -12,7 +12,8 @@ impl Nationality {
     /// Parses a code.
     pub fn parse(text: &str) -> Result<Self, DomainError> {
         let upper = text.trim().to_ascii_uppercase();
-        let known = ISO_ALPHA3.binary_search(&upper.as_str()).is_ok() || ICAO_EXTRA.contains(&upper.as_str());
+        let known = ISO_ALPHA3.binary_search(&upper.as_str()).is_ok()
+            || ICAO_EXTRA.contains(&upper.as_str());
         if !known {
             return Err(DomainError::UnknownNationality(text.to_owned()));
         }
@@ -48,11 +49,20 @@ mod tests {
 
     #[test]
     fn real_codes_only() {
-        assert_eq!(Nationality::parse("uzb").map(|n| n.to_string()), Ok("UZB".into()));
+        assert_eq!(
+            Nationality::parse("uzb").map(|n| n.to_string()),
+            Ok("UZB".into())
+        );
         assert!(Nationality::parse("XXA").is_ok());
         assert_eq!(Nationality::parse("KGZ"), Err(DomainError::OwnNationality));
         for bad in ["UZ", "UZBK", "ZZZ", "SUN", "", "U Z"] {
-            assert!(matches!(Nationality::parse(bad), Err(DomainError::UnknownNationality(_))), "{bad}");
+            assert!(
+                matches!(
+                    Nationality::parse(bad),
+                    Err(DomainError::UnknownNationality(_))
+                ),
+                "{bad}"
+            );
         }
     }
 }

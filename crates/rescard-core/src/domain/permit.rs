@@ -20,7 +20,13 @@ pub enum Permit {
 
 impl Permit {
     /// All permits, in code order.
-    pub const ALL: [Permit; 5] = [Self::Work, Self::Study, Self::Family, Self::Business, Self::Other];
+    pub const ALL: [Permit; 5] = [
+        Self::Work,
+        Self::Study,
+        Self::Family,
+        Self::Business,
+        Self::Other,
+    ];
 
     /// The contract's name: `work`, `study`, `family`, `business`, `other`.
     pub fn as_str(self) -> &'static str {
@@ -60,7 +66,10 @@ impl FromStr for Permit {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let lower = s.trim().to_ascii_lowercase();
-        Self::ALL.into_iter().find(|p| p.as_str() == lower).ok_or_else(|| DomainError::Permit(s.to_owned()))
+        Self::ALL
+            .into_iter()
+            .find(|p| p.as_str() == lower)
+            .ok_or_else(|| DomainError::Permit(s.to_owned()))
     }
 }
 

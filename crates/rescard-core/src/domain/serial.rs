@@ -16,7 +16,10 @@ impl Serial {
     /// The serial for registry sequence number `sequence` (1 to [`Self::MAX_SEQUENCE`]).
     pub fn from_sequence(sequence: u32) -> Result<Self, DomainError> {
         if sequence == 0 || sequence > Self::MAX_SEQUENCE {
-            return Err(DomainError::Serial(format!("sequence {sequence} is outside 1..={}", Self::MAX_SEQUENCE)));
+            return Err(DomainError::Serial(format!(
+                "sequence {sequence} is outside 1..={}",
+                Self::MAX_SEQUENCE
+            )));
         }
         let check = damm(digits_of(u64::from(sequence), 8));
         Ok(Self(sequence * 10 + u32::from(check)))
@@ -24,10 +27,13 @@ impl Serial {
 
     /// The serial whose 9-digit number is `value` (as carried in the payload), if its check digit holds.
     pub fn from_number(value: u64) -> Result<Self, DomainError> {
-        let sequence = u32::try_from(value / 10).map_err(|_| DomainError::Serial(format!("{value} has more than 9 digits")))?;
+        let sequence = u32::try_from(value / 10)
+            .map_err(|_| DomainError::Serial(format!("{value} has more than 9 digits")))?;
         let serial = Self::from_sequence(sequence)?;
         if u64::from(serial.0) != value {
-            return Err(DomainError::Serial(format!("{value:09}: the check digit does not match (a digit mistyped?)")));
+            return Err(DomainError::Serial(format!(
+                "{value:09}: the check digit does not match (a digit mistyped?)"
+            )));
         }
         Ok(serial)
     }
@@ -50,9 +56,13 @@ impl FromStr for Serial {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let digits: String = s.chars().filter(|c| *c != ' ').collect();
         if digits.len() != 9 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(DomainError::Serial(format!("{s:?} is not a card number of 9 digits")));
+            return Err(DomainError::Serial(format!(
+                "{s:?} is not a card number of 9 digits"
+            )));
         }
-        let value: u64 = digits.parse().map_err(|_| DomainError::Serial(format!("{s:?} is not a number")))?;
+        let value: u64 = digits
+            .parse()
+            .map_err(|_| DomainError::Serial(format!("{s:?} is not a number")))?;
         Self::from_number(value)
     }
 }
@@ -75,7 +85,12 @@ mod tests {
         assert_eq!(s.sequence(), 1);
         let mut typo = s.to_string().into_bytes();
         typo[7] = if typo[7] == b'9' { b'8' } else { typo[7] + 1 };
-        assert!(String::from_utf8(typo).expect("ascii").parse::<Serial>().is_err());
+        assert!(
+            String::from_utf8(typo)
+                .expect("ascii")
+                .parse::<Serial>()
+                .is_err()
+        );
     }
 
     #[test]
@@ -83,7 +98,14 @@ mod tests {
         assert!(Serial::from_sequence(0).is_err());
         assert!(Serial::from_sequence(Serial::MAX_SEQUENCE + 1).is_err());
         assert!(Serial::from_sequence(Serial::MAX_SEQUENCE).is_ok());
-        for bad in ["", "12345678", "1234567890", "../../etc", "1 OR 1=1", "00000001x"] {
+        for bad in [
+            "",
+            "12345678",
+            "1234567890",
+            "../../etc",
+            "1 OR 1=1",
+            "00000001x",
+        ] {
             assert!(bad.parse::<Serial>().is_err(), "{bad}");
         }
         assert!(Serial::from_number(10_000_000_000).is_err());

@@ -71,6 +71,9 @@ mod tests {
     #[test]
     fn a_single_day_is_a_period_and_a_reversed_one_is_not() {
         assert!(ValidityPeriod::new(d("2026-12-01"), d("2026-12-01")).is_ok());
-        assert!(matches!(ValidityPeriod::new(d("2026-12-01"), d("2026-11-30")), Err(DomainError::ValidityReversed { .. })));
+        assert!(matches!(
+            ValidityPeriod::new(d("2026-12-01"), d("2026-11-30")),
+            Err(DomainError::ValidityReversed { .. })
+        ));
     }
 }

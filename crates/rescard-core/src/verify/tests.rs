@@ -36,7 +36,12 @@ struct Fixed(HashMap<Serial, CurrentStatus>, StatusOrigin);
 impl StatusSource for Fixed {
     type Error = std::convert::Infallible;
     fn status(&self, serial: Serial, now: DateTime<Utc>) -> Result<StatusReport, Self::Error> {
-        Ok(StatusReport { origin: self.1, as_of: Some(now), stale: false, current: self.0.get(&serial).cloned() })
+        Ok(StatusReport {
+            origin: self.1,
+            as_of: Some(now),
+            stale: false,
+            current: self.0.get(&serial).cloned(),
+        })
     }
 }
 
@@ -45,12 +50,20 @@ fn with_state(state: CardState, valid_until: &str) -> Fixed {
         state,
         valid_until: d(valid_until),
         reason: Some("test".into()),
-        replaced_by: (state == CardState::Replaced).then(|| Serial::from_sequence(2).expect("serial")),
+        replaced_by: (state == CardState::Replaced)
+            .then(|| Serial::from_sequence(2).expect("serial")),
     };
-    Fixed(HashMap::from([(reference::card().serial(), status)]), StatusOrigin::Registry)
+    Fixed(
+        HashMap::from([(reference::card().serial(), status)]),
+        StatusOrigin::Registry,
+    )
 }
 
-fn check<S: StatusSource<Error = std::convert::Infallible>>(payload: &str, status: &S, now: &str) -> Verification {
+fn check<S: StatusSource<Error = std::convert::Infallible>>(
+    payload: &str,
+    status: &S,
+    now: &str,
+) -> Verification {
     match verify(payload, &trust(), status, at(now)) {
         Ok(v) => v,
         Err(never) => match never {},
@@ -65,12 +78,24 @@ fn the_printed_dates_decide_when_nothing_else_is_known() {
     assert_eq!(valid.valid_until, Some(d("2027-11-30")));
     assert_eq!(valid.days_remaining, Some(319));
     assert_eq!(valid.status.origin, StatusOrigin::Card);
-    assert_eq!(check(&p, &NoStatus, "2026-11-30T17:59:59Z").verdict, Verdict::NotYetValid);
-    assert_eq!(check(&p, &NoStatus, "2026-11-30T18:00:00Z").verdict, Verdict::Valid);
+    assert_eq!(
+        check(&p, &NoStatus, "2026-11-30T17:59:59Z").verdict,
+        Verdict::NotYetValid
+    );
+    assert_eq!(
+        check(&p, &NoStatus, "2026-11-30T18:00:00Z").verdict,
+        Verdict::Valid
+    );
     let last_day = check(&p, &NoStatus, "2027-11-30T17:59:59Z");
-    assert_eq!((last_day.verdict, last_day.days_remaining), (Verdict::Valid, Some(0)));
+    assert_eq!(
+        (last_day.verdict, last_day.days_remaining),
+        (Verdict::Valid, Some(0))
+    );
     let expired = check(&p, &NoStatus, "2027-11-30T18:00:00Z");
-    assert_eq!((expired.verdict, expired.days_remaining), (Verdict::Expired, Some(-1)));
+    assert_eq!(
+        (expired.verdict, expired.days_remaining),
+        (Verdict::Expired, Some(-1))
+    );
 }
 
 #[test]
@@ -93,11 +118,25 @@ fn states_win_over_dates_in_order() {
     ];
     for (state, verdict) in cases {
         // Even after expiry the state is what the checker must hear about.
-        assert_eq!(check(&p, &with_state(state, "2027-11-30"), "2027-01-15T12:00:00Z").verdict, verdict);
-        assert_eq!(check(&p, &with_state(state, "2027-11-30"), "2029-01-15T12:00:00Z").verdict, verdict);
+        assert_eq!(
+            check(&p, &with_state(state, "2027-11-30"), "2027-01-15T12:00:00Z").verdict,
+            verdict
+        );
+        assert_eq!(
+            check(&p, &with_state(state, "2027-11-30"), "2029-01-15T12:00:00Z").verdict,
+            verdict
+        );
     }
-    let replaced = check(&p, &with_state(CardState::Replaced, "2027-11-30"), "2027-01-15T12:00:00Z");
-    assert!(replaced.detail.contains(&Serial::from_sequence(2).expect("serial").to_string()));
+    let replaced = check(
+        &p,
+        &with_state(CardState::Replaced, "2027-11-30"),
+        "2027-01-15T12:00:00Z",
+    );
+    assert!(
+        replaced
+            .detail
+            .contains(&Serial::from_sequence(2).expect("serial").to_string())
+    );
 }
 
 #[test]
@@ -105,9 +144,18 @@ fn signature_and_format_failures_win_over_any_status() {
     let revoked = with_state(CardState::Revoked, "2027-11-30");
     let other = IssuerKey::from_seed(&[5; 32]);
     let foreign = codec::encode(&reference::card(), signed_at(), &other);
-    assert_eq!(check(&foreign, &revoked, "2027-01-15T12:00:00Z").verdict, Verdict::UnknownIssuer);
-    assert_eq!(check("RC1:NOT A CARD", &revoked, "2027-01-15T12:00:00Z").verdict, Verdict::Malformed);
-    assert_eq!(check("HC1:6BFOXN", &revoked, "2027-01-15T12:00:00Z").verdict, Verdict::Malformed);
+    assert_eq!(
+        check(&foreign, &revoked, "2027-01-15T12:00:00Z").verdict,
+        Verdict::UnknownIssuer
+    );
+    assert_eq!(
+        check("RC1:NOT A CARD", &revoked, "2027-01-15T12:00:00Z").verdict,
+        Verdict::Malformed
+    );
+    assert_eq!(
+        check("HC1:6BFOXN", &revoked, "2027-01-15T12:00:00Z").verdict,
+        Verdict::Malformed
+    );
 }
 
 #[test]
@@ -139,7 +187,10 @@ fn no_single_byte_change_of_the_payload_text_verifies() {
             let changed = String::from_utf8(changed).expect("ascii");
             let v = check(&changed, &NoStatus, now);
             assert!(
-                matches!(v.verdict, Verdict::Malformed | Verdict::InvalidSignature | Verdict::UnknownIssuer),
+                matches!(
+                    v.verdict,
+                    Verdict::Malformed | Verdict::InvalidSignature | Verdict::UnknownIssuer
+                ),
                 "byte {i} set to {b}: {:?}",
                 v.verdict
             );
@@ -159,7 +210,10 @@ fn no_single_byte_change_of_the_cose_bytes_verifies() {
             }
             let mut changed = bytes.clone();
             changed[i] = b;
-            let accepted = codec::decode_cose(&changed).ok().and_then(|s| s.verify(&list).ok()).and_then(|v| v.claims().ok());
+            let accepted = codec::decode_cose(&changed)
+                .ok()
+                .and_then(|s| s.verify(&list).ok())
+                .and_then(|v| v.claims().ok());
             assert!(accepted.is_none(), "byte {i} set to {b} was accepted");
         }
     }
@@ -171,7 +225,11 @@ fn verdict_names_and_exit_codes_are_distinct() {
     codes.sort_unstable();
     codes.dedup();
     assert_eq!(codes.len(), Verdict::ALL.len());
-    assert!(Verdict::ALL.iter().all(|v| (v.exit_code() == 0) == (*v == Verdict::Valid)));
+    assert!(
+        Verdict::ALL
+            .iter()
+            .all(|v| (v.exit_code() == 0) == (*v == Verdict::Valid))
+    );
     for v in Verdict::ALL {
         assert_eq!(Verdict::from_name(v.as_str()), Some(v));
     }

@@ -1,0 +1,745 @@
+use std::path::Path;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rescard_core::domain::date::issuer_date;
+use rescard_core::rules::{self, Act};
+use rescard_core::{
+    Card, CardState, CurrentStatus, Holder, IssuerKey, Itn, LatinName, Nationality, NativeName,
+    PassportNumber, Permit, Portrait, Serial, StatusOrigin, StatusReport, StatusSource,
+    ValidityPeriod, codec,
+};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use serde_json::json;
+
+use crate::audit::{self, AuditCheck, AuditEntry};
+use crate::{Result, StoreError, schema};
+
+/// An application for a new card.
+#[derive(Debug, Clone)]
+pub struct NewCard {
+    /// The holder as the card will print them.
+    pub holder: Holder,
+    /// The purpose of stay.
+    pub permit: Permit,
+    /// The printed period.
+    pub validity: ValidityPeriod,
+    /// Passport number (registry only): a later card for the same passport keeps the ITN.
+    pub passport_number: Option<PassportNumber>,
+    /// Portrait (registry only; its digest travels in the QR).
+    pub portrait: Option<Portrait>,
+}
+
+/// A card just issued.
+#[derive(Debug, Clone)]
+pub struct IssuedCard {
+    /// The card.
+    pub card: Card,
+    /// Its signed QR payload.
+    pub payload: String,
+}
+
+/// One line of a card's history.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HistoryEntry {
+    /// When.
+    pub at: String,
+    /// Who.
+    pub actor: String,
+    /// What.
+    pub action: String,
+    /// Dates and reasons, as JSON.
+    pub details: serde_json::Value,
+}
+
+/// Everything the registry holds about a card.
+#[derive(Debug, Clone)]
+pub struct CardRecord {
+    /// The card as printed.
+    pub card: Card,
+    /// Its QR payload.
+    pub payload: String,
+    /// The key id that signed it (hex).
+    pub kid: String,
+    /// Its state.
+    pub state: CardState,
+    /// Why it was last suspended, revoked or replaced.
+    pub state_reason: Option<String>,
+    /// First day of the current period (the printed `valid_from`, or the latest extension's start).
+    pub period_from: NaiveDate,
+    /// Current last day of validity.
+    pub valid_until: NaiveDate,
+    /// The card this one replaced.
+    pub replaces: Option<Serial>,
+    /// The card that replaced this one.
+    pub replaced_by: Option<Serial>,
+    /// Passport number, when given.
+    pub passport_number: Option<String>,
+    /// Portrait, when given.
+    pub portrait: Option<Vec<u8>>,
+    /// When it was issued.
+    pub issued_at: String,
+    /// Who issued it.
+    pub issued_by: String,
+    /// Every act on it, oldest first.
+    pub history: Vec<HistoryEntry>,
+}
+
+impl CardRecord {
+    /// Its current status, as a verifier sees it.
+    pub fn current_status(&self) -> CurrentStatus {
+        CurrentStatus {
+            state: self.state,
+            valid_until: self.valid_until,
+            reason: self.state_reason.clone(),
+            replaced_by: self.replaced_by,
+        }
+    }
+}
+
+/// The registry, on one SQLite connection.
+pub struct Registry {
+    conn: Connection,
+}
+
+fn timestamp(now: DateTime<Utc>) -> String {
+    now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+fn check_actor(actor: &str) -> Result<()> {
+    if actor.trim().is_empty() {
+        return Err(StoreError::NoActor);
+    }
+    Ok(())
+}
+
+impl Registry {
+    /// Opens (creating if need be) the registry at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Self> {
+        let mut conn = Connection::open(path)?;
+        schema::prepare(&mut conn)?;
+        Ok(Self { conn })
+    }
+
+    /// A registry in memory, for tests.
+    pub fn open_in_memory() -> Result<Self> {
+        let mut conn = Connection::open_in_memory()?;
+        schema::prepare(&mut conn)?;
+        Ok(Self { conn })
+    }
+
+    fn write(&mut self) -> Result<Transaction<'_>> {
+        Ok(self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?)
+    }
+
+    /// Issues a card: assigns a serial (and an ITN, unless the passport already has one), signs it with
+    /// `key`, and records it with its audit entry.
+    pub fn issue(
+        &mut self,
+        new: &NewCard,
+        key: &IssuerKey,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<IssuedCard> {
+        check_actor(actor)?;
+        rules::check_new_period(new.validity, issuer_date(now))?;
+        let tx = self.write()?;
+        let (holder_id, itn) = holder_for(&tx, new, now)?;
+        let serial = next_serial(&tx)?;
+        let card = Card::new(
+            serial,
+            itn,
+            new.holder.clone(),
+            new.permit,
+            new.validity,
+            new.portrait.as_ref().map(Portrait::digest),
+        )?;
+        let payload = codec::encode(&card, now, key);
+        insert_card(
+            &tx,
+            &card,
+            holder_id,
+            &payload,
+            key,
+            new.portrait.as_ref(),
+            None,
+            actor,
+            now,
+        )?;
+        audit::append(
+            &tx,
+            now,
+            actor,
+            "issue",
+            Some(&serial.to_string()),
+            json!({"valid_from": new.validity.from(), "valid_until": new.validity.until(), "permit": new.permit.as_str(), "kid": key.kid().to_string()}),
+        )?;
+        tx.commit()?;
+        Ok(IssuedCard { card, payload })
+    }
+
+    /// Extends a card's validity to `until`: a new period from the day after the current one ends.
+    pub fn extend(
+        &mut self,
+        serial: Serial,
+        until: NaiveDate,
+        reason: &str,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<CardRecord> {
+        check_actor(actor)?;
+        let reason = rules::reason(reason)?;
+        let tx = self.write()?;
+        let (state, current_until) = state_of(&tx, serial)?;
+        let period = rules::extension(state, current_until, until, issuer_date(now))?;
+        let s = serial.to_string();
+        let at = timestamp(now);
+        tx.execute(
+            "UPDATE cards SET valid_until = ?1, changed_at = ?2 WHERE serial = ?3",
+            params![period.until().to_string(), at, s],
+        )?;
+        tx.execute(
+            "INSERT INTO extensions (serial, valid_from, valid_until, reason, at, actor) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![s, period.from().to_string(), period.until().to_string(), reason, at, actor],
+        )?;
+        audit::append(
+            &tx,
+            now,
+            actor,
+            "extend",
+            Some(&s),
+            json!({"valid_from": period.from(), "valid_until": period.until(), "reason": reason}),
+        )?;
+        tx.commit()?;
+        self.card(serial)
+    }
+
+    /// Suspends an active card.
+    pub fn suspend(
+        &mut self,
+        serial: Serial,
+        reason: &str,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<CardRecord> {
+        let reason = rules::reason(reason)?;
+        self.change_state(Act::Suspend, serial, Some(reason), actor, now)
+    }
+
+    /// Lifts a suspension. The reason is optional.
+    pub fn reinstate(
+        &mut self,
+        serial: Serial,
+        reason: Option<&str>,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<CardRecord> {
+        let reason = reason.map(rules::reason).transpose()?;
+        self.change_state(Act::Reinstate, serial, reason, actor, now)
+    }
+
+    /// Revokes a card for good.
+    pub fn revoke(
+        &mut self,
+        serial: Serial,
+        reason: &str,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<CardRecord> {
+        let reason = rules::reason(reason)?;
+        self.change_state(Act::Revoke, serial, Some(reason), actor, now)
+    }
+
+    fn change_state(
+        &mut self,
+        act: Act,
+        serial: Serial,
+        reason: Option<String>,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<CardRecord> {
+        check_actor(actor)?;
+        let tx = self.write()?;
+        let (state, _) = state_of(&tx, serial)?;
+        let next = rules::transition(act, state)?;
+        record_transition(&tx, serial, state, next, reason.as_deref(), actor, now)?;
+        audit::append(
+            &tx,
+            now,
+            actor,
+            act.as_str(),
+            Some(&serial.to_string()),
+            json!({"from": state.as_str(), "to": next.as_str(), "reason": reason}),
+        )?;
+        tx.commit()?;
+        self.card(serial)
+    }
+
+    /// Replaces a lost or damaged card: a new card under a new serial for the current period, signed
+    /// with `key`; the old card reports `replaced`.
+    pub fn replace(
+        &mut self,
+        serial: Serial,
+        reason: &str,
+        key: &IssuerKey,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<IssuedCard> {
+        check_actor(actor)?;
+        let reason = rules::reason(reason)?;
+        let old = self.card(serial)?;
+        let tx = self.write()?;
+        let (state, valid_until) = state_of(&tx, serial)?;
+        rules::transition(Act::Replace, state)?;
+        if issuer_date(now) > valid_until {
+            return Err(rules::RuleError::Expired(valid_until).into());
+        }
+        let holder_id: i64 = tx.query_row(
+            "SELECT holder_id FROM cards WHERE serial = ?1",
+            [serial.to_string()],
+            |r| r.get(0),
+        )?;
+        let period = ValidityPeriod::new(old.period_from, valid_until)?;
+        let new_serial = next_serial(&tx)?;
+        let card = Card::new(
+            new_serial,
+            old.card.itn(),
+            old.card.holder().clone(),
+            old.card.permit(),
+            period,
+            old.card.portrait_digest(),
+        )?;
+        let payload = codec::encode(&card, now, key);
+        let portrait = old.portrait.clone().map(Portrait::parse).transpose()?;
+        insert_card(
+            &tx,
+            &card,
+            holder_id,
+            &payload,
+            key,
+            portrait.as_ref(),
+            Some(serial),
+            actor,
+            now,
+        )?;
+        tx.execute(
+            "UPDATE cards SET replaced_by = ?1 WHERE serial = ?2",
+            params![new_serial.to_string(), serial.to_string()],
+        )?;
+        record_transition(
+            &tx,
+            serial,
+            state,
+            CardState::Replaced,
+            Some(&reason),
+            actor,
+            now,
+        )?;
+        audit::append(
+            &tx,
+            now,
+            actor,
+            "replace",
+            Some(&serial.to_string()),
+            json!({"replaced_by": new_serial.to_string(), "valid_from": period.from(), "valid_until": period.until(), "reason": reason, "kid": key.kid().to_string()}),
+        )?;
+        tx.commit()?;
+        Ok(IssuedCard { card, payload })
+    }
+
+    /// Everything about one card.
+    pub fn card(&self, serial: Serial) -> Result<CardRecord> {
+        load_card(&self.conn, serial)
+    }
+
+    /// The whole audit log, oldest first.
+    pub fn audit_log(&self) -> Result<Vec<AuditEntry>> {
+        let mut stmt = self.conn.prepare("SELECT seq, at, actor, action, serial, details, prev_hash, hash FROM audit ORDER BY seq")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(AuditEntry {
+                seq: r.get(0)?,
+                at: r.get(1)?,
+                actor: r.get(2)?,
+                action: r.get(3)?,
+                serial: r.get(4)?,
+                details: r.get(5)?,
+                prev_hash: r.get(6)?,
+                hash: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Checks the audit chain and names the first entry that was edited, removed or reordered.
+    pub fn verify_audit(&self) -> Result<AuditCheck> {
+        Ok(audit::check(&self.audit_log()?))
+    }
+
+    /// Number of cards in each state.
+    pub fn count_by_state(&self) -> Result<Vec<(CardState, u64)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT state, COUNT(*) FROM cards GROUP BY state ORDER BY state")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (state, n) = row?;
+            let state = CardState::from_name(&state)
+                .ok_or_else(|| StoreError::Corrupt(format!("state {state:?}")))?;
+            out.push((state, u64::try_from(n).unwrap_or(0)));
+        }
+        Ok(out)
+    }
+
+    /// The underlying connection, for the raw-table tests of tamper detection.
+    #[doc(hidden)]
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+impl StatusSource for Registry {
+    type Error = StoreError;
+
+    fn status(&self, serial: Serial, now: DateTime<Utc>) -> Result<StatusReport> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT state, valid_until, state_reason, replaced_by FROM cards WHERE serial = ?1",
+                [serial.to_string()],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let current = match row {
+            None => None,
+            Some((state, until, reason, replaced_by)) => Some(CurrentStatus {
+                state: parse_state(&state)?,
+                valid_until: parse_date(&until)?,
+                reason,
+                replaced_by: replaced_by.as_deref().map(parse_serial).transpose()?,
+            }),
+        };
+        Ok(StatusReport {
+            origin: StatusOrigin::Registry,
+            as_of: Some(now),
+            stale: false,
+            current,
+        })
+    }
+}
+
+/// The holder row for an application: the passport's existing holder (same ITN), or a new one with a
+/// freshly allocated ITN.
+fn holder_for(tx: &Transaction<'_>, new: &NewCard, now: DateTime<Utc>) -> Result<(i64, Itn)> {
+    let nationality = new.holder.nationality.to_string();
+    let dob = new.holder.date_of_birth;
+    if let Some(passport) = &new.passport_number {
+        let existing = tx
+            .query_row(
+                "SELECT id, itn, date_of_birth FROM holders WHERE nationality = ?1 AND passport_number = ?2",
+                params![nationality, passport.as_ref()],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)),
+            )
+            .optional()?;
+        if let Some((id, itn, registered_dob)) = existing {
+            if parse_date(&registered_dob)? != dob {
+                return Err(StoreError::HolderMismatch { nationality });
+            }
+            let itn = itn
+                .parse::<Itn>()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            return Ok((id, itn));
+        }
+    }
+    let last: Option<i64> = tx.query_row(
+        "SELECT MAX(itn_sequence) FROM holders WHERE date_of_birth = ?1",
+        [dob.to_string()],
+        |r| r.get(0),
+    )?;
+    let sequence = u16::try_from(last.unwrap_or(0) + 1).unwrap_or(u16::MAX);
+    let itn = Itn::assign(dob, sequence)?;
+    tx.execute(
+        "INSERT INTO holders (itn, date_of_birth, itn_sequence, nationality, passport_number, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![itn.to_string(), dob.to_string(), sequence, nationality, new.passport_number.as_ref().map(|p| p.to_string()), timestamp(now)],
+    )?;
+    Ok((tx.last_insert_rowid(), itn))
+}
+
+fn next_serial(tx: &Transaction<'_>) -> Result<Serial> {
+    let value: i64 = tx.query_row(
+        "UPDATE counters SET value = value + 1 WHERE name = 'serial' RETURNING value",
+        [],
+        |r| r.get(0),
+    )?;
+    let sequence = u32::try_from(value)
+        .map_err(|_| StoreError::Corrupt("serial counter out of range".into()))?;
+    Ok(Serial::from_sequence(sequence)?)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn insert_card(
+    tx: &Transaction<'_>,
+    card: &Card,
+    holder_id: i64,
+    payload: &str,
+    key: &IssuerKey,
+    portrait: Option<&Portrait>,
+    replaces: Option<Serial>,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let h = card.holder();
+    let at = timestamp(now);
+    tx.execute(
+        "INSERT INTO cards (serial, holder_id, surname, given_names, native_name, date_of_birth, sex, nationality, permit,
+            valid_from, printed_valid_until, valid_until, state, replaces, kid, payload, portrait, issued_at, issued_by, changed_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, 'active', ?12, ?13, ?14, ?15, ?16, ?17, ?16)",
+        params![
+            card.serial().to_string(),
+            holder_id,
+            h.surname.as_ref(),
+            h.given_names.as_ref(),
+            h.native_name.as_ref().map(|n| n.to_string()),
+            h.date_of_birth.to_string(),
+            h.sex.map(|s| s.as_str()),
+            h.nationality.as_str(),
+            card.permit().as_str(),
+            card.validity().from().to_string(),
+            card.validity().until().to_string(),
+            replaces.map(|s| s.to_string()),
+            key.kid().to_string(),
+            payload,
+            portrait.map(Portrait::bytes),
+            at,
+            actor,
+        ],
+    )?;
+    Ok(())
+}
+
+fn record_transition(
+    tx: &Transaction<'_>,
+    serial: Serial,
+    from: CardState,
+    to: CardState,
+    reason: Option<&str>,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let (s, at) = (serial.to_string(), timestamp(now));
+    // A reinstatement clears the suspension's reason; other acts record theirs.
+    let state_reason = if to == CardState::Active {
+        None
+    } else {
+        reason
+    };
+    tx.execute(
+        "UPDATE cards SET state = ?1, state_reason = ?2, changed_at = ?3 WHERE serial = ?4",
+        params![to.as_str(), state_reason, at, s],
+    )?;
+    tx.execute(
+        "INSERT INTO state_changes (serial, from_state, to_state, reason, at, actor) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![s, from.as_str(), to.as_str(), reason, at, actor],
+    )?;
+    Ok(())
+}
+
+fn state_of(conn: &Connection, serial: Serial) -> Result<(CardState, NaiveDate)> {
+    let (state, until) = conn
+        .query_row(
+            "SELECT state, valid_until FROM cards WHERE serial = ?1",
+            [serial.to_string()],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+        )
+        .optional()?
+        .ok_or(StoreError::NotFound(serial))?;
+    Ok((parse_state(&state)?, parse_date(&until)?))
+}
+
+fn parse_state(text: &str) -> Result<CardState> {
+    CardState::from_name(text).ok_or_else(|| StoreError::Corrupt(format!("card state {text:?}")))
+}
+
+fn parse_date(text: &str) -> Result<NaiveDate> {
+    text.parse()
+        .map_err(|_| StoreError::Corrupt(format!("date {text:?}")))
+}
+
+fn parse_serial(text: &str) -> Result<Serial> {
+    text.parse()
+        .map_err(|_| StoreError::Corrupt(format!("serial {text:?}")))
+}
+
+fn load_card(conn: &Connection, serial: Serial) -> Result<CardRecord> {
+    struct Row {
+        itn: String,
+        surname: String,
+        given_names: String,
+        native_name: Option<String>,
+        date_of_birth: String,
+        sex: Option<String>,
+        nationality: String,
+        permit: String,
+        valid_from: String,
+        printed_until: String,
+        valid_until: String,
+        state: String,
+        state_reason: Option<String>,
+        replaces: Option<String>,
+        replaced_by: Option<String>,
+        kid: String,
+        payload: String,
+        portrait: Option<Vec<u8>>,
+        issued_at: String,
+        issued_by: String,
+        passport: Option<String>,
+    }
+    let row = conn
+        .query_row(
+            "SELECT h.itn, c.surname, c.given_names, c.native_name, c.date_of_birth, c.sex, c.nationality, c.permit,
+                    c.valid_from, c.printed_valid_until, c.valid_until, c.state, c.state_reason, c.replaces, c.replaced_by,
+                    c.kid, c.payload, c.portrait, c.issued_at, c.issued_by, h.passport_number
+             FROM cards c JOIN holders h ON h.id = c.holder_id WHERE c.serial = ?1",
+            [serial.to_string()],
+            |r| {
+                Ok(Row {
+                    itn: r.get(0)?,
+                    surname: r.get(1)?,
+                    given_names: r.get(2)?,
+                    native_name: r.get(3)?,
+                    date_of_birth: r.get(4)?,
+                    sex: r.get(5)?,
+                    nationality: r.get(6)?,
+                    permit: r.get(7)?,
+                    valid_from: r.get(8)?,
+                    printed_until: r.get(9)?,
+                    valid_until: r.get(10)?,
+                    state: r.get(11)?,
+                    state_reason: r.get(12)?,
+                    replaces: r.get(13)?,
+                    replaced_by: r.get(14)?,
+                    kid: r.get(15)?,
+                    payload: r.get(16)?,
+                    portrait: r.get(17)?,
+                    issued_at: r.get(18)?,
+                    issued_by: r.get(19)?,
+                    passport: r.get(20)?,
+                })
+            },
+        )
+        .optional()?
+        .ok_or(StoreError::NotFound(serial))?;
+    let corrupt = |e: rescard_core::DomainError| StoreError::Corrupt(e.to_string());
+    let holder = Holder {
+        surname: LatinName::surname(&row.surname).map_err(corrupt)?,
+        given_names: LatinName::given_names(&row.given_names).map_err(corrupt)?,
+        native_name: row
+            .native_name
+            .as_deref()
+            .map(NativeName::parse)
+            .transpose()
+            .map_err(corrupt)?,
+        date_of_birth: parse_date(&row.date_of_birth)?,
+        sex: row
+            .sex
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(corrupt)?,
+        nationality: Nationality::parse(&row.nationality).map_err(corrupt)?,
+    };
+    let validity = ValidityPeriod::new(
+        parse_date(&row.valid_from)?,
+        parse_date(&row.printed_until)?,
+    )
+    .map_err(corrupt)?;
+    let portrait_digest = row
+        .portrait
+        .clone()
+        .map(Portrait::parse)
+        .transpose()
+        .map_err(corrupt)?
+        .map(|p| p.digest());
+    let card = Card::new(
+        serial,
+        row.itn.parse().map_err(corrupt)?,
+        holder,
+        row.permit.parse().map_err(corrupt)?,
+        validity,
+        portrait_digest,
+    )
+    .map_err(corrupt)?;
+    let valid_until = parse_date(&row.valid_until)?;
+    let last_extension: Option<String> = conn
+        .query_row(
+            "SELECT valid_from FROM extensions WHERE serial = ?1 ORDER BY id DESC LIMIT 1",
+            [serial.to_string()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let period_from = match last_extension {
+        Some(from) => parse_date(&from)?,
+        None => validity.from(),
+    };
+    let mut stmt = conn
+        .prepare("SELECT at, actor, action, details FROM audit WHERE serial = ?1 ORDER BY seq")?;
+    let history = stmt
+        .query_map([serial.to_string()], |r| {
+            let details: String = r.get(3)?;
+            Ok(HistoryEntry {
+                at: r.get(0)?,
+                actor: r.get(1)?,
+                action: r.get(2)?,
+                details: serde_json::from_str(&details)
+                    .unwrap_or(serde_json::Value::String(details)),
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    // Replacement cards also show the act that created them, recorded under the old serial.
+    let history = match row.replaces.as_deref() {
+        Some(old) => {
+            let mut created = conn
+                .prepare("SELECT at, actor, action, details FROM audit WHERE serial = ?1 AND action = 'replace'")?
+                .query_map([old], |r| {
+                    let details: String = r.get(3)?;
+                    Ok(HistoryEntry {
+                        at: r.get(0)?,
+                        actor: r.get(1)?,
+                        action: "issue (replacement)".into(),
+                        details: serde_json::from_str(&details).unwrap_or(serde_json::Value::String(details)),
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            created.extend(history);
+            created
+        }
+        None => history,
+    };
+    Ok(CardRecord {
+        card,
+        payload: row.payload,
+        kid: row.kid,
+        state: parse_state(&row.state)?,
+        state_reason: row.state_reason,
+        period_from,
+        valid_until,
+        replaces: row.replaces.as_deref().map(parse_serial).transpose()?,
+        replaced_by: row.replaced_by.as_deref().map(parse_serial).transpose()?,
+        passport_number: row.passport,
+        portrait: row.portrait,
+        issued_at: row.issued_at,
+        issued_by: row.issued_by,
+        history,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,347 @@
+use chrono::{DateTime, NaiveDate, Utc};
+use rescard_core::{
+    IssuerKey, NoStatus, TrustList, TrustedKey, Verdict, reference, rules::RuleError, verify,
+};
+
+use super::*;
+
+fn at(text: &str) -> DateTime<Utc> {
+    text.parse().expect("time")
+}
+
+fn d(text: &str) -> NaiveDate {
+    text.parse().expect("date")
+}
+
+fn key() -> IssuerKey {
+    IssuerKey::from_seed(&[3; 32])
+}
+
+fn trust() -> TrustList {
+    TrustList::new(vec![TrustedKey::active(
+        key().verifying_key(),
+        at("2026-01-01T00:00:00Z"),
+    )])
+    .expect("trust")
+}
+
+const NOW: &str = "2026-11-21T09:00:00Z";
+
+fn application(passport: Option<&str>) -> NewCard {
+    NewCard {
+        holder: reference::holder(),
+        permit: Permit::Work,
+        validity: reference::validity(),
+        passport_number: passport.map(|p| PassportNumber::parse(p).expect("passport")),
+        portrait: None,
+    }
+}
+
+fn registry_with_card() -> (Registry, IssuedCard) {
+    let mut reg = Registry::open_in_memory().expect("registry");
+    let issued = reg
+        .issue(
+            &application(Some("FA1234567")),
+            &key(),
+            "officer-1",
+            at(NOW),
+        )
+        .expect("issue");
+    (reg, issued)
+}
+
+fn verdict(reg: &Registry, payload: &str, now: &str) -> Verdict {
+    verify(payload, &trust(), reg, at(now))
+        .expect("lookup")
+        .verdict
+}
+
+#[test]
+fn the_first_card_gets_the_first_serial_and_itn_and_verifies() {
+    let (reg, issued) = registry_with_card();
+    assert_eq!(issued.card, reference::card());
+    assert_eq!(
+        verdict(&reg, &issued.payload, "2027-01-15T12:00:00Z"),
+        Verdict::Valid
+    );
+    let record = reg.card(issued.card.serial()).expect("record");
+    assert_eq!(record.state, CardState::Active);
+    assert_eq!(record.passport_number.as_deref(), Some("FA1234567"));
+    assert_eq!(record.issued_by, "officer-1");
+    assert_eq!(record.history.len(), 1);
+}
+
+#[test]
+fn the_same_passport_keeps_its_itn_and_another_holder_gets_the_next() {
+    let (mut reg, first) = registry_with_card();
+    let again = reg
+        .issue(
+            &application(Some("fa 1234567")),
+            &key(),
+            "officer-1",
+            at(NOW),
+        )
+        .expect("second card");
+    assert_eq!(again.card.itn(), first.card.itn());
+    assert_ne!(again.card.serial(), first.card.serial());
+    let other = reg
+        .issue(
+            &application(Some("FA7654321")),
+            &key(),
+            "officer-1",
+            at(NOW),
+        )
+        .expect("other holder");
+    assert_ne!(other.card.itn(), first.card.itn());
+    assert_eq!(other.card.itn().sequence(), 2);
+    let no_passport = reg
+        .issue(&application(None), &key(), "officer-1", at(NOW))
+        .expect("no passport");
+    assert_eq!(no_passport.card.itn().sequence(), 3);
+}
+
+#[test]
+fn a_passport_registered_with_another_birth_date_is_refused_and_nothing_is_written() {
+    let (mut reg, _) = registry_with_card();
+    let mut app = application(Some("FA1234567"));
+    app.holder.date_of_birth = d("1990-01-01");
+    let before = reg.audit_log().expect("log").len();
+    assert!(matches!(
+        reg.issue(&app, &key(), "officer-1", at(NOW)),
+        Err(StoreError::HolderMismatch { .. })
+    ));
+    assert_eq!(reg.audit_log().expect("log").len(), before);
+}
+
+#[test]
+fn an_extension_shows_at_once_and_is_refused_after_revocation() {
+    let (mut reg, issued) = registry_with_card();
+    let serial = issued.card.serial();
+    let record = reg
+        .extend(
+            serial,
+            d("2028-11-30"),
+            "contract renewed",
+            "officer-2",
+            at("2027-11-01T09:00:00Z"),
+        )
+        .expect("extend");
+    assert_eq!(record.valid_until, d("2028-11-30"));
+    assert_eq!(record.period_from, d("2027-12-01"));
+    assert_eq!(
+        verdict(&reg, &issued.payload, "2028-06-01T12:00:00Z"),
+        Verdict::Valid
+    );
+    reg.revoke(serial, "fraud", "officer-2", at("2027-11-02T09:00:00Z"))
+        .expect("revoke");
+    assert_eq!(
+        verdict(&reg, &issued.payload, "2028-06-01T12:00:00Z"),
+        Verdict::Revoked
+    );
+    let refused = reg.extend(
+        serial,
+        d("2028-12-30"),
+        "again",
+        "officer-2",
+        at("2027-11-03T09:00:00Z"),
+    );
+    assert!(matches!(
+        refused,
+        Err(StoreError::Rule(RuleError::WrongState { .. }))
+    ));
+}
+
+#[test]
+fn suspension_and_reinstatement() {
+    let (mut reg, issued) = registry_with_card();
+    let serial = issued.card.serial();
+    let r = reg
+        .suspend(serial, "under investigation", "officer-2", at(NOW))
+        .expect("suspend");
+    assert_eq!(
+        (r.state, r.state_reason.as_deref()),
+        (CardState::Suspended, Some("under investigation"))
+    );
+    assert_eq!(
+        verdict(&reg, &issued.payload, "2027-01-15T12:00:00Z"),
+        Verdict::Suspended
+    );
+    assert!(reg.suspend(serial, "twice", "officer-2", at(NOW)).is_err());
+    let r = reg
+        .reinstate(serial, None, "officer-2", at(NOW))
+        .expect("reinstate");
+    assert_eq!((r.state, r.state_reason), (CardState::Active, None));
+    assert_eq!(
+        verdict(&reg, &issued.payload, "2027-01-15T12:00:00Z"),
+        Verdict::Valid
+    );
+    assert_eq!(
+        r.history
+            .iter()
+            .map(|h| h.action.as_str())
+            .collect::<Vec<_>>(),
+        ["issue", "suspend", "reinstate"]
+    );
+}
+
+#[test]
+fn a_replaced_card_says_so_and_the_new_one_is_valid() {
+    let (mut reg, issued) = registry_with_card();
+    let old = issued.card.serial();
+    let new = reg
+        .replace(old, "lost", &key(), "officer-3", at("2027-03-01T09:00:00Z"))
+        .expect("replace");
+    assert_ne!(new.card.serial(), old);
+    assert_eq!(new.card.itn(), issued.card.itn());
+    assert_eq!(new.card.validity(), reference::validity());
+    assert_eq!(
+        verdict(&reg, &issued.payload, "2027-03-02T12:00:00Z"),
+        Verdict::Replaced
+    );
+    assert_eq!(
+        verdict(&reg, &new.payload, "2027-03-02T12:00:00Z"),
+        Verdict::Valid
+    );
+    let old_record = reg.card(old).expect("old");
+    assert_eq!(old_record.replaced_by, Some(new.card.serial()));
+    let new_record = reg.card(new.card.serial()).expect("new");
+    assert_eq!(new_record.replaces, Some(old));
+    assert_eq!(new_record.history[0].action, "issue (replacement)");
+}
+
+#[test]
+fn refused_acts_write_nothing() {
+    let (mut reg, issued) = registry_with_card();
+    let serial = issued.card.serial();
+    let before = reg.audit_log().expect("log");
+    assert!(reg.revoke(serial, "   ", "officer", at(NOW)).is_err());
+    assert!(
+        reg.extend(serial, d("2029-01-01"), "too long", "officer", at(NOW))
+            .is_err()
+    );
+    assert!(reg.reinstate(serial, None, "officer", at(NOW)).is_err());
+    assert!(reg.suspend(serial, "x", "", at(NOW)).is_err());
+    let missing = Serial::from_sequence(999).expect("serial");
+    assert!(matches!(
+        reg.suspend(missing, "x", "officer", at(NOW)),
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(reg.audit_log().expect("log"), before);
+    assert_eq!(reg.card(serial).expect("card").state, CardState::Active);
+}
+
+#[test]
+fn past_dates_are_refused_at_issuance() {
+    let mut reg = Registry::open_in_memory().expect("registry");
+    let refused = reg.issue(
+        &application(None),
+        &key(),
+        "officer",
+        at("2027-12-05T09:00:00Z"),
+    );
+    assert!(matches!(
+        refused,
+        Err(StoreError::Rule(RuleError::Dates(_)))
+    ));
+    assert!(reg.audit_log().expect("log").is_empty());
+}
+
+#[test]
+fn an_unknown_card_falls_back_to_its_printed_dates() {
+    let reg = Registry::open_in_memory().expect("registry");
+    let payload = rescard_core::codec::encode(&reference::card(), at(NOW), &key());
+    let v = verify(&payload, &trust(), &reg, at("2027-01-15T12:00:00Z")).expect("lookup");
+    assert_eq!(v.verdict, Verdict::Valid);
+    assert!(v.status.current.is_none());
+    assert_eq!(
+        verify(&payload, &trust(), &NoStatus, at("2027-01-15T12:00:00Z"))
+            .expect("x")
+            .verdict,
+        Verdict::Valid
+    );
+}
+
+#[test]
+fn the_audit_chain_names_the_first_edited_removed_or_reordered_entry() {
+    let (mut reg, issued) = registry_with_card();
+    let serial = issued.card.serial();
+    reg.suspend(serial, "check", "officer", at(NOW))
+        .expect("suspend");
+    reg.reinstate(serial, Some("cleared"), "officer", at(NOW))
+        .expect("reinstate");
+    reg.revoke(serial, "left the country", "officer", at(NOW))
+        .expect("revoke");
+    assert!(matches!(
+        reg.verify_audit().expect("check"),
+        AuditCheck::Intact { entries: 4, .. }
+    ));
+
+    let conn = reg.connection();
+    // The triggers refuse edits made through SQL...
+    assert!(
+        conn.execute("UPDATE audit SET actor = 'someone' WHERE seq = 2", [])
+            .is_err()
+    );
+    assert!(conn.execute("DELETE FROM audit WHERE seq = 2", []).is_err());
+    // ...so someone who wants to rewrite history drops them first; the chain still shows it.
+    conn.execute_batch(
+        "DROP TRIGGER audit_append_only_update; DROP TRIGGER audit_append_only_delete;",
+    )
+    .expect("drop");
+    conn.execute("UPDATE audit SET actor = 'someone' WHERE seq = 2", [])
+        .expect("edit");
+    assert!(
+        matches!(reg.verify_audit().expect("check"), AuditCheck::Broken { seq: 2, ref problem } if problem.contains("edited"))
+    );
+    conn.execute("DELETE FROM audit WHERE seq = 2", [])
+        .expect("remove");
+    assert!(
+        matches!(reg.verify_audit().expect("check"), AuditCheck::Broken { seq: 2, ref problem } if problem.contains("removed"))
+    );
+    // Renumber entry 3 into the gap: its hash covers its number, so it reads as edited.
+    conn.execute("UPDATE audit SET seq = 2 WHERE seq = 3", [])
+        .expect("reorder");
+    assert!(matches!(
+        reg.verify_audit().expect("check"),
+        AuditCheck::Broken { seq: 2, .. }
+    ));
+}
+
+#[test]
+fn concurrent_writers_never_share_a_serial_or_itn() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("registry.sqlite");
+    Registry::open(&path).expect("create");
+    let handles: Vec<_> = (0..4)
+        .map(|t| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let mut reg = Registry::open(&path).expect("open");
+                (0..10)
+                    .map(|i| {
+                        let passport = format!("P{t}X{i:05}");
+                        reg.issue(&application(Some(&passport)), &key(), "officer", at(NOW))
+                            .expect("issue")
+                            .card
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let cards: Vec<_> = handles
+        .into_iter()
+        .flat_map(|h| h.join().expect("thread"))
+        .collect();
+    let mut serials: Vec<_> = cards.iter().map(|c| c.serial()).collect();
+    let mut itns: Vec<_> = cards.iter().map(|c| c.itn()).collect();
+    serials.sort();
+    serials.dedup();
+    itns.sort();
+    itns.dedup();
+    assert_eq!((serials.len(), itns.len()), (40, 40));
+    let reg = Registry::open(&path).expect("open");
+    assert!(matches!(
+        reg.verify_audit().expect("check"),
+        AuditCheck::Intact { entries: 40, .. }
+    ));
+}

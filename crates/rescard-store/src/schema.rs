@@ -1,0 +1,122 @@
+//! The registry schema and its migrations. Each migration runs once, in order, inside a transaction;
+//! `PRAGMA user_version` records how many have run. Never edit a released migration: add one.
+
+use rusqlite::Connection;
+
+use crate::StoreError;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: holders, cards, acts, audit log.
+    r#"
+    CREATE TABLE holders (
+        id               INTEGER PRIMARY KEY,
+        itn              TEXT NOT NULL UNIQUE,
+        date_of_birth    TEXT NOT NULL,
+        itn_sequence     INTEGER NOT NULL,
+        nationality      TEXT NOT NULL,
+        passport_number  TEXT,
+        created_at       TEXT NOT NULL,
+        UNIQUE (nationality, passport_number),
+        UNIQUE (date_of_birth, itn_sequence)
+    );
+    CREATE TABLE cards (
+        serial               TEXT PRIMARY KEY,
+        holder_id            INTEGER NOT NULL REFERENCES holders(id),
+        surname              TEXT NOT NULL,
+        given_names          TEXT NOT NULL,
+        native_name          TEXT,
+        date_of_birth        TEXT NOT NULL,
+        sex                  TEXT CHECK (sex IN ('F', 'M', 'X')),
+        nationality          TEXT NOT NULL,
+        permit               TEXT NOT NULL CHECK (permit IN ('work', 'study', 'family', 'business', 'other')),
+        valid_from           TEXT NOT NULL,
+        printed_valid_until  TEXT NOT NULL,
+        valid_until          TEXT NOT NULL,
+        state                TEXT NOT NULL CHECK (state IN ('active', 'suspended', 'revoked', 'replaced')),
+        state_reason         TEXT,
+        replaces             TEXT REFERENCES cards(serial),
+        replaced_by          TEXT REFERENCES cards(serial),
+        kid                  TEXT NOT NULL,
+        payload              TEXT NOT NULL,
+        portrait             BLOB,
+        issued_at            TEXT NOT NULL,
+        issued_by            TEXT NOT NULL,
+        changed_at           TEXT NOT NULL
+    );
+    CREATE INDEX cards_holder ON cards(holder_id);
+    CREATE INDEX cards_state ON cards(state);
+    CREATE TABLE extensions (
+        id           INTEGER PRIMARY KEY,
+        serial       TEXT NOT NULL REFERENCES cards(serial),
+        valid_from   TEXT NOT NULL,
+        valid_until  TEXT NOT NULL,
+        reason       TEXT NOT NULL,
+        at           TEXT NOT NULL,
+        actor        TEXT NOT NULL
+    );
+    CREATE INDEX extensions_serial ON extensions(serial);
+    CREATE TABLE state_changes (
+        id          INTEGER PRIMARY KEY,
+        serial      TEXT NOT NULL REFERENCES cards(serial),
+        from_state  TEXT NOT NULL,
+        to_state    TEXT NOT NULL,
+        reason      TEXT,
+        at          TEXT NOT NULL,
+        actor       TEXT NOT NULL
+    );
+    CREATE INDEX state_changes_serial ON state_changes(serial);
+    CREATE TABLE counters (
+        name   TEXT PRIMARY KEY,
+        value  INTEGER NOT NULL
+    );
+    INSERT INTO counters (name, value) VALUES ('serial', 0);
+    CREATE TABLE audit (
+        seq        INTEGER PRIMARY KEY,
+        at         TEXT NOT NULL,
+        actor      TEXT NOT NULL,
+        action     TEXT NOT NULL,
+        serial     TEXT,
+        details    TEXT NOT NULL,
+        prev_hash  TEXT NOT NULL,
+        hash       TEXT NOT NULL
+    );
+    CREATE INDEX audit_serial ON audit(serial);
+    CREATE TRIGGER audit_append_only_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_append_only_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    "#,
+];
+
+/// Applies the pragmas every connection needs and the migrations not yet run.
+pub(crate) fn prepare(conn: &mut Connection) -> Result<(), StoreError> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // FULL: a transaction acknowledged to a caller survives a power cut, not only a crash.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    let done: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let done = usize::try_from(done).unwrap_or(usize::MAX);
+    if done > MIGRATIONS.len() {
+        return Err(StoreError::Corrupt(format!(
+            "the registry has schema version {done}, newer than this rescard ({}): upgrade rescard",
+            MIGRATIONS.len()
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(
+            None,
+            "user_version",
+            i64::try_from(i + 1).unwrap_or(i64::MAX),
+        )?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// The schema version this build writes.
+pub fn version() -> usize {
+    MIGRATIONS.len()
+}
