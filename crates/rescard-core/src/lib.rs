@@ -33,6 +33,7 @@ pub mod codec;
 pub mod domain;
 pub mod keys;
 pub mod reference;
+pub mod report;
 pub mod rules;
 pub mod verify;
 

@@ -99,8 +99,7 @@ pub enum AuditCheck {
 /// Walks the chain from the first entry.
 pub(crate) fn check(entries: &[AuditEntry]) -> AuditCheck {
     let mut prev_hash = GENESIS.to_owned();
-    let mut expected_seq = 1;
-    for e in entries {
+    for (expected_seq, e) in (1..).zip(entries) {
         if e.seq != expected_seq {
             let problem = if e.seq > expected_seq {
                 format!(
@@ -145,7 +144,6 @@ pub(crate) fn check(entries: &[AuditEntry]) -> AuditCheck {
             };
         }
         prev_hash = e.hash.clone();
-        expected_seq += 1;
     }
     AuditCheck::Intact {
         entries: entries.len(),

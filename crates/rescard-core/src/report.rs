@@ -1,0 +1,105 @@
+//! The JSON shape of a verification, shared by `rescard verify --json` and `POST /api/v1/verify`.
+//!
+//! Every field of the contract is always present; those that could not be established (for a
+//! malformed or forged payload nothing is trusted) are `null`.
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use serde::Serialize;
+
+use crate::verify::Verification;
+
+/// The holder fields of a verification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HolderJson {
+    /// Surname (Latin).
+    pub surname: String,
+    /// Given names (Latin).
+    pub given_names: String,
+    /// Native-script name, when printed.
+    pub native_name: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub date_of_birth: NaiveDate,
+    /// `F`, `M`, `X` or null.
+    pub sex: Option<&'static str>,
+    /// ISO 3166-1 alpha-3.
+    pub nationality: String,
+}
+
+/// A verification as JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerificationJson {
+    /// The verdict name.
+    pub verdict: &'static str,
+    /// A sentence saying why.
+    pub detail: String,
+    /// Card number.
+    pub serial: Option<String>,
+    /// The holder.
+    pub holder: Option<HolderJson>,
+    /// Taxpayer number.
+    pub itn: Option<String>,
+    /// Purpose of stay.
+    pub permit: Option<&'static str>,
+    /// First day of validity (printed).
+    pub valid_from: Option<NaiveDate>,
+    /// Current last day of validity (extensions included).
+    pub valid_until: Option<NaiveDate>,
+    /// Last day of validity as printed on the card.
+    pub printed_valid_until: Option<NaiveDate>,
+    /// Whole days from today to `valid_until` (0 on the last day, negative when overstayed).
+    pub days_remaining: Option<i64>,
+    /// `registry`, `snapshot` or `card`.
+    pub status_source: &'static str,
+    /// When the status was known (RFC 3339), null for `card`.
+    pub status_as_of: Option<String>,
+    /// Whether the status is older than the checker's maximum age.
+    pub status_stale: bool,
+    /// The signing key's id (hex), when the envelope was readable.
+    pub kid: Option<String>,
+    /// When the card was signed.
+    pub issued_at: Option<String>,
+    /// The reason for a suspension, revocation or replacement.
+    pub state_reason: Option<String>,
+    /// The card that replaced this one.
+    pub replaced_by: Option<String>,
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+impl From<&Verification> for VerificationJson {
+    fn from(v: &Verification) -> Self {
+        let card = v.card.as_ref();
+        let current = v.status.current.as_ref();
+        Self {
+            verdict: v.verdict.as_str(),
+            detail: v.detail.clone(),
+            serial: card.map(|c| c.serial().to_string()),
+            holder: card.map(|c| {
+                let h = c.holder();
+                HolderJson {
+                    surname: h.surname.to_string(),
+                    given_names: h.given_names.to_string(),
+                    native_name: h.native_name.as_ref().map(ToString::to_string),
+                    date_of_birth: h.date_of_birth,
+                    sex: h.sex.map(|s| s.as_str()),
+                    nationality: h.nationality.to_string(),
+                }
+            }),
+            itn: card.map(|c| c.itn().to_string()),
+            permit: card.map(|c| c.permit().as_str()),
+            valid_from: card.map(|c| c.validity().from()),
+            valid_until: v.valid_until,
+            printed_valid_until: card.map(|c| c.validity().until()),
+            days_remaining: v.days_remaining,
+            status_source: v.status.origin.as_str(),
+            status_as_of: v.status.as_of.map(rfc3339),
+            status_stale: v.status.stale,
+            kid: v.kid.map(|k| k.to_string()),
+            issued_at: v.issued_at.map(rfc3339),
+            state_reason: current.and_then(|c| c.reason.clone()),
+            replaced_by: current.and_then(|c| c.replaced_by).map(|s| s.to_string()),
+        }
+    }
+}

@@ -1,0 +1,150 @@
+use std::path::Path;
+
+use anyhow::Result;
+use chrono::{DateTime, NaiveDate, Utc};
+use rescard_core::Serial;
+use rescard_store::{CardRecord, HistoryEntry};
+use serde::Serialize;
+
+use super::Context;
+use super::issue::{IssuedJson, write_qr};
+use super::output::print_json;
+
+/// A card record as `show --json` and the registry acts print it.
+#[derive(Debug, Serialize)]
+pub struct RecordJson<'a> {
+    serial: String,
+    state: &'static str,
+    state_reason: Option<&'a str>,
+    surname: &'a str,
+    given_names: &'a str,
+    native_name: Option<String>,
+    date_of_birth: NaiveDate,
+    sex: Option<&'static str>,
+    nationality: &'a str,
+    itn: String,
+    passport_number: Option<&'a str>,
+    permit: &'static str,
+    valid_from: NaiveDate,
+    printed_valid_until: NaiveDate,
+    valid_until: NaiveDate,
+    replaces: Option<String>,
+    replaced_by: Option<String>,
+    has_portrait: bool,
+    kid: &'a str,
+    issued_at: &'a str,
+    issued_by: &'a str,
+    payload: &'a str,
+    history: &'a [HistoryEntry],
+}
+
+impl<'a> From<&'a CardRecord> for RecordJson<'a> {
+    fn from(r: &'a CardRecord) -> Self {
+        let c = &r.card;
+        let h = c.holder();
+        Self {
+            serial: c.serial().to_string(),
+            state: r.state.as_str(),
+            state_reason: r.state_reason.as_deref(),
+            surname: h.surname.as_ref(),
+            given_names: h.given_names.as_ref(),
+            native_name: h.native_name.as_ref().map(ToString::to_string),
+            date_of_birth: h.date_of_birth,
+            sex: h.sex.map(|s| s.as_str()),
+            nationality: h.nationality.as_str(),
+            itn: c.itn().to_string(),
+            passport_number: r.passport_number.as_deref(),
+            permit: c.permit().as_str(),
+            valid_from: c.validity().from(),
+            printed_valid_until: c.validity().until(),
+            valid_until: r.valid_until,
+            replaces: r.replaces.map(|s| s.to_string()),
+            replaced_by: r.replaced_by.map(|s| s.to_string()),
+            has_portrait: r.portrait.is_some(),
+            kid: &r.kid,
+            issued_at: &r.issued_at,
+            issued_by: &r.issued_by,
+            payload: &r.payload,
+            history: &r.history,
+        }
+    }
+}
+
+/// Prints a card record for a person, or as JSON.
+pub fn print_record(r: &CardRecord, json: bool) -> Result<u8> {
+    if json {
+        print_json(&RecordJson::from(r))?;
+        return Ok(0);
+    }
+    let c = &r.card;
+    let h = c.holder();
+    let row = |label: &str, value: &dyn std::fmt::Display| println!("  {label:<13}{value}");
+    println!("card {}: {}", c.serial(), r.state);
+    if let Some(reason) = &r.state_reason {
+        row("reason", reason);
+    }
+    row("surname", &h.surname);
+    row("given names", &h.given_names);
+    if let Some(n) = &h.native_name {
+        row("native name", n);
+    }
+    row("born", &h.date_of_birth);
+    if let Some(s) = h.sex {
+        row("sex", &s);
+    }
+    row("nationality", &h.nationality);
+    row("ITN", &c.itn());
+    if let Some(p) = &r.passport_number {
+        row("passport", p);
+    }
+    row("permit", &c.permit());
+    row(
+        "printed",
+        &format!("{} to {}", c.validity().from(), c.validity().until()),
+    );
+    row("valid until", &r.valid_until);
+    if let Some(s) = r.replaces {
+        row("replaces", &s);
+    }
+    if let Some(s) = r.replaced_by {
+        row("replaced by", &s);
+    }
+    row("signed by", &r.kid);
+    println!("  history");
+    for e in &r.history {
+        println!(
+            "    {}  {:<20} {:<12} {}",
+            e.at, e.action, e.actor, e.details
+        );
+    }
+    Ok(0)
+}
+
+pub fn replace(
+    ctx: &Context,
+    serial: Serial,
+    reason: &str,
+    qr: Option<&Path>,
+    json: bool,
+    now: DateTime<Utc>,
+) -> Result<u8> {
+    let key = ctx.keys.active_key()?;
+    let issued = ctx
+        .registry()?
+        .replace(serial, reason, &key, &ctx.actor, now)?;
+    if let Some(qr) = qr {
+        write_qr(qr, &issued.payload)?;
+    }
+    if json {
+        print_json(&IssuedJson::from(&issued))?;
+    } else {
+        println!("card {serial} is replaced by card {}", issued.card.serial());
+        println!(
+            "  valid    {} to {}",
+            issued.card.validity().from(),
+            issued.card.validity().until()
+        );
+        println!("  payload  {}", issued.payload);
+    }
+    Ok(0)
+}

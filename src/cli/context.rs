@@ -1,0 +1,107 @@
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result, bail};
+use rescard_core::TrustList;
+use rescard_store::Registry;
+
+use super::Cli;
+use crate::keystore::KeyDir;
+
+/// The registry's file name in the data directory.
+pub const REGISTRY_FILE: &str = "registry.sqlite";
+/// A checker's synced trust list in the data directory.
+pub const SYNCED_TRUST_FILE: &str = "trust.json";
+
+/// What every command works on: the data and key directories and the actor's name.
+pub struct Context {
+    /// The data directory.
+    pub data: PathBuf,
+    /// The key directory.
+    pub keys: KeyDir,
+    /// Who acts.
+    pub actor: String,
+}
+
+impl Context {
+    /// The context the command line names.
+    pub fn new(cli: &Cli) -> Self {
+        Self::at(&cli.data, &cli.keys, cli.actor.clone())
+    }
+
+    /// A context on these directories.
+    pub fn at(data: &Path, keys: &Path, actor: Option<String>) -> Self {
+        let actor = actor.filter(|a| !a.trim().is_empty()).unwrap_or_else(|| {
+            format!(
+                "cli:{}",
+                std::env::var("USER").unwrap_or_else(|_| "operator".into())
+            )
+        });
+        Self {
+            data: data.to_path_buf(),
+            keys: KeyDir::new(keys),
+            actor,
+        }
+    }
+
+    fn registry_path(&self) -> PathBuf {
+        self.data.join(REGISTRY_FILE)
+    }
+
+    /// Creates the data directory and the registry (for `init`).
+    pub fn create_registry(&self) -> Result<Registry> {
+        std::fs::create_dir_all(&self.data)
+            .with_context(|| format!("creating {}", self.data.display()))?;
+        Ok(Registry::open(&self.registry_path())?)
+    }
+
+    /// The registry; it must exist.
+    pub fn registry(&self) -> Result<Registry> {
+        match self.registry_if_any()? {
+            Some(r) => Ok(r),
+            None => bail!(
+                "no registry in {}: run `rescard init` first (or pass --data)",
+                self.data.display()
+            ),
+        }
+    }
+
+    /// The registry if this machine has one (an issuing machine), `None` on a checker.
+    pub fn registry_if_any(&self) -> Result<Option<Registry>> {
+        let path = self.registry_path();
+        if !path.exists() {
+            return Ok(None);
+        }
+        Ok(Some(
+            Registry::open(&path).with_context(|| format!("opening {}", path.display()))?,
+        ))
+    }
+
+    /// Every key this machine trusts: its own issuer keys and the synced trust list.
+    pub fn trust_list(&self) -> Result<TrustList> {
+        let mut keys = self
+            .keys
+            .trust_list()?
+            .map(|l| l.keys().to_vec())
+            .unwrap_or_default();
+        let synced = self.data.join(SYNCED_TRUST_FILE);
+        if synced.exists() {
+            let text = std::fs::read_to_string(&synced)
+                .with_context(|| format!("reading {}", synced.display()))?;
+            let list =
+                TrustList::from_json(&text).with_context(|| format!("in {}", synced.display()))?;
+            for k in list.keys() {
+                if !keys.iter().any(|mine| mine.public_key == k.public_key) {
+                    keys.push(k.clone());
+                }
+            }
+        }
+        if keys.is_empty() {
+            bail!(
+                "no trusted issuer keys: neither {} nor {} exists (run `rescard init` on an issuing machine)",
+                self.keys.trust_path().display(),
+                synced.display()
+            );
+        }
+        Ok(TrustList::new(keys)?)
+    }
+}

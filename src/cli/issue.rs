@@ -1,0 +1,185 @@
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
+use chrono::{DateTime, Utc};
+use indicatif::{ProgressBar, ProgressStyle};
+use rescard_store::IssuedCard;
+use serde::Serialize;
+
+use super::output::print_json;
+use super::{Context, EXIT_ROWS_REJECTED, IssueArgs};
+use crate::issuance::Application;
+
+/// What `issue --json` prints.
+#[derive(Debug, Serialize)]
+pub struct IssuedJson {
+    /// Card number.
+    pub serial: String,
+    /// Taxpayer number.
+    pub itn: String,
+    /// The QR payload.
+    pub payload: String,
+    /// First day of validity.
+    pub valid_from: String,
+    /// Last day of validity.
+    pub valid_until: String,
+}
+
+impl From<&IssuedCard> for IssuedJson {
+    fn from(i: &IssuedCard) -> Self {
+        Self {
+            serial: i.card.serial().to_string(),
+            itn: i.card.itn().to_string(),
+            payload: i.payload.clone(),
+            valid_from: i.card.validity().from().to_string(),
+            valid_until: i.card.validity().until().to_string(),
+        }
+    }
+}
+
+pub fn run(ctx: &Context, args: &IssueArgs, now: DateTime<Utc>) -> Result<u8> {
+    if let Some(csv) = &args.csv {
+        return batch(ctx, csv, now);
+    }
+    let app = Application {
+        surname: args.surname.clone().unwrap_or_default(),
+        given_names: args.given_names.clone().unwrap_or_default(),
+        date_of_birth: args.date_of_birth.clone().unwrap_or_default(),
+        nationality: args.nationality.clone().unwrap_or_default(),
+        permit: args.permit.clone().unwrap_or_default(),
+        valid_from: args.valid_from.clone().unwrap_or_default(),
+        valid_until: args.valid_until.clone().unwrap_or_default(),
+        sex: args.sex.clone(),
+        native_name: args.native_name.clone(),
+        passport_number: args.passport.clone(),
+    };
+    let portrait = match &args.portrait {
+        Some(path) => Some(
+            std::fs::read(path)
+                .with_context(|| format!("reading the portrait {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let new = app.validate(portrait)?;
+    let key = ctx.keys.active_key()?;
+    let mut registry = ctx.registry()?;
+    let issued = registry.issue(&new, &key, &ctx.actor, now)?;
+    if let Some(qr) = &args.qr {
+        write_qr(qr, &issued.payload)?;
+    }
+    if args.json {
+        print_json(&IssuedJson::from(&issued))?;
+    } else {
+        let c = &issued.card;
+        println!(
+            "issued card {} to {} {}",
+            c.serial(),
+            c.holder().surname,
+            c.holder().given_names
+        );
+        println!("  ITN    {}", c.itn());
+        println!(
+            "  valid  {} to {}",
+            c.validity().from(),
+            c.validity().until()
+        );
+        if let Some(qr) = &args.qr {
+            println!("  QR     {}", qr.display());
+        }
+        println!("  payload {}", issued.payload);
+    }
+    Ok(0)
+}
+
+/// Writes the payload's QR code as a PNG for print (6 px a module at 300 dpi: 0.51 mm modules).
+pub fn write_qr(path: &Path, payload: &str) -> Result<()> {
+    let png = rescard_qr::render_png(payload, 6)?;
+    crate::keystore::write_atomically(path, &png)
+        .with_context(|| format!("writing the QR code to {}", path.display()))
+}
+
+/// One rejected CSV row.
+struct Rejected {
+    row: usize,
+    problem: String,
+}
+
+/// Issues every row of a CSV file, each row all-or-nothing. Issued cards go to standard output as
+/// CSV (`row,serial,itn,valid_from,valid_until,payload`); rejected rows and a summary to standard error.
+fn batch(ctx: &Context, path: &Path, now: DateTime<Utc>) -> Result<u8> {
+    let key = ctx.keys.active_key()?;
+    let mut registry = ctx.registry()?;
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_path(path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    let rows: Vec<csv::Result<Application>> = reader.deserialize().collect();
+    let progress = ProgressBar::new(rows.len() as u64);
+    progress.set_style(
+        ProgressStyle::with_template(
+            "{spinner} issuing [{bar:40}] {pos}/{len} cards, {per_sec}, {eta} left",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    let mut out = csv::Writer::from_writer(std::io::stdout());
+    out.write_record([
+        "row",
+        "serial",
+        "itn",
+        "valid_from",
+        "valid_until",
+        "payload",
+    ])?;
+    let mut rejected = Vec::new();
+    let mut issued = 0usize;
+    for (i, row) in rows.into_iter().enumerate() {
+        // Row 1 is the header, so the first card is on line 2 of the file.
+        let line = i + 2;
+        let result = row
+            .map_err(|e| csv_problem(&e))
+            .and_then(|app| app.validate(None).map_err(|e| e.to_string()))
+            .and_then(|new| {
+                registry
+                    .issue(&new, &key, &ctx.actor, now)
+                    .map_err(|e| e.to_string())
+            });
+        match result {
+            Ok(card) => {
+                let j = IssuedJson::from(&card);
+                out.write_record([
+                    line.to_string(),
+                    j.serial,
+                    j.itn,
+                    j.valid_from,
+                    j.valid_until,
+                    j.payload,
+                ])?;
+                issued += 1;
+            }
+            Err(problem) => rejected.push(Rejected { row: line, problem }),
+        }
+        progress.inc(1);
+    }
+    out.flush()?;
+    progress.finish_and_clear();
+    for r in &rejected {
+        eprintln!("line {}: {}", r.row, r.problem);
+    }
+    eprintln!("{issued} cards issued, {} rows rejected", rejected.len());
+    Ok(if rejected.is_empty() {
+        0
+    } else {
+        EXIT_ROWS_REJECTED
+    })
+}
+
+fn csv_problem(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::Deserialize { err, .. } => match err.field() {
+            Some(field) => format!("column {}: {err}", field + 1),
+            None => err.to_string(),
+        },
+        _ => e.to_string(),
+    }
+}

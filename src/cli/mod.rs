@@ -1,0 +1,330 @@
+//! The `rescard` command line. Exit codes: 0 success (for `verify`: the card is `valid`); 1 the act
+//! was refused or failed, with a message saying why; 2 the command line itself is wrong; 4 a CSV batch
+//! in which some rows were rejected; 10–22 `verify` verdicts (see the README).
+
+mod acts;
+mod context;
+mod demo;
+mod issue;
+mod keys;
+mod output;
+mod verify;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::{Args, Parser, Subcommand};
+use rescard_core::Serial;
+use rescard_core::domain::date::{parse_date, start_of_issuer_day};
+
+pub use context::Context;
+
+/// Exit code for an act refused or failed.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code for a CSV batch in which some rows were rejected.
+pub const EXIT_ROWS_REJECTED: u8 = 4;
+
+/// rescard: issue resident cards for foreign citizens and check them by QR code.
+#[derive(Debug, Parser)]
+#[command(name = "rescard", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Directory of the SQLite registry and a checker's synced trust list and status snapshot.
+    #[arg(long, env = "RESCARD_DATA", default_value = "./data", global = true)]
+    pub data: PathBuf,
+    /// Directory of the issuer keys.
+    #[arg(long, env = "RESCARD_KEYS", default_value = "./keys", global = true)]
+    pub keys: PathBuf,
+    /// Who is acting, recorded with every registry act [default: cli:$USER].
+    #[arg(long, env = "RESCARD_ACTOR", global = true)]
+    pub actor: Option<String>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Make the issuer key and the registry (never overwrites a key).
+    Init,
+    /// Walk through the whole flow in a temporary directory: init, issue, write the QR, verify it.
+    Demo,
+    /// Issue one card from flags, or a batch from a CSV file.
+    Issue(Box<IssueArgs>),
+    /// Extend a card's validity by a new period of at most one year.
+    Extend {
+        /// The card number.
+        #[arg(value_parser = parse_serial)]
+        serial: Serial,
+        /// The new last day of validity, YYYY-MM-DD.
+        #[arg(long, value_parser = parse_date_arg)]
+        until: NaiveDate,
+        /// Why (recorded in the history).
+        #[arg(long, default_value = "extension of stay")]
+        reason: String,
+        /// Print the record as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Suspend a card (reversible with `reinstate`).
+    Suspend {
+        /// The card number.
+        #[arg(value_parser = parse_serial)]
+        serial: Serial,
+        /// Why (required).
+        #[arg(long)]
+        reason: String,
+        /// Print the record as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Lift a card's suspension.
+    Reinstate {
+        /// The card number.
+        #[arg(value_parser = parse_serial)]
+        serial: Serial,
+        /// Why.
+        #[arg(long)]
+        reason: Option<String>,
+        /// Print the record as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a card for good.
+    Revoke {
+        /// The card number.
+        #[arg(value_parser = parse_serial)]
+        serial: Serial,
+        /// Why (required).
+        #[arg(long)]
+        reason: String,
+        /// Print the record as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Re-issue a lost or damaged card under a new serial; the old card then reports `replaced`.
+    Replace {
+        /// The card number of the lost or damaged card.
+        #[arg(value_parser = parse_serial)]
+        serial: Serial,
+        /// Why (required), e.g. "lost".
+        #[arg(long)]
+        reason: String,
+        /// Write the new card's QR code to this PNG file.
+        #[arg(long)]
+        qr: Option<PathBuf>,
+        /// Print the new card as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a card's record and history.
+    Show {
+        /// The card number.
+        #[arg(value_parser = parse_serial)]
+        serial: Serial,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a card: INPUT is the payload text, `-` for standard input, or a PNG/JPEG image of the QR.
+    Verify {
+        /// Payload text, `-`, or an image file.
+        input: String,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Check as of this time: RFC 3339, or YYYY-MM-DD for the start of that day in Bishkek (UTC+6).
+        #[arg(long, value_parser = parse_time_arg)]
+        at: Option<DateTime<Utc>>,
+    },
+    /// Issuer keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// Flags of `rescard issue`.
+#[derive(Debug, Args)]
+pub struct IssueArgs {
+    /// Issue every row of this CSV file (header: surname, given_names, date_of_birth, nationality,
+    /// permit, valid_from, valid_until, and optionally sex, native_name, passport_number).
+    #[arg(long, conflicts_with_all = ["surname", "given_names", "date_of_birth", "nationality", "permit", "valid_from", "valid_until", "sex", "native_name", "passport", "portrait", "qr"])]
+    pub csv: Option<PathBuf>,
+    /// Surname in Latin letters, as in the passport.
+    #[arg(long, required_unless_present = "csv")]
+    pub surname: Option<String>,
+    /// Given names in Latin letters, as in the passport ("" when the passport has none).
+    #[arg(long, required_unless_present = "csv")]
+    pub given_names: Option<String>,
+    /// Date of birth, YYYY-MM-DD.
+    #[arg(long, required_unless_present = "csv")]
+    pub date_of_birth: Option<String>,
+    /// Nationality, ISO 3166-1 alpha-3 (XXA for stateless persons).
+    #[arg(long, required_unless_present = "csv")]
+    pub nationality: Option<String>,
+    /// Purpose of stay: work, study, family, business or other.
+    #[arg(long, required_unless_present = "csv")]
+    pub permit: Option<String>,
+    /// First day of validity, YYYY-MM-DD.
+    #[arg(long, required_unless_present = "csv")]
+    pub valid_from: Option<String>,
+    /// Last day of validity, YYYY-MM-DD (at most one year after valid-from, less a day).
+    #[arg(long, required_unless_present = "csv")]
+    pub valid_until: Option<String>,
+    /// Sex as in the passport: F, M or X.
+    #[arg(long)]
+    pub sex: Option<String>,
+    /// The name in a native script (Cyrillic, ...), printed under the Latin name.
+    #[arg(long)]
+    pub native_name: Option<String>,
+    /// Passport number (kept in the registry only; the same passport keeps its ITN).
+    #[arg(long)]
+    pub passport: Option<String>,
+    /// Portrait photo, PNG or JPEG (kept in the registry; its digest travels in the QR).
+    #[arg(long)]
+    pub portrait: Option<PathBuf>,
+    /// Write the card's QR code to this PNG file.
+    #[arg(long)]
+    pub qr: Option<PathBuf>,
+    /// Print {"serial", "itn", "payload", "valid_from", "valid_until"} as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `rescard keys …`
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// List the issuer keys (the trust list).
+    List {
+        /// Print as a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `rescard audit …`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the audit log's hash chain and name the first entry edited, removed or reordered.
+    Verify,
+}
+
+fn parse_serial(text: &str) -> Result<Serial, String> {
+    text.parse()
+        .map_err(|e: rescard_core::DomainError| e.to_string())
+}
+
+fn parse_date_arg(text: &str) -> Result<NaiveDate, String> {
+    parse_date("date", text).map_err(|e| e.to_string())
+}
+
+/// `--at`: an RFC 3339 time, or a date read as the start of that day in the issuer's time zone.
+pub fn parse_time_arg(text: &str) -> Result<DateTime<Utc>, String> {
+    if text.len() == 10 {
+        return parse_date("at", text)
+            .map(start_of_issuer_day)
+            .map_err(|e| e.to_string());
+    }
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| format!("{text:?} is neither an RFC 3339 time (2027-01-15T12:00:00Z) nor a date (2027-01-15)"))
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+/// Runs a parsed command line; `Ok` carries the exit code.
+pub fn run(cli: Cli) -> anyhow::Result<u8> {
+    let ctx = Context::new(&cli);
+    let now = Utc::now();
+    match cli.command {
+        Command::Init => keys::init(&ctx, now),
+        Command::Demo => demo::run(now),
+        Command::Issue(args) => issue::run(&ctx, &args, now),
+        Command::Extend {
+            serial,
+            until,
+            reason,
+            json,
+        } => {
+            let record = ctx
+                .registry()?
+                .extend(serial, until, &reason, &ctx.actor, now)?;
+            acts::print_record(&record, json)
+        }
+        Command::Suspend {
+            serial,
+            reason,
+            json,
+        } => {
+            let record = ctx.registry()?.suspend(serial, &reason, &ctx.actor, now)?;
+            acts::print_record(&record, json)
+        }
+        Command::Reinstate {
+            serial,
+            reason,
+            json,
+        } => {
+            let record = ctx
+                .registry()?
+                .reinstate(serial, reason.as_deref(), &ctx.actor, now)?;
+            acts::print_record(&record, json)
+        }
+        Command::Revoke {
+            serial,
+            reason,
+            json,
+        } => {
+            let record = ctx.registry()?.revoke(serial, &reason, &ctx.actor, now)?;
+            acts::print_record(&record, json)
+        }
+        Command::Replace {
+            serial,
+            reason,
+            qr,
+            json,
+        } => acts::replace(&ctx, serial, &reason, qr.as_deref(), json, now),
+        Command::Show { serial, json } => acts::print_record(&ctx.registry()?.card(serial)?, json),
+        Command::Verify { input, json, at } => verify::run(&ctx, &input, json, at.unwrap_or(now)),
+        Command::Keys(KeysCommand::List { json }) => keys::list(&ctx, json),
+        Command::Audit(AuditCommand::Verify) => keys::audit_verify(&ctx),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn at_takes_a_time_or_a_date_in_bishkek() {
+        assert_eq!(
+            parse_time_arg("2027-01-15").map(|t| t.to_rfc3339()),
+            Ok("2027-01-14T18:00:00+00:00".into())
+        );
+        assert_eq!(
+            parse_time_arg("2027-01-15T12:00:00+06:00").map(|t| t.to_rfc3339()),
+            Ok("2027-01-15T06:00:00+00:00".into())
+        );
+        assert!(parse_time_arg("yesterday").is_err());
+        assert!(parse_time_arg("2027-02-30").is_err());
+    }
+}

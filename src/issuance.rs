@@ -1,0 +1,123 @@
+//! An application for a card as people type it (CLI flags, a CSV row, a JSON body), turned into a
+//! validated [`NewCard`]. One place, so every front end refuses the same things with the same words.
+
+use rescard_core::domain::date::parse_date;
+use rescard_core::{
+    DomainError, Holder, LatinName, Nationality, NativeName, PassportNumber, Portrait,
+    ValidityPeriod,
+};
+use rescard_store::NewCard;
+use serde::Deserialize;
+
+/// The fields of an application, as text. Field names are the contract's (`given_names`,
+/// `date_of_birth`, ...), so the same struct reads CSV headers and JSON bodies.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Application {
+    /// Surname, Latin.
+    pub surname: String,
+    /// Given names, Latin (may be empty).
+    #[serde(default)]
+    pub given_names: String,
+    /// `YYYY-MM-DD`.
+    pub date_of_birth: String,
+    /// ISO 3166-1 alpha-3.
+    pub nationality: String,
+    /// `work`, `study`, `family`, `business` or `other`.
+    pub permit: String,
+    /// `YYYY-MM-DD`.
+    pub valid_from: String,
+    /// `YYYY-MM-DD`.
+    pub valid_until: String,
+    /// `F`, `M` or `X`.
+    #[serde(default)]
+    pub sex: Option<String>,
+    /// Name in a native script.
+    #[serde(default)]
+    pub native_name: Option<String>,
+    /// Passport number (registry only).
+    #[serde(default)]
+    pub passport_number: Option<String>,
+}
+
+/// `None` for an absent or blank optional field (an empty CSV cell).
+fn present(field: &Option<String>) -> Option<&str> {
+    field.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+impl Application {
+    /// Validates every field and returns the application, with `portrait` bytes if any.
+    pub fn validate(&self, portrait: Option<Vec<u8>>) -> Result<NewCard, DomainError> {
+        let holder = Holder {
+            surname: LatinName::surname(&self.surname)?,
+            given_names: LatinName::given_names(&self.given_names)?,
+            native_name: present(&self.native_name)
+                .map(NativeName::parse)
+                .transpose()?,
+            date_of_birth: parse_date("date_of_birth", self.date_of_birth.trim())?,
+            sex: present(&self.sex).map(str::parse).transpose()?,
+            nationality: Nationality::parse(&self.nationality)?,
+        };
+        let validity = ValidityPeriod::new(
+            parse_date("valid_from", self.valid_from.trim())?,
+            parse_date("valid_until", self.valid_until.trim())?,
+        )?;
+        Ok(NewCard {
+            holder,
+            permit: self.permit.parse()?,
+            validity,
+            passport_number: present(&self.passport_number)
+                .map(PassportNumber::parse)
+                .transpose()?,
+            portrait: portrait.map(Portrait::parse).transpose()?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reference() -> Application {
+        Application {
+            surname: "Abdykadyrova-Nurlanova".into(),
+            given_names: "Aigerim Zhanybekovna".into(),
+            date_of_birth: "1991-04-17".into(),
+            nationality: "uzb".into(),
+            permit: "work".into(),
+            valid_from: "2026-12-01".into(),
+            valid_until: "2027-11-30".into(),
+            sex: Some("F".into()),
+            native_name: Some(String::new()),
+            passport_number: None,
+        }
+    }
+
+    #[test]
+    fn a_good_application_validates_and_blank_optionals_are_absent() {
+        let card = reference().validate(None).expect("valid");
+        assert_eq!(card.holder.surname.as_ref(), "ABDYKADYROVA-NURLANOVA");
+        assert!(card.holder.native_name.is_none());
+    }
+
+    #[test]
+    fn each_bad_field_is_named() {
+        type Spoil = fn(&mut Application);
+        let cases: [(&str, Spoil); 6] = [
+            ("surname", |a| a.surname = "Smith1".into()),
+            ("date_of_birth", |a| a.date_of_birth = "17.04.1991".into()),
+            ("nationality", |a| a.nationality = "KGZ".into()),
+            ("permit", |a| a.permit = "tourism".into()),
+            ("valid_until", |a| a.valid_until = "2027-12-01".into()),
+            ("passport_number", |a| a.passport_number = Some("12".into())),
+        ];
+        for (field, spoil) in cases {
+            let mut app = reference();
+            spoil(&mut app);
+            assert_eq!(
+                app.validate(None).map(|_| ()).map_err(|e| e.field()),
+                Err(field)
+            );
+        }
+    }
+}
