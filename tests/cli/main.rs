@@ -1,0 +1,5 @@
+//! The command-line tests: one integration binary, so the suite builds once.
+
+mod commands;
+mod fixtures;
+mod helpers;
