@@ -3,3 +3,4 @@
 mod commands;
 mod fixtures;
 mod helpers;
+mod interop;
