@@ -3,6 +3,7 @@ use std::path::Path;
 use anyhow::Result;
 use chrono::{DateTime, NaiveDate, Utc};
 use rescard_core::Serial;
+use rescard_core::report::HolderJson;
 use rescard_store::{CardRecord, HistoryEntry};
 use serde::Serialize;
 
@@ -16,12 +17,7 @@ pub struct RecordJson<'a> {
     serial: String,
     state: &'static str,
     state_reason: Option<&'a str>,
-    surname: &'a str,
-    given_names: &'a str,
-    native_name: Option<String>,
-    date_of_birth: NaiveDate,
-    sex: Option<&'static str>,
-    nationality: &'a str,
+    holder: HolderJson,
     itn: String,
     passport_number: Option<&'a str>,
     permit: &'static str,
@@ -46,12 +42,7 @@ impl<'a> From<&'a CardRecord> for RecordJson<'a> {
             serial: c.serial().to_string(),
             state: r.state.as_str(),
             state_reason: r.state_reason.as_deref(),
-            surname: h.surname.as_ref(),
-            given_names: h.given_names.as_ref(),
-            native_name: h.native_name.as_ref().map(ToString::to_string),
-            date_of_birth: h.date_of_birth,
-            sex: h.sex.map(|s| s.as_str()),
-            nationality: h.nationality.as_str(),
+            holder: HolderJson::from(h),
             itn: c.itn().to_string(),
             passport_number: r.passport_number.as_deref(),
             permit: c.permit().as_str(),

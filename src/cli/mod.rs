@@ -54,78 +54,60 @@ pub enum Command {
     Issue(Box<IssueArgs>),
     /// Extend a card's validity by a new period of at most one year.
     Extend {
-        /// The card number.
-        #[arg(value_parser = parse_serial)]
-        serial: Serial,
+        /// The card.
+        #[command(flatten)]
+        card: CardArg,
         /// The new last day of validity, YYYY-MM-DD.
         #[arg(long, value_parser = parse_date_arg)]
         until: NaiveDate,
         /// Why (recorded in the history).
         #[arg(long, default_value = "extension of stay")]
         reason: String,
-        /// Print the record as JSON.
-        #[arg(long)]
-        json: bool,
     },
     /// Suspend a card (reversible with `reinstate`).
     Suspend {
-        /// The card number.
-        #[arg(value_parser = parse_serial)]
-        serial: Serial,
+        /// The card.
+        #[command(flatten)]
+        card: CardArg,
         /// Why (required).
         #[arg(long)]
         reason: String,
-        /// Print the record as JSON.
-        #[arg(long)]
-        json: bool,
     },
     /// Lift a card's suspension.
     Reinstate {
-        /// The card number.
-        #[arg(value_parser = parse_serial)]
-        serial: Serial,
+        /// The card.
+        #[command(flatten)]
+        card: CardArg,
         /// Why.
         #[arg(long)]
         reason: Option<String>,
-        /// Print the record as JSON.
-        #[arg(long)]
-        json: bool,
     },
     /// Revoke a card for good.
     Revoke {
-        /// The card number.
-        #[arg(value_parser = parse_serial)]
-        serial: Serial,
+        /// The card.
+        #[command(flatten)]
+        card: CardArg,
         /// Why (required).
         #[arg(long)]
         reason: String,
-        /// Print the record as JSON.
-        #[arg(long)]
-        json: bool,
     },
     /// Re-issue a lost or damaged card under a new serial; the old card then reports `replaced`.
     Replace {
-        /// The card number of the lost or damaged card.
-        #[arg(value_parser = parse_serial)]
-        serial: Serial,
+        /// The card.
+        #[command(flatten)]
+        card: CardArg,
         /// Why (required), e.g. "lost".
         #[arg(long)]
         reason: String,
         /// Write the new card's QR code to this PNG file.
         #[arg(long)]
         qr: Option<PathBuf>,
-        /// Print the new card as JSON.
-        #[arg(long)]
-        json: bool,
     },
     /// Show a card's record and history.
     Show {
-        /// The card number.
-        #[arg(value_parser = parse_serial)]
-        serial: Serial,
-        /// Print as JSON.
-        #[arg(long)]
-        json: bool,
+        /// The card.
+        #[command(flatten)]
+        card: CardArg,
     },
     /// Check a card: INPUT is the payload text, `-` for standard input, or a PNG/JPEG image of the QR.
     Verify {
@@ -144,6 +126,17 @@ pub enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+}
+
+/// The card an act is on, and whether to print the result as JSON.
+#[derive(Debug, Args)]
+pub struct CardArg {
+    /// The card number: 9 digits, the last a check digit.
+    #[arg(value_parser = parse_serial)]
+    pub serial: Serial,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Flags of `rescard issue`.
@@ -254,49 +247,39 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Demo => demo::run(now),
         Command::Issue(args) => issue::run(&ctx, &args, now),
         Command::Extend {
-            serial,
+            card,
             until,
             reason,
-            json,
         } => {
             let record = ctx
                 .registry()?
-                .extend(serial, until, &reason, &ctx.actor, now)?;
-            acts::print_record(&record, json)
+                .extend(card.serial, until, &reason, &ctx.actor, now)?;
+            acts::print_record(&record, card.json)
         }
-        Command::Suspend {
-            serial,
-            reason,
-            json,
-        } => {
-            let record = ctx.registry()?.suspend(serial, &reason, &ctx.actor, now)?;
-            acts::print_record(&record, json)
-        }
-        Command::Reinstate {
-            serial,
-            reason,
-            json,
-        } => {
+        Command::Suspend { card, reason } => {
             let record = ctx
                 .registry()?
-                .reinstate(serial, reason.as_deref(), &ctx.actor, now)?;
-            acts::print_record(&record, json)
+                .suspend(card.serial, &reason, &ctx.actor, now)?;
+            acts::print_record(&record, card.json)
         }
-        Command::Revoke {
-            serial,
-            reason,
-            json,
-        } => {
-            let record = ctx.registry()?.revoke(serial, &reason, &ctx.actor, now)?;
-            acts::print_record(&record, json)
+        Command::Reinstate { card, reason } => {
+            let record =
+                ctx.registry()?
+                    .reinstate(card.serial, reason.as_deref(), &ctx.actor, now)?;
+            acts::print_record(&record, card.json)
         }
-        Command::Replace {
-            serial,
-            reason,
-            qr,
-            json,
-        } => acts::replace(&ctx, serial, &reason, qr.as_deref(), json, now),
-        Command::Show { serial, json } => acts::print_record(&ctx.registry()?.card(serial)?, json),
+        Command::Revoke { card, reason } => {
+            let record = ctx
+                .registry()?
+                .revoke(card.serial, &reason, &ctx.actor, now)?;
+            acts::print_record(&record, card.json)
+        }
+        Command::Replace { card, reason, qr } => {
+            acts::replace(&ctx, card.serial, &reason, qr.as_deref(), card.json, now)
+        }
+        Command::Show { card } => {
+            acts::print_record(&ctx.registry()?.card(card.serial)?, card.json)
+        }
         Command::Verify { input, json, at } => verify::run(&ctx, &input, json, at.unwrap_or(now)),
         Command::Keys(KeysCommand::List { json }) => keys::list(&ctx, json),
         Command::Audit(AuditCommand::Verify) => keys::audit_verify(&ctx),

@@ -6,6 +6,7 @@
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::Serialize;
 
+use crate::domain::Holder;
 use crate::verify::Verification;
 
 /// The holder fields of a verification.
@@ -23,6 +24,19 @@ pub struct HolderJson {
     pub sex: Option<&'static str>,
     /// ISO 3166-1 alpha-3.
     pub nationality: String,
+}
+
+impl From<&Holder> for HolderJson {
+    fn from(h: &Holder) -> Self {
+        Self {
+            surname: h.surname.to_string(),
+            given_names: h.given_names.to_string(),
+            native_name: h.native_name.as_ref().map(ToString::to_string),
+            date_of_birth: h.date_of_birth,
+            sex: h.sex.map(|s| s.as_str()),
+            nationality: h.nationality.to_string(),
+        }
+    }
 }
 
 /// A verification as JSON.
@@ -76,17 +90,7 @@ impl From<&Verification> for VerificationJson {
             verdict: v.verdict.as_str(),
             detail: v.detail.clone(),
             serial: card.map(|c| c.serial().to_string()),
-            holder: card.map(|c| {
-                let h = c.holder();
-                HolderJson {
-                    surname: h.surname.to_string(),
-                    given_names: h.given_names.to_string(),
-                    native_name: h.native_name.as_ref().map(ToString::to_string),
-                    date_of_birth: h.date_of_birth,
-                    sex: h.sex.map(|s| s.as_str()),
-                    nationality: h.nationality.to_string(),
-                }
-            }),
+            holder: card.map(|c| HolderJson::from(c.holder())),
             itn: card.map(|c| c.itn().to_string()),
             permit: card.map(|c| c.permit().as_str()),
             valid_from: card.map(|c| c.validity().from()),

@@ -689,10 +689,13 @@ fn load_card(conn: &Connection, serial: Serial) -> Result<CardRecord> {
         Some(from) => parse_date(&from)?,
         None => validity.from(),
     };
-    let mut stmt = conn
-        .prepare("SELECT at, actor, action, details FROM audit WHERE serial = ?1 ORDER BY seq")?;
+    // A replacement card's history starts with the act that created it, recorded under the old serial.
+    let mut stmt = conn.prepare(
+        "SELECT at, actor, CASE WHEN serial = ?1 THEN action ELSE 'issue (replacement)' END, details
+         FROM audit WHERE serial = ?1 OR (serial = ?2 AND action = 'replace') ORDER BY seq",
+    )?;
     let history = stmt
-        .query_map([serial.to_string()], |r| {
+        .query_map(params![serial.to_string(), row.replaces], |r| {
             let details: String = r.get(3)?;
             Ok(HistoryEntry {
                 at: r.get(0)?,
@@ -703,26 +706,6 @@ fn load_card(conn: &Connection, serial: Serial) -> Result<CardRecord> {
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    // Replacement cards also show the act that created them, recorded under the old serial.
-    let history = match row.replaces.as_deref() {
-        Some(old) => {
-            let mut created = conn
-                .prepare("SELECT at, actor, action, details FROM audit WHERE serial = ?1 AND action = 'replace'")?
-                .query_map([old], |r| {
-                    let details: String = r.get(3)?;
-                    Ok(HistoryEntry {
-                        at: r.get(0)?,
-                        actor: r.get(1)?,
-                        action: "issue (replacement)".into(),
-                        details: serde_json::from_str(&details).unwrap_or(serde_json::Value::String(details)),
-                    })
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            created.extend(history);
-            created
-        }
-        None => history,
-    };
     Ok(CardRecord {
         card,
         payload: row.payload,
