@@ -1,6 +1,8 @@
 //! An application for a card as people type it (CLI flags, a CSV row, a JSON body), turned into a
 //! validated [`NewCard`]. One place, so every front end refuses the same things with the same words.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use rescard_core::domain::date::parse_date;
 use rescard_core::{
     DomainError, Holder, LatinName, Nationality, NativeName, PassportNumber, Portrait,
@@ -8,10 +10,11 @@ use rescard_core::{
 };
 use rescard_store::NewCard;
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 /// The fields of an application, as text. Field names are the contract's (`given_names`,
 /// `date_of_birth`, ...), so the same struct reads CSV headers and JSON bodies.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Application {
     /// Surname, Latin.
@@ -38,6 +41,9 @@ pub struct Application {
     /// Passport number (registry only).
     #[serde(default)]
     pub passport_number: Option<String>,
+    /// Portrait, PNG or JPEG, base64 (registry only; its digest travels in the QR).
+    #[serde(default)]
+    pub portrait: Option<String>,
 }
 
 /// `None` for an absent or blank optional field (an empty CSV cell).
@@ -46,8 +52,20 @@ fn present(field: &Option<String>) -> Option<&str> {
 }
 
 impl Application {
-    /// Validates every field and returns the application, with `portrait` bytes if any.
-    pub fn validate(&self, portrait: Option<Vec<u8>>) -> Result<NewCard, DomainError> {
+    /// Validates every field and returns the application. The portrait is the base64 `portrait`
+    /// field, or else `portrait_file`'s bytes.
+    pub fn validate(&self, portrait_file: Option<Vec<u8>>) -> Result<NewCard, DomainError> {
+        let portrait = match present(&self.portrait) {
+            Some(b64) => Some(
+                STANDARD
+                    .decode(b64)
+                    .map_err(|_| DomainError::Inconsistent {
+                        field: "portrait",
+                        problem: "is not base64".into(),
+                    })?,
+            ),
+            None => portrait_file,
+        };
         let holder = Holder {
             surname: LatinName::surname(&self.surname)?,
             given_names: LatinName::given_names(&self.given_names)?,
@@ -90,6 +108,7 @@ mod tests {
             sex: Some("F".into()),
             native_name: Some(String::new()),
             passport_number: None,
+            portrait: None,
         }
     }
 
@@ -103,13 +122,15 @@ mod tests {
     #[test]
     fn each_bad_field_is_named() {
         type Spoil = fn(&mut Application);
-        let cases: [(&str, Spoil); 6] = [
+        let cases: [(&str, Spoil); 8] = [
             ("surname", |a| a.surname = "Smith1".into()),
             ("date_of_birth", |a| a.date_of_birth = "17.04.1991".into()),
             ("nationality", |a| a.nationality = "KGZ".into()),
             ("permit", |a| a.permit = "tourism".into()),
             ("valid_until", |a| a.valid_until = "2027-12-01".into()),
             ("passport_number", |a| a.passport_number = Some("12".into())),
+            ("portrait", |a| a.portrait = Some("not base64!".into())),
+            ("portrait", |a| a.portrait = Some("R0lGODlh".into())),
         ];
         for (field, spoil) in cases {
             let mut app = reference();

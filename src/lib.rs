@@ -7,3 +7,5 @@
 pub mod cli;
 pub mod issuance;
 pub mod keystore;
+pub mod server;
+pub mod views;

@@ -1,65 +1,14 @@
 use std::path::Path;
 
 use anyhow::Result;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use rescard_core::Serial;
-use rescard_core::report::HolderJson;
-use rescard_store::{CardRecord, HistoryEntry};
-use serde::Serialize;
+use rescard_store::CardRecord;
 
 use super::Context;
-use super::issue::{IssuedJson, write_qr};
+use super::issue::write_qr;
 use super::output::print_json;
-
-/// A card record as `show --json` and the registry acts print it.
-#[derive(Debug, Serialize)]
-pub struct RecordJson<'a> {
-    serial: String,
-    state: &'static str,
-    state_reason: Option<&'a str>,
-    holder: HolderJson,
-    itn: String,
-    passport_number: Option<&'a str>,
-    permit: &'static str,
-    valid_from: NaiveDate,
-    printed_valid_until: NaiveDate,
-    valid_until: NaiveDate,
-    replaces: Option<String>,
-    replaced_by: Option<String>,
-    has_portrait: bool,
-    kid: &'a str,
-    issued_at: &'a str,
-    issued_by: &'a str,
-    payload: &'a str,
-    history: &'a [HistoryEntry],
-}
-
-impl<'a> From<&'a CardRecord> for RecordJson<'a> {
-    fn from(r: &'a CardRecord) -> Self {
-        let c = &r.card;
-        let h = c.holder();
-        Self {
-            serial: c.serial().to_string(),
-            state: r.state.as_str(),
-            state_reason: r.state_reason.as_deref(),
-            holder: HolderJson::from(h),
-            itn: c.itn().to_string(),
-            passport_number: r.passport_number.as_deref(),
-            permit: c.permit().as_str(),
-            valid_from: c.validity().from(),
-            printed_valid_until: c.validity().until(),
-            valid_until: r.valid_until,
-            replaces: r.replaces.map(|s| s.to_string()),
-            replaced_by: r.replaced_by.map(|s| s.to_string()),
-            has_portrait: r.portrait.is_some(),
-            kid: &r.kid,
-            issued_at: &r.issued_at,
-            issued_by: &r.issued_by,
-            payload: &r.payload,
-            history: &r.history,
-        }
-    }
-}
+use crate::views::{IssuedJson, RecordJson};
 
 /// Prints a card record for a person, or as JSON.
 pub fn print_record(r: &CardRecord, json: bool) -> Result<u8> {

@@ -43,7 +43,8 @@ impl Context {
         }
     }
 
-    fn registry_path(&self) -> PathBuf {
+    /// The registry file.
+    pub fn registry_path(&self) -> PathBuf {
         self.data.join(REGISTRY_FILE)
     }
 

@@ -3,39 +3,11 @@ use std::path::Path;
 use anyhow::{Context as _, Result};
 use chrono::{DateTime, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
-use rescard_store::IssuedCard;
-use serde::Serialize;
 
 use super::output::print_json;
 use super::{Context, EXIT_ROWS_REJECTED, IssueArgs};
 use crate::issuance::Application;
-
-/// What `issue --json` prints.
-#[derive(Debug, Serialize)]
-pub struct IssuedJson {
-    /// Card number.
-    pub serial: String,
-    /// Taxpayer number.
-    pub itn: String,
-    /// The QR payload.
-    pub payload: String,
-    /// First day of validity.
-    pub valid_from: String,
-    /// Last day of validity.
-    pub valid_until: String,
-}
-
-impl From<&IssuedCard> for IssuedJson {
-    fn from(i: &IssuedCard) -> Self {
-        Self {
-            serial: i.card.serial().to_string(),
-            itn: i.card.itn().to_string(),
-            payload: i.payload.clone(),
-            valid_from: i.card.validity().from().to_string(),
-            valid_until: i.card.validity().until().to_string(),
-        }
-    }
-}
+use crate::views::IssuedJson;
 
 pub fn run(ctx: &Context, args: &IssueArgs, now: DateTime<Utc>) -> Result<u8> {
     if let Some(csv) = &args.csv {
@@ -52,6 +24,7 @@ pub fn run(ctx: &Context, args: &IssueArgs, now: DateTime<Utc>) -> Result<u8> {
         sex: args.sex.clone(),
         native_name: args.native_name.clone(),
         passport_number: args.passport.clone(),
+        portrait: None,
     };
     let portrait = match &args.portrait {
         Some(path) => Some(
@@ -151,8 +124,8 @@ fn batch(ctx: &Context, path: &Path, now: DateTime<Utc>) -> Result<u8> {
                     line.to_string(),
                     j.serial,
                     j.itn,
-                    j.valid_from,
-                    j.valid_until,
+                    j.valid_from.to_string(),
+                    j.valid_until.to_string(),
                     j.payload,
                 ])?;
                 issued += 1;

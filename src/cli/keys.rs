@@ -24,8 +24,12 @@ pub fn init(ctx: &Context, now: DateTime<Utc>) -> Result<u8> {
                 .unwrap_or_default()
         );
     }
-    ctx.create_registry()?;
+    let mut registry = ctx.create_registry()?;
     println!("registry ready in {}", ctx.data.display());
+    if let Some(token) = super::serve::first_admin_token(&mut registry, &ctx.actor, now)? {
+        println!("admin token: {token}");
+        eprintln!("keep the admin token now: only its hash is stored");
+    }
     Ok(0)
 }
 
@@ -68,4 +72,23 @@ pub fn audit_verify(ctx: &Context) -> Result<u8> {
             Ok(EXIT_FAILED)
         }
     }
+}
+
+/// `rescard token list`.
+pub fn list_tokens(ctx: &Context, json: bool) -> Result<u8> {
+    let tokens = ctx.registry()?.tokens()?;
+    if json {
+        print_json(&tokens)?;
+        return Ok(0);
+    }
+    for t in tokens {
+        let state = t
+            .revoked_at
+            .map_or_else(|| "live".to_owned(), |at| format!("revoked {at}"));
+        println!(
+            "{:<24} {:<9} made {} by {}  {state}",
+            t.name, t.role, t.created_at, t.created_by
+        );
+    }
+    Ok(0)
 }

@@ -8,6 +8,7 @@ mod demo;
 mod issue;
 mod keys;
 mod output;
+mod serve;
 mod verify;
 
 use std::path::PathBuf;
@@ -48,6 +49,12 @@ pub struct Cli {
 pub enum Command {
     /// Make the issuer key and the registry (never overwrites a key).
     Init,
+    /// Run the HTTP service (initialising an empty data directory first).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "RESCARD_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
     /// Walk through the whole flow in a temporary directory: init, issue, write the QR, verify it.
     Demo,
     /// Issue one card from flags, or a batch from a CSV file.
@@ -123,6 +130,9 @@ pub enum Command {
     /// Issuer keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Staff tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -198,6 +208,31 @@ pub enum KeysCommand {
     },
 }
 
+/// `rescard token …`
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make a token and print it alone on standard output (only its hash is kept).
+    Create {
+        /// admin, issuer, police, bank or employer.
+        #[arg(long)]
+        role: String,
+        /// Who holds it; recorded with every act done with it. Never reused.
+        #[arg(long)]
+        name: String,
+    },
+    /// End a token at once.
+    Revoke {
+        /// The token's name.
+        name: String,
+    },
+    /// List the tokens (never their secrets).
+    List {
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 /// `rescard audit …`
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
@@ -244,6 +279,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
     let now = Utc::now();
     match cli.command {
         Command::Init => keys::init(&ctx, now),
+        Command::Serve { listen } => serve::run(&ctx, &listen, now),
         Command::Demo => demo::run(now),
         Command::Issue(args) => issue::run(&ctx, &args, now),
         Command::Extend {
@@ -283,6 +319,20 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Verify { input, json, at } => verify::run(&ctx, &input, json, at.unwrap_or(now)),
         Command::Keys(KeysCommand::List { json }) => keys::list(&ctx, json),
         Command::Audit(AuditCommand::Verify) => keys::audit_verify(&ctx),
+        Command::Token(TokenCommand::Create { role, name }) => {
+            let role: rescard_store::Role = role.parse()?;
+            println!(
+                "{}",
+                ctx.registry()?.create_token(&name, role, &ctx.actor, now)?
+            );
+            Ok(0)
+        }
+        Command::Token(TokenCommand::Revoke { name }) => {
+            ctx.registry()?.revoke_token(&name, &ctx.actor, now)?;
+            eprintln!("token {name:?} revoked");
+            Ok(0)
+        }
+        Command::Token(TokenCommand::List { json }) => keys::list_tokens(&ctx, json),
     }
 }
 

@@ -289,10 +289,11 @@ fn invalid_applications_are_refused_with_the_field_and_write_nothing() {
             .code(1)
             .stderr(predicate::str::contains(field));
     }
+    // Only init's first admin token is in the log: no refused application wrote anything.
     m.run(&["audit", "verify"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("0 entries"));
+        .stdout(predicate::str::contains(" 1 entries"));
     m.run(&["show", "000000013"])
         .assert()
         .code(1)
@@ -341,10 +342,11 @@ fn a_csv_batch_issues_good_rows_and_reports_the_bad_ones() {
         (code, v["holder"]["native_name"].as_str()),
         (0, Some("Иванова Ольга"))
     );
+    // The first admin token, then the two cards.
     m.run(&["audit", "verify"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("2 entries"));
+        .stdout(predicate::str::contains(" 3 entries"));
 }
 
 #[test]
@@ -391,7 +393,7 @@ fn the_audit_log_names_the_entry_edited_behind_rescards_back() {
     m.run(&["audit", "verify"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("intact: 2 entries"));
+        .stdout(predicate::str::contains("intact: 3 entries"));
     let conn = rusqlite::Connection::open(m.data().join("registry.sqlite")).expect("open");
     conn.execute_batch(
         "DROP TRIGGER audit_append_only_update; UPDATE audit SET actor = 'nobody' WHERE seq = 1;",
@@ -443,4 +445,56 @@ fn the_demo_issues_writes_and_verifies_a_card() {
         .expect("dir line");
     assert!(std::path::Path::new(dir).join("keys").exists());
     std::fs::remove_dir_all(dir).expect("cleanup");
+}
+
+#[test]
+fn init_prints_the_first_admin_token_once() {
+    let m = Machine::empty();
+    let out = m.run(&["init"]).output().expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let token = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("admin token: "))
+        .expect("admin token line");
+    assert!(token.starts_with("rct_") && token.len() > 40);
+    let again = m.run(&["init"]).output().expect("run");
+    assert!(!String::from_utf8_lossy(&again.stdout).contains("admin token"));
+    let list = m.run(&["token", "list", "--json"]).output().expect("run");
+    assert!(
+        !String::from_utf8_lossy(&list.stdout).contains(token),
+        "a token is shown once only"
+    );
+}
+
+#[test]
+fn token_create_prints_the_token_alone_and_revoke_ends_it() {
+    let m = Machine::new();
+    let out = m
+        .run(&["token", "create", "--role", "bank", "--name", "kicb-kyc"])
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    assert_eq!(stdout.lines().count(), 1, "{stdout:?}");
+    let token = stdout.trim();
+    assert!(token.starts_with("rct_"));
+    let registry = rescard_store::Registry::open(&m.data().join("registry.sqlite")).expect("open");
+    assert_eq!(
+        registry.authenticate(token).expect("auth").map(|h| h.role),
+        Some(rescard_store::Role::Bank)
+    );
+    m.run(&["token", "create", "--role", "bank", "--name", "kicb-kyc"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("not reused"));
+    m.run(&["token", "create", "--role", "root", "--name", "x"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("role"));
+    m.run(&["token", "revoke", "kicb-kyc"]).assert().success();
+    assert_eq!(registry.authenticate(token).expect("auth"), None);
+    m.run(&["token", "list"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("revoked"));
 }

@@ -118,6 +118,7 @@ impl IssuerKey {
 
 /// What a trusted key may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum KeyStatus {
     /// Signs new cards and verifies.
@@ -141,13 +142,16 @@ impl KeyStatus {
 
 /// One key of the trust list, in the JSON shape of `rescard keys list --json` and `GET /api/v1/keys`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TrustedKey {
     /// The key id, 16 hex digits.
     #[serde(with = "kid_hex")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub kid: Kid,
     /// The 32 raw public key bytes, base64url without padding.
     #[serde(with = "public_key_b64")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub public_key: VerifyingKey,
     /// What it may do.
     pub status: KeyStatus,

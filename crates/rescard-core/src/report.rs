@@ -11,6 +11,7 @@ use crate::verify::Verification;
 
 /// The holder fields of a verification.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HolderJson {
     /// Surname (Latin).
     pub surname: String,
@@ -41,6 +42,7 @@ impl From<&Holder> for HolderJson {
 
 /// A verification as JSON.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VerificationJson {
     /// The verdict name.
     pub verdict: &'static str,

@@ -9,10 +9,12 @@
 mod audit;
 mod registry;
 mod schema;
+mod tokens;
 
 pub use audit::{AuditCheck, AuditEntry};
 pub use registry::{CardRecord, HistoryEntry, IssuedCard, NewCard, Registry};
 pub use schema::version as schema_version;
+pub use tokens::{Role, TOKEN_PREFIX, TokenHolder, TokenInfo};
 
 use rescard_core::rules::RuleError;
 use rescard_core::{DomainError, Serial};
@@ -40,6 +42,9 @@ pub enum StoreError {
     /// No actor was named.
     #[error("every act must name its actor")]
     NoActor,
+    /// A token could not be made, revoked or read.
+    #[error("token: {0}")]
+    Token(String),
     /// The stored data does not parse: edited outside rescard, or a bug.
     #[error("the registry holds invalid data: {0}")]
     Corrupt(String),

@@ -101,7 +101,7 @@ pub struct Registry {
     conn: Connection,
 }
 
-fn timestamp(now: DateTime<Utc>) -> String {
+pub(crate) fn timestamp(now: DateTime<Utc>) -> String {
     now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
@@ -127,7 +127,7 @@ impl Registry {
         Ok(Self { conn })
     }
 
-    fn write(&mut self) -> Result<Transaction<'_>> {
+    pub(crate) fn write(&mut self) -> Result<Transaction<'_>> {
         Ok(self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?)
@@ -355,19 +355,15 @@ impl Registry {
 
     /// The whole audit log, oldest first.
     pub fn audit_log(&self) -> Result<Vec<AuditEntry>> {
-        let mut stmt = self.conn.prepare("SELECT seq, at, actor, action, serial, details, prev_hash, hash FROM audit ORDER BY seq")?;
-        let rows = stmt.query_map([], |r| {
-            Ok(AuditEntry {
-                seq: r.get(0)?,
-                at: r.get(1)?,
-                actor: r.get(2)?,
-                action: r.get(3)?,
-                serial: r.get(4)?,
-                details: r.get(5)?,
-                prev_hash: r.get(6)?,
-                hash: r.get(7)?,
-            })
-        })?;
+        self.audit_page(0, u32::MAX)
+    }
+
+    /// Up to `limit` audit entries after sequence number `after`, oldest first.
+    pub fn audit_page(&self, after: i64, limit: u32) -> Result<Vec<AuditEntry>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT seq, at, actor, action, serial, details, prev_hash, hash FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![after, limit], audit_row)?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
@@ -550,6 +546,19 @@ fn record_transition(
         params![s, from.as_str(), to.as_str(), reason, at, actor],
     )?;
     Ok(())
+}
+
+fn audit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
+    Ok(AuditEntry {
+        seq: r.get(0)?,
+        at: r.get(1)?,
+        actor: r.get(2)?,
+        action: r.get(3)?,
+        serial: r.get(4)?,
+        details: r.get(5)?,
+        prev_hash: r.get(6)?,
+        hash: r.get(7)?,
+    })
 }
 
 fn state_of(conn: &Connection, serial: Serial) -> Result<(CardState, NaiveDate)> {

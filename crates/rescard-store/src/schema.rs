@@ -86,6 +86,18 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER audit_append_only_delete BEFORE DELETE ON audit
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     "#,
+    // 2: staff tokens. Only a SHA-256 of each token is kept; names are never reused.
+    r#"
+    CREATE TABLE tokens (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL UNIQUE,
+        role        TEXT NOT NULL CHECK (role IN ('admin', 'issuer', 'police', 'bank', 'employer')),
+        hash        TEXT NOT NULL UNIQUE,
+        created_at  TEXT NOT NULL,
+        created_by  TEXT NOT NULL,
+        revoked_at  TEXT
+    );
+    "#,
 ];
 
 /// Applies the pragmas every connection needs and the migrations not yet run.

@@ -1,0 +1,97 @@
+//! Bearer tokens and roles.
+//!
+//! | action | roles |
+//! | --- | --- |
+//! | verify a card | anyone; a token adds registry data by role (see [`Disclosure`]) |
+//! | trust list, health, metrics, OpenAPI | anyone |
+//! | issue, read a record, QR, extend, suspend, reinstate, revoke, replace | `issuer`, `admin` |
+//! | audit log, tokens | `admin` |
+//!
+//! A request without a token is anonymous; a request with a token that is not live gets 401 (never
+//! silently anonymous); a live token whose role may not act gets 403.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use rescard_store::{Role, TokenHolder};
+
+use super::{AppError, AppState};
+
+/// Who is calling: a token's holder, or nobody.
+#[derive(Debug, Clone)]
+pub struct Caller(pub Option<TokenHolder>);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get(AUTHORIZATION) else {
+            return Ok(Self(None));
+        };
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or_else(|| {
+                AppError::unauthorized("the Authorization header must be `Bearer <token>`")
+            })?
+            .to_owned();
+        let holder = state.db().read(move |r| r.authenticate(&token)).await?;
+        match holder {
+            Some(h) => Ok(Self(Some(h))),
+            None => Err(AppError::unauthorized(
+                "the token is not valid (mistyped, revoked or from another registry)",
+            )),
+        }
+    }
+}
+
+impl Caller {
+    /// The holder, if their role is one of `roles`: 401 without a token, 403 with another role.
+    pub fn require(&self, roles: &[Role]) -> Result<&TokenHolder, AppError> {
+        let holder = self.0.as_ref().ok_or_else(|| {
+            AppError::unauthorized("this needs a staff token: Authorization: Bearer <token>")
+        })?;
+        if !roles.contains(&holder.role) {
+            let allowed: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+            return Err(AppError::forbidden(format!(
+                "a {} token may not do this; it needs the role {}",
+                holder.role,
+                allowed.join(" or ")
+            )));
+        }
+        Ok(holder)
+    }
+
+    /// What a verification may show this caller.
+    pub fn disclosure(&self) -> Disclosure {
+        match self.0.as_ref().map(|h| h.role) {
+            None => Disclosure::Public,
+            Some(Role::Employer) => Disclosure::Employer,
+            Some(Role::Bank) => Disclosure::Bank,
+            Some(Role::Police | Role::Issuer | Role::Admin) => Disclosure::Police,
+        }
+    }
+}
+
+/// The roles that may issue and act on cards.
+pub const STAFF: &[Role] = &[Role::Issuer, Role::Admin];
+/// The roles that may read the audit log and manage tokens.
+pub const ADMIN: &[Role] = &[Role::Admin];
+
+/// How much of the registry a verification shows. Each level adds to the one before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Disclosure {
+    /// Anyone: what the QR shows plus the current status.
+    Public,
+    /// Employers: whether the permit allows work.
+    Employer,
+    /// Banks: the passport number.
+    Bank,
+    /// Police (and issuing staff): the registry portrait and the card's history.
+    Police,
+}

@@ -1,0 +1,200 @@
+//! Every failure of the service as one JSON shape: `{"error": {"code", "message", "field"?}}`.
+//!
+//! Policy: 4xx errors say exactly what is wrong with the request, naming the field when there is one.
+//! 5xx errors say nothing about the cause (it is logged with the request's route, never with names,
+//! ITNs, passport numbers, payloads or tokens).
+
+use axum::Json;
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use rescard_core::rules::RuleError;
+use rescard_store::StoreError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A failed request.
+#[derive(Debug)]
+pub struct AppError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    field: Option<&'static str>,
+    cause: Option<anyhow::Error>,
+}
+
+/// The error body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: ErrorDetail,
+}
+
+/// The error itself.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// A stable code for programs, e.g. `invalid_field`, `card_not_found`, `rule_refused`.
+    pub code: &'static str,
+    /// A sentence for people.
+    pub message: String,
+    /// The request field at fault, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<&'static str>,
+}
+
+impl AppError {
+    /// An error with this status, code and message.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+            cause: None,
+        }
+    }
+
+    /// Names the field at fault.
+    pub fn with_field(mut self, field: &'static str) -> Self {
+        self.field = Some(field);
+        self
+    }
+
+    /// 401: no token, or not a live one.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    /// 403: the token's role may not do this.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    /// 422: a field is invalid.
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", message).with_field(field)
+    }
+
+    /// 500, with the cause kept for the log only.
+    pub fn internal(cause: anyhow::Error) -> Self {
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: "internal",
+            message: "the service failed to complete the request; it has been logged".into(),
+            field: None,
+            cause: Some(cause),
+        }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if let Some(cause) = &self.cause {
+            tracing::error!(error = %cause, "request failed");
+        }
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: self.message,
+                field: self.field,
+            },
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(serial) => Self::new(
+                StatusCode::NOT_FOUND,
+                "card_not_found",
+                format!("no card with serial {serial}"),
+            ),
+            StoreError::Domain(d) => Self::invalid(d.field(), d.to_string()),
+            StoreError::Rule(r) => rule(r),
+            StoreError::HolderMismatch { .. } => {
+                Self::new(StatusCode::CONFLICT, "holder_mismatch", e.to_string())
+                    .with_field("passport_number")
+            }
+            StoreError::Token(m) => Self::new(StatusCode::CONFLICT, "token_refused", m),
+            StoreError::NoActor | StoreError::Corrupt(_) | StoreError::Sqlite(_) => {
+                Self::internal(e.into())
+            }
+        }
+    }
+}
+
+fn rule(r: RuleError) -> AppError {
+    match r.field() {
+        // A field that breaks a rule of its own (too long a period, an empty reason): the request is wrong.
+        Some(field)
+            if !matches!(
+                r,
+                RuleError::WrongState { .. } | RuleError::PastGrace { .. } | RuleError::Expired(_)
+            ) =>
+        {
+            AppError::invalid(field, r.to_string())
+        }
+        // The card's state refuses the act: the request could be right another time.
+        _ => AppError::new(StatusCode::CONFLICT, "rule_refused", r.to_string()),
+    }
+}
+
+impl From<JsonRejection> for AppError {
+    fn from(r: JsonRejection) -> Self {
+        match r {
+            JsonRejection::JsonDataError(e) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+                e.body_text(),
+            ),
+            JsonRejection::JsonSyntaxError(e) => {
+                Self::new(StatusCode::BAD_REQUEST, "malformed_json", e.body_text())
+            }
+            JsonRejection::MissingJsonContentType(_) => Self::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as JSON with Content-Type: application/json",
+            ),
+            JsonRejection::BytesRejection(e) => bytes(e),
+            other => Self::new(StatusCode::BAD_REQUEST, "bad_request", other.body_text()),
+        }
+    }
+}
+
+/// A body that could not be read: too large (413), or cut off.
+pub fn bytes(e: BytesRejection) -> AppError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            e.body_text(),
+        )
+    } else {
+        AppError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text())
+    }
+}
+
+impl From<BytesRejection> for AppError {
+    fn from(e: BytesRejection) -> Self {
+        bytes(e)
+    }
+}
+
+impl From<PathRejection> for AppError {
+    fn from(e: PathRejection) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_path", e.body_text())
+    }
+}
+
+impl From<QueryRejection> for AppError {
+    fn from(e: QueryRejection) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_query", e.body_text())
+    }
+}

@@ -1,0 +1,96 @@
+//! The rescard HTTP service: the JSON API of `docs`' contract on axum, over the SQLite registry.
+//!
+//! [`router`] builds the whole service; `main` and the tests use the same one.
+
+pub mod auth;
+mod db;
+mod error;
+mod json;
+mod metrics;
+pub mod openapi;
+pub mod routes;
+mod state;
+
+use std::future::Future;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, get, post};
+use tokio::net::TcpListener;
+
+pub use db::Db;
+pub use error::{AppError, ErrorBody};
+pub use state::{AppState, Clock};
+
+/// The largest JSON body accepted, except for issuance (which may carry a portrait).
+pub const JSON_LIMIT: usize = 64 * 1024;
+/// The largest issuance body: a 1 MiB portrait in base64, and the fields.
+pub const ISSUE_LIMIT: usize = 1536 * 1024;
+
+/// The service.
+pub fn router(state: AppState) -> Router {
+    use routes::{admin, cards, keys, ops, verify};
+    Router::new()
+        .route(
+            "/api/v1/cards",
+            post(cards::issue).layer(DefaultBodyLimit::max(ISSUE_LIMIT)),
+        )
+        .route("/api/v1/cards/{serial}", get(cards::get))
+        .route("/api/v1/cards/{serial}/qr.png", get(cards::qr_png))
+        .route("/api/v1/cards/{serial}/extensions", post(cards::extend))
+        .route(
+            "/api/v1/cards/{serial}/suspension",
+            post(cards::suspend).delete(cards::reinstate),
+        )
+        .route("/api/v1/cards/{serial}/revocation", post(cards::revoke))
+        .route("/api/v1/cards/{serial}/replacement", post(cards::replace))
+        .route(
+            "/api/v1/verify",
+            post(verify::verify).layer(DefaultBodyLimit::max(verify::IMAGE_LIMIT)),
+        )
+        .route("/api/v1/keys", get(keys::list))
+        .route("/api/v1/audit", get(admin::audit))
+        .route(
+            "/api/v1/tokens",
+            get(admin::tokens).post(admin::create_token),
+        )
+        .route("/api/v1/tokens/{name}", delete(admin::revoke_token))
+        .route("/api/v1/openapi.json", get(ops::openapi))
+        .route("/healthz", get(ops::healthz))
+        .route("/metrics", get(ops::metrics))
+        .fallback(ops::not_found)
+        .method_not_allowed_fallback(ops::method_not_allowed)
+        .layer(DefaultBodyLimit::max(JSON_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .with_state(state)
+}
+
+/// Serves `state` on `listener` until `shutdown` resolves; then stops taking connections and lets
+/// requests in flight finish.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// A future that resolves on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when this is
+/// called (inside the runtime), so a signal that comes before the future is first polled is not lost.
+pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
+        }
+        tracing::info!("shutting down: finishing requests in flight");
+    })
+}

@@ -1,0 +1,140 @@
+//! The audit log and staff tokens: `admin` only.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use rescard_store::{AuditCheck, AuditEntry, Role, TokenInfo};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::server::auth::{ADMIN, Caller};
+use crate::server::error::ErrorBody;
+use crate::server::json::{ApiJson, ApiPath, ApiQuery};
+use crate::server::{AppError, AppState};
+
+/// A page of the audit log.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct AuditQuery {
+    /// Entries after this sequence number (default 0: from the start).
+    pub after: Option<i64>,
+    /// At most this many entries (default and maximum 1000).
+    pub limit: Option<u32>,
+}
+
+/// The audit log, with the state of its hash chain.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditPage {
+    /// Whether the whole chain checks out.
+    pub intact: bool,
+    /// Where it breaks, and how.
+    pub problem: Option<String>,
+    /// The entries, oldest first.
+    #[schema(value_type = Vec<Object>)]
+    pub entries: Vec<AuditEntry>,
+}
+
+/// `GET /api/v1/audit`.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "admin", params(AuditQuery), security(("bearer" = [])),
+    responses((status = 200, body = AuditPage), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn audit(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<AuditQuery>,
+) -> Result<Json<AuditPage>, AppError> {
+    caller.require(ADMIN)?;
+    let after = q.after.unwrap_or(0);
+    let limit = q.limit.unwrap_or(1000).clamp(1, 1000);
+    let (check, entries) = state
+        .db()
+        .read(move |r| Ok((r.verify_audit()?, r.audit_page(after, limit)?)))
+        .await?;
+    let (intact, problem) = match check {
+        AuditCheck::Intact { .. } => (true, None),
+        AuditCheck::Broken { problem, .. } => (false, Some(problem)),
+    };
+    Ok(Json(AuditPage {
+        intact,
+        problem,
+        entries,
+    }))
+}
+
+/// A token to make.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    /// Its name: who holds it (1-64 of letters, digits, `.`, `_`, `-`, `@`); names are never reused.
+    pub name: String,
+    /// `admin`, `issuer`, `police`, `bank` or `employer`.
+    pub role: String,
+}
+
+/// A token just made: the only time it is shown.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NewToken {
+    /// Its name.
+    pub name: String,
+    /// Its role.
+    pub role: &'static str,
+    /// The bearer token. Store it now: only its hash is kept.
+    pub token: String,
+}
+
+/// `GET /api/v1/tokens`.
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, description = "Every token made, never the secret", body = Vec<Object>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn tokens(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<TokenInfo>>, AppError> {
+    caller.require(ADMIN)?;
+    Ok(Json(state.db().read(|r| r.tokens()).await?))
+}
+
+/// `POST /api/v1/tokens`.
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "admin", request_body = TokenRequest, security(("bearer" = [])),
+    responses((status = 201, body = NewToken), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<TokenRequest>,
+) -> Result<impl IntoResponse, AppError> {
+    let actor = caller.require(ADMIN)?.name.clone();
+    let role: Role = body
+        .role
+        .parse()
+        .map_err(|e: rescard_store::StoreError| AppError::invalid("role", e.to_string()))?;
+    let now = state.now();
+    let name = body.name.clone();
+    let token = state
+        .db()
+        .write(move |r| r.create_token(&name, role, &actor, now))
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(NewToken {
+            name: body.name,
+            role: role.as_str(),
+            token,
+        }),
+    ))
+}
+
+/// `DELETE /api/v1/tokens/{name}`: the token stops working at once.
+#[utoipa::path(delete, path = "/api/v1/tokens/{name}", tag = "admin", params(("name" = String, Path, description = "The token's name")),
+    security(("bearer" = [])),
+    responses((status = 204, description = "Revoked"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(name): ApiPath<String>,
+) -> Result<StatusCode, AppError> {
+    let actor = caller.require(ADMIN)?.name.clone();
+    let now = state.now();
+    state
+        .db()
+        .write(move |r| r.revoke_token(&name, &actor, now))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,235 @@
+//! Issuing cards and the registry acts: `issuer` or `admin` only.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use chrono::NaiveDate;
+use rescard_core::Serial;
+use rescard_core::domain::date::parse_date;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::issuance::Application;
+use crate::server::auth::{Caller, STAFF};
+use crate::server::error::ErrorBody;
+use crate::server::json::{ApiJson, ApiPath};
+use crate::server::{AppError, AppState};
+use crate::views::{IssuedJson, RecordJson};
+
+/// The card number in a path, checked (9 digits, check digit) before anything else happens.
+pub fn serial(text: &str) -> Result<Serial, AppError> {
+    text.parse::<Serial>().map_err(|e| {
+        AppError::new(
+            StatusCode::NOT_FOUND,
+            "card_not_found",
+            format!("{e}: no card can have this number"),
+        )
+        .with_field("serial")
+    })
+}
+
+/// `POST /api/v1/cards`: issue a card.
+#[utoipa::path(post, path = "/api/v1/cards", tag = "cards", request_body = Application,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Issued", body = IssuedJson),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, description = "The passport is registered with another date of birth", body = ErrorBody),
+        (status = 422, description = "A field is invalid; `field` names it", body = ErrorBody),
+    ))]
+pub async fn issue(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(app): ApiJson<Application>,
+) -> Result<impl IntoResponse, AppError> {
+    let actor = caller.require(STAFF)?.name.clone();
+    let new = app
+        .validate(None)
+        .map_err(|e| AppError::invalid(e.field(), e.to_string()))?;
+    let now = state.now();
+    let key_state = state.clone();
+    let issued = state
+        .db()
+        .write(move |r| r.issue(&new, key_state.key(), &actor, now))
+        .await?;
+    Ok((StatusCode::CREATED, Json(IssuedJson::from(&issued))))
+}
+
+/// `GET /api/v1/cards/{serial}`: the registry record and history.
+#[utoipa::path(get, path = "/api/v1/cards/{serial}", tag = "cards",
+    params(("serial" = String, Path, description = "Card number, 9 digits")),
+    security(("bearer" = [])),
+    responses((status = 200, body = RecordJson), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(serial_text): ApiPath<String>,
+) -> Result<Json<RecordJson>, AppError> {
+    caller.require(STAFF)?;
+    let serial = serial(&serial_text)?;
+    let record = state.db().read(move |r| r.card(serial)).await?;
+    Ok(Json(RecordJson::from(&record)))
+}
+
+/// `GET /api/v1/cards/{serial}/qr.png`: the card's QR code, for print.
+#[utoipa::path(get, path = "/api/v1/cards/{serial}/qr.png", tag = "cards",
+    params(("serial" = String, Path, description = "Card number, 9 digits")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "PNG, 6 px a module, 300 dpi", content_type = "image/png"), (status = 404, body = ErrorBody)))]
+pub async fn qr_png(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(serial_text): ApiPath<String>,
+) -> Result<impl IntoResponse, AppError> {
+    caller.require(STAFF)?;
+    let serial = serial(&serial_text)?;
+    let record = state.db().read(move |r| r.card(serial)).await?;
+    let png = tokio::task::spawn_blocking(move || rescard_qr::render_png(&record.payload, 6))
+        .await
+        .map_err(|e| AppError::internal(e.into()))?
+        .map_err(|e| AppError::internal(e.into()))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/png"),
+            (header::CACHE_CONTROL, "private, max-age=3600"),
+        ],
+        png,
+    ))
+}
+
+/// An extension.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExtensionRequest {
+    /// The new last day of validity, `YYYY-MM-DD`: at most one year after the current one.
+    pub valid_until: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// A reason for an act.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonRequest {
+    /// Why (required, not empty).
+    pub reason: String,
+}
+
+/// `POST /api/v1/cards/{serial}/extensions`.
+#[utoipa::path(post, path = "/api/v1/cards/{serial}/extensions", tag = "cards", request_body = ExtensionRequest,
+    params(("serial" = String, Path, description = "Card number")), security(("bearer" = [])),
+    responses((status = 200, description = "Extended", body = RecordJson), (status = 404, body = ErrorBody),
+        (status = 409, description = "Revoked, replaced, or expired past the grace period", body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn extend(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(serial_text): ApiPath<String>,
+    ApiJson(body): ApiJson<ExtensionRequest>,
+) -> Result<Json<RecordJson>, AppError> {
+    let actor = caller.require(STAFF)?.name.clone();
+    let serial = serial(&serial_text)?;
+    let until: NaiveDate = parse_date("valid_until", body.valid_until.trim())
+        .map_err(|e| AppError::invalid("valid_until", e.to_string()))?;
+    let now = state.now();
+    let record = state
+        .db()
+        .write(move |r| r.extend(serial, until, &body.reason, &actor, now))
+        .await?;
+    Ok(Json(RecordJson::from(&record)))
+}
+
+/// `POST /api/v1/cards/{serial}/suspension`.
+#[utoipa::path(post, path = "/api/v1/cards/{serial}/suspension", tag = "cards", request_body = ReasonRequest,
+    params(("serial" = String, Path, description = "Card number")), security(("bearer" = [])),
+    responses((status = 200, description = "Suspended", body = RecordJson), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn suspend(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(serial_text): ApiPath<String>,
+    ApiJson(body): ApiJson<ReasonRequest>,
+) -> Result<Json<RecordJson>, AppError> {
+    let actor = caller.require(STAFF)?.name.clone();
+    let serial = serial(&serial_text)?;
+    let now = state.now();
+    let record = state
+        .db()
+        .write(move |r| r.suspend(serial, &body.reason, &actor, now))
+        .await?;
+    Ok(Json(RecordJson::from(&record)))
+}
+
+/// `DELETE /api/v1/cards/{serial}/suspension`: reinstate. An optional JSON body `{"reason"}`.
+#[utoipa::path(delete, path = "/api/v1/cards/{serial}/suspension", tag = "cards",
+    request_body(content = Option<ReasonRequest>, description = "Optional: why the suspension ends"),
+    params(("serial" = String, Path, description = "Card number")), security(("bearer" = [])),
+    responses((status = 200, description = "Reinstated", body = RecordJson), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn reinstate(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(serial_text): ApiPath<String>,
+    body: Bytes,
+) -> Result<Json<RecordJson>, AppError> {
+    let actor = caller.require(STAFF)?.name.clone();
+    let serial = serial(&serial_text)?;
+    let reason = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        let parsed: ReasonRequest = serde_json::from_slice(&body).map_err(|e| {
+            AppError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+                format!("expected {{\"reason\": \"...\"}} or no body: {e}"),
+            )
+        })?;
+        Some(parsed.reason)
+    };
+    let now = state.now();
+    let record = state
+        .db()
+        .write(move |r| r.reinstate(serial, reason.as_deref(), &actor, now))
+        .await?;
+    Ok(Json(RecordJson::from(&record)))
+}
+
+/// `POST /api/v1/cards/{serial}/revocation`.
+#[utoipa::path(post, path = "/api/v1/cards/{serial}/revocation", tag = "cards", request_body = ReasonRequest,
+    params(("serial" = String, Path, description = "Card number")), security(("bearer" = [])),
+    responses((status = 200, description = "Revoked", body = RecordJson), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn revoke(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(serial_text): ApiPath<String>,
+    ApiJson(body): ApiJson<ReasonRequest>,
+) -> Result<Json<RecordJson>, AppError> {
+    let actor = caller.require(STAFF)?.name.clone();
+    let serial = serial(&serial_text)?;
+    let now = state.now();
+    let record = state
+        .db()
+        .write(move |r| r.revoke(serial, &body.reason, &actor, now))
+        .await?;
+    Ok(Json(RecordJson::from(&record)))
+}
+
+/// `POST /api/v1/cards/{serial}/replacement`: re-issue under a new serial.
+#[utoipa::path(post, path = "/api/v1/cards/{serial}/replacement", tag = "cards", request_body = ReasonRequest,
+    params(("serial" = String, Path, description = "Card number of the lost or damaged card")), security(("bearer" = [])),
+    responses((status = 201, description = "The new card", body = IssuedJson), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn replace(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(serial_text): ApiPath<String>,
+    ApiJson(body): ApiJson<ReasonRequest>,
+) -> Result<impl IntoResponse, AppError> {
+    let actor = caller.require(STAFF)?.name.clone();
+    let serial = serial(&serial_text)?;
+    let now = state.now();
+    let key_state = state.clone();
+    let issued = state
+        .db()
+        .write(move |r| r.replace(serial, &body.reason, key_state.key(), &actor, now))
+        .await?;
+    Ok((StatusCode::CREATED, Json(IssuedJson::from(&issued))))
+}

@@ -1,0 +1,102 @@
+//! The JSON shapes of cards that the CLI prints and the service returns: one definition for both.
+
+use chrono::NaiveDate;
+use rescard_core::report::HolderJson;
+use rescard_store::{CardRecord, HistoryEntry, IssuedCard};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A card just issued (`issue --json`, `POST /api/v1/cards`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IssuedJson {
+    /// Card number, 9 digits.
+    pub serial: String,
+    /// Taxpayer number, 14 digits.
+    pub itn: String,
+    /// The signed QR payload (`RC1:…`).
+    pub payload: String,
+    /// First day of validity.
+    pub valid_from: NaiveDate,
+    /// Last day of validity.
+    pub valid_until: NaiveDate,
+}
+
+impl From<&IssuedCard> for IssuedJson {
+    fn from(i: &IssuedCard) -> Self {
+        Self {
+            serial: i.card.serial().to_string(),
+            itn: i.card.itn().to_string(),
+            payload: i.payload.clone(),
+            valid_from: i.card.validity().from(),
+            valid_until: i.card.validity().until(),
+        }
+    }
+}
+
+/// Everything the registry holds about a card (`show --json`, `GET /api/v1/cards/{serial}`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RecordJson {
+    /// Card number.
+    pub serial: String,
+    /// `active`, `suspended`, `revoked` or `replaced`.
+    pub state: &'static str,
+    /// Why it was suspended, revoked or replaced.
+    pub state_reason: Option<String>,
+    /// The holder as printed.
+    pub holder: HolderJson,
+    /// Taxpayer number.
+    pub itn: String,
+    /// Passport number (registry only).
+    pub passport_number: Option<String>,
+    /// Purpose of stay.
+    pub permit: &'static str,
+    /// First day of validity as printed.
+    pub valid_from: NaiveDate,
+    /// Last day of validity as printed.
+    pub printed_valid_until: NaiveDate,
+    /// Current last day of validity.
+    pub valid_until: NaiveDate,
+    /// The card this one replaced.
+    pub replaces: Option<String>,
+    /// The card that replaced this one.
+    pub replaced_by: Option<String>,
+    /// Whether the registry holds a portrait.
+    pub has_portrait: bool,
+    /// The signing key's id.
+    pub kid: String,
+    /// When issued.
+    pub issued_at: String,
+    /// Who issued it.
+    pub issued_by: String,
+    /// The QR payload.
+    pub payload: String,
+    /// Every act on the card, oldest first: `at`, `actor`, `action`, `details`.
+    #[schema(value_type = Vec<Object>)]
+    pub history: Vec<HistoryEntry>,
+}
+
+impl From<&CardRecord> for RecordJson {
+    fn from(r: &CardRecord) -> Self {
+        let c = &r.card;
+        Self {
+            serial: c.serial().to_string(),
+            state: r.state.as_str(),
+            state_reason: r.state_reason.clone(),
+            holder: HolderJson::from(c.holder()),
+            itn: c.itn().to_string(),
+            passport_number: r.passport_number.clone(),
+            permit: c.permit().as_str(),
+            valid_from: c.validity().from(),
+            printed_valid_until: c.validity().until(),
+            valid_until: r.valid_until,
+            replaces: r.replaces.map(|s| s.to_string()),
+            replaced_by: r.replaced_by.map(|s| s.to_string()),
+            has_portrait: r.portrait.is_some(),
+            kid: r.kid.clone(),
+            issued_at: r.issued_at.clone(),
+            issued_by: r.issued_by.clone(),
+            payload: r.payload.clone(),
+            history: r.history.clone(),
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! Issuing and the registry acts over HTTP, checked through the verify endpoint.
+
+use axum::http::{Method, StatusCode};
+use rescard_store::Role;
+use serde_json::json;
+
+use crate::helpers::{As, CHECK_TIME, reference_application, spawn_app};
+
+const ISSUER: As = As::Role(Role::Issuer);
+
+#[tokio::test]
+async fn issue_then_verify_anonymously_and_from_the_qr_png() {
+    let app = spawn_app();
+    let card = app.issue_reference().await;
+    assert_eq!(card["serial"], "000000013");
+    assert_eq!(card["itn"], "31704199100013");
+    assert_eq!(card["valid_until"], "2027-11-30");
+    app.set_time(CHECK_TIME);
+    let payload = card["payload"].as_str().expect("payload");
+    let v = app.verify(payload, As::Anonymous).await;
+    assert_eq!(
+        (v["verdict"].as_str(), v["status_source"].as_str()),
+        (Some("valid"), Some("registry"))
+    );
+
+    let png = app
+        .call(Method::GET, "/api/v1/cards/000000013/qr.png", ISSUER, None)
+        .await;
+    assert_eq!(png.status, StatusCode::OK);
+    assert_eq!(png.headers["content-type"], "image/png");
+    let reply = app
+        .send(
+            Method::POST,
+            "/api/v1/verify",
+            As::Anonymous,
+            Some("image/png"),
+            png.bytes,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.json()["serial"], "000000013");
+}
+
+#[tokio::test]
+async fn the_record_shows_history_and_the_registry_only_fields() {
+    let app = spawn_app();
+    app.issue_reference().await;
+    let record = app
+        .call(Method::GET, "/api/v1/cards/000000013", ISSUER, None)
+        .await
+        .json();
+    assert_eq!(record["state"], "active");
+    assert_eq!(record["passport_number"], "FA1234567");
+    assert_eq!(record["holder"]["nationality"], "UZB");
+    assert_eq!(record["history"][0]["actor"], "issuer-1");
+}
+
+#[tokio::test]
+async fn extension_suspension_revocation_and_replacement_show_in_verdicts() {
+    let app = spawn_app();
+    let card = app.issue_reference().await;
+    let payload = card["payload"].as_str().expect("payload").to_owned();
+    let uri = |act: &str| format!("/api/v1/cards/000000013/{act}");
+
+    let r = app
+        .call(
+            Method::POST,
+            &uri("extensions"),
+            ISSUER,
+            Some(json!({"valid_until": "2028-11-30", "reason": "renewal"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json()["valid_until"], "2028-11-30");
+    app.set_time("2027-12-15T12:00:00Z");
+    let v = app.verify(&payload, As::Anonymous).await;
+    assert_eq!(
+        (
+            v["verdict"].as_str(),
+            v["valid_until"].as_str(),
+            v["printed_valid_until"].as_str()
+        ),
+        (Some("valid"), Some("2028-11-30"), Some("2027-11-30"))
+    );
+
+    assert_eq!(
+        app.call(
+            Method::POST,
+            &uri("suspension"),
+            ISSUER,
+            Some(json!({"reason": "review"}))
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.verify(&payload, As::Anonymous).await["verdict"],
+        "suspended"
+    );
+    assert_eq!(
+        app.call(Method::DELETE, &uri("suspension"), ISSUER, None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.verify(&payload, As::Anonymous).await["verdict"],
+        "valid"
+    );
+
+    let r = app
+        .call(
+            Method::POST,
+            &uri("replacement"),
+            ISSUER,
+            Some(json!({"reason": "lost"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let new = r.json();
+    let v = app.verify(&payload, As::Anonymous).await;
+    assert_eq!(
+        (v["verdict"].as_str(), v["replaced_by"].as_str()),
+        (Some("replaced"), new["serial"].as_str())
+    );
+    let new_payload = new["payload"].as_str().expect("payload");
+    assert_eq!(
+        app.verify(new_payload, As::Anonymous).await["verdict"],
+        "valid"
+    );
+
+    let new_uri = format!(
+        "/api/v1/cards/{}/revocation",
+        new["serial"].as_str().expect("serial")
+    );
+    assert_eq!(
+        app.call(
+            Method::POST,
+            &new_uri,
+            ISSUER,
+            Some(json!({"reason": "fraud"}))
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+    let v = app.verify(new_payload, As::Anonymous).await;
+    assert_eq!(
+        (v["verdict"].as_str(), v["state_reason"].as_str()),
+        (Some("revoked"), Some("fraud"))
+    );
+}
+
+#[tokio::test]
+async fn refused_acts_are_409_and_change_nothing() {
+    let app = spawn_app();
+    app.issue_reference().await;
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/cards/000000013/revocation",
+            ISSUER,
+            Some(json!({"reason": "fraud"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let before = app.audit_len();
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/cards/000000013/extensions",
+            ISSUER,
+            Some(json!({"valid_until": "2028-11-30", "reason": "x"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert_eq!(r.json()["error"]["code"], "rule_refused");
+    let r = app
+        .call(
+            Method::DELETE,
+            "/api/v1/cards/000000013/suspension",
+            ISSUER,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert_eq!(app.audit_len(), before);
+}
+
+#[tokio::test]
+async fn the_same_passport_with_another_birth_date_is_a_conflict() {
+    let app = spawn_app();
+    app.issue_reference().await;
+    let mut other = reference_application();
+    other["date_of_birth"] = json!("1990-01-01");
+    let r = app
+        .call(Method::POST, "/api/v1/cards", ISSUER, Some(other))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert_eq!(r.json()["error"]["field"], "passport_number");
+}
+
+#[tokio::test]
+async fn concurrent_issuance_never_duplicates_a_serial_or_itn() {
+    let app = std::sync::Arc::new(spawn_app());
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let app = std::sync::Arc::clone(&app);
+        tasks.push(tokio::spawn(async move {
+            let mut application = reference_application();
+            application["passport_number"] = json!(format!("PP{i:07}"));
+            let r = app
+                .call(Method::POST, "/api/v1/cards", ISSUER, Some(application))
+                .await;
+            assert_eq!(r.status, StatusCode::CREATED);
+            let card = r.json();
+            (
+                card["serial"].as_str().unwrap_or_default().to_owned(),
+                card["itn"].as_str().unwrap_or_default().to_owned(),
+            )
+        }));
+    }
+    let mut serials = std::collections::BTreeSet::new();
+    let mut itns = std::collections::BTreeSet::new();
+    for t in tasks {
+        let (serial, itn) = t.await.expect("task");
+        serials.insert(serial);
+        itns.insert(itn);
+    }
+    assert_eq!((serials.len(), itns.len()), (24, 24));
+}

@@ -1,0 +1,224 @@
+//! `spawn_app()`: a service on a fresh registry, with a token for every role and a clock tests move.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use chrono::{DateTime, Utc};
+use http_body_util::BodyExt as _;
+use rescard::keystore::KeyDir;
+use rescard::server::{AppState, Db, router};
+use rescard_store::{Registry, Role};
+use serde_json::{Value, json};
+use tower::ServiceExt as _;
+
+/// The clock starts here: before the reference card's validity, so it can be issued.
+pub const ISSUE_TIME: &str = "2026-11-21T09:00:00Z";
+/// A time inside the reference card's validity.
+pub const CHECK_TIME: &str = "2027-01-15T12:00:00Z";
+
+pub struct TestApp {
+    pub dir: tempfile::TempDir,
+    pub router: Router,
+    pub tokens: HashMap<Role, String>,
+    clock: Arc<Mutex<DateTime<Utc>>>,
+}
+
+/// Who sends a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum As {
+    Anonymous,
+    Role(Role),
+    BadToken,
+}
+
+pub fn at(text: &str) -> DateTime<Utc> {
+    text.parse().expect("time")
+}
+
+pub fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keys = KeyDir::new(&dir.path().join("keys"));
+    keys.init(at("2026-11-01T00:00:00Z")).expect("key");
+    let path = registry_path(&dir);
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("data dir");
+    let mut registry = Registry::open(&path).expect("registry");
+    let tokens = Role::ALL
+        .into_iter()
+        .map(|role| {
+            let token = registry
+                .create_token(&format!("{role}-1"), role, "test-setup", at(ISSUE_TIME))
+                .expect("token");
+            (role, token)
+        })
+        .collect();
+    drop(registry);
+    let clock = Arc::new(Mutex::new(at(ISSUE_TIME)));
+    let reader = Arc::clone(&clock);
+    let state = AppState::new(
+        Db::open(&path).expect("db"),
+        keys.active_key().expect("key"),
+        keys.trust_list().expect("trust").expect("some"),
+        Arc::new(move || *reader.lock().expect("clock")),
+    );
+    TestApp {
+        dir,
+        router: router(state),
+        tokens,
+        clock,
+    }
+}
+
+pub fn registry_path(dir: &tempfile::TempDir) -> PathBuf {
+    dir.path().join("data").join("registry.sqlite")
+}
+
+/// The reference card of the design brief, as an issuance request.
+pub fn reference_application() -> Value {
+    json!({
+        "surname": "ABDYKADYROVA-NURLANOVA",
+        "given_names": "AIGERIM ZHANYBEKOVNA",
+        "date_of_birth": "1991-04-17",
+        "sex": "F",
+        "nationality": "UZB",
+        "permit": "work",
+        "valid_from": "2026-12-01",
+        "valid_until": "2027-11-30",
+        "passport_number": "FA1234567",
+    })
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub bytes: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.bytes).unwrap_or_else(|_| {
+            panic!(
+                "not JSON ({}): {}",
+                self.status,
+                String::from_utf8_lossy(&self.bytes)
+            )
+        })
+    }
+}
+
+impl TestApp {
+    pub fn set_time(&self, text: &str) {
+        *self.clock.lock().expect("clock") = at(text);
+    }
+
+    pub fn registry(&self) -> Registry {
+        Registry::open(&registry_path(&self.dir)).expect("registry")
+    }
+
+    /// Sends a raw request.
+    pub async fn send(
+        &self,
+        method: Method,
+        uri: &str,
+        who: As,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Reply {
+        let mut req = Request::builder().method(method).uri(uri);
+        match who {
+            As::Anonymous => {}
+            As::Role(role) => {
+                req = req.header(
+                    header::AUTHORIZATION,
+                    format!("Bearer {}", self.tokens[&role]),
+                )
+            }
+            As::BadToken => req = req.header(header::AUTHORIZATION, "Bearer rct_notatokenatall"),
+        }
+        if let Some(ct) = content_type {
+            req = req.header(header::CONTENT_TYPE, ct);
+        }
+        let response = self
+            .router
+            .clone()
+            .oneshot(req.body(Body::from(body)).expect("request"))
+            .await
+            .expect("infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes()
+            .to_vec();
+        Reply {
+            status,
+            headers,
+            bytes,
+        }
+    }
+
+    /// Sends JSON (or nothing).
+    pub async fn call(&self, method: Method, uri: &str, who: As, body: Option<Value>) -> Reply {
+        match body {
+            Some(b) => {
+                self.send(
+                    method,
+                    uri,
+                    who,
+                    Some("application/json"),
+                    b.to_string().into_bytes(),
+                )
+                .await
+            }
+            None => self.send(method, uri, who, None, Vec::new()).await,
+        }
+    }
+
+    /// Issues the reference card as an issuer and returns the 201 body.
+    pub async fn issue_reference(&self) -> Value {
+        let reply = self
+            .call(
+                Method::POST,
+                "/api/v1/cards",
+                As::Role(Role::Issuer),
+                Some(reference_application()),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::CREATED,
+            "{}",
+            String::from_utf8_lossy(&reply.bytes)
+        );
+        reply.json()
+    }
+
+    /// Verifies a payload as `who` and returns the 200 body.
+    pub async fn verify(&self, payload: &str, who: As) -> Value {
+        let reply = self
+            .call(
+                Method::POST,
+                "/api/v1/verify",
+                who,
+                Some(json!({ "payload": payload })),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&reply.bytes)
+        );
+        reply.json()
+    }
+
+    pub fn audit_len(&self) -> usize {
+        self.registry().audit_log().expect("audit").len()
+    }
+}

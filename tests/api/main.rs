@@ -1,0 +1,9 @@
+//! The HTTP service tests: one integration binary. Most call the router directly; `http.rs` starts
+//! the real server on port 0.
+
+mod access;
+mod cards;
+mod errors;
+mod helpers;
+mod http;
+mod ops;

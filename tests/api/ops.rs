@@ -1,0 +1,110 @@
+//! Health, metrics, the trust list and the OpenAPI document.
+
+use axum::http::{Method, StatusCode};
+use rescard_store::Role;
+
+use crate::helpers::{As, spawn_app};
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_endpoint() {
+    let app = spawn_app();
+    let doc = app
+        .call(Method::GET, "/api/v1/openapi.json", As::Anonymous, None)
+        .await
+        .json();
+    let paths = doc["paths"].as_object().expect("paths");
+    for (path, method) in [
+        ("/api/v1/cards", "post"),
+        ("/api/v1/cards/{serial}", "get"),
+        ("/api/v1/cards/{serial}/qr.png", "get"),
+        ("/api/v1/cards/{serial}/extensions", "post"),
+        ("/api/v1/cards/{serial}/suspension", "post"),
+        ("/api/v1/cards/{serial}/suspension", "delete"),
+        ("/api/v1/cards/{serial}/revocation", "post"),
+        ("/api/v1/cards/{serial}/replacement", "post"),
+        ("/api/v1/verify", "post"),
+        ("/api/v1/keys", "get"),
+        ("/api/v1/audit", "get"),
+        ("/api/v1/tokens", "get"),
+        ("/api/v1/tokens", "post"),
+        ("/api/v1/tokens/{name}", "delete"),
+        ("/healthz", "get"),
+        ("/metrics", "get"),
+    ] {
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} is not documented"
+        );
+    }
+    let schemas = doc["components"]["schemas"].as_object().expect("schemas");
+    for schema in [
+        "Application",
+        "VerifyResponse",
+        "VerificationJson",
+        "IssuedJson",
+        "RecordJson",
+        "ErrorBody",
+        "TrustedKey",
+    ] {
+        assert!(schemas.contains_key(schema), "schema {schema} missing");
+    }
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+}
+
+#[tokio::test]
+async fn metrics_count_requests_verdicts_and_cards() {
+    let app = spawn_app();
+    let card = app.issue_reference().await;
+    app.verify(card["payload"].as_str().expect("payload"), As::Anonymous)
+        .await;
+    app.verify("RC1:garbage", As::Anonymous).await;
+    let reply = app.call(Method::GET, "/metrics", As::Anonymous, None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let text = String::from_utf8(reply.bytes).expect("text");
+    assert!(
+        text.contains(r#"http_requests_total{method="POST",route="/api/v1/cards",status="201"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"rescard_verifications_total{verdict="malformed"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"rescard_verifications_total{verdict="not_yet_valid"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"rescard_cards{state="active"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains("http_request_duration_seconds_bucket"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("000000013"),
+        "metrics must not carry serials or paths"
+    );
+}
+
+#[tokio::test]
+async fn health_and_trust_list() {
+    let app = spawn_app();
+    assert_eq!(
+        app.call(Method::GET, "/healthz", As::Anonymous, None)
+            .await
+            .json()["status"],
+        "ok"
+    );
+    let keys = app
+        .call(Method::GET, "/api/v1/keys", As::Anonymous, None)
+        .await
+        .json();
+    assert_eq!(keys[0]["status"], "active");
+    assert_eq!(keys[0]["kid"].as_str().map(str::len), Some(16));
+    let tokens = app
+        .call(Method::GET, "/api/v1/tokens", As::Role(Role::Admin), None)
+        .await;
+    let text = String::from_utf8(tokens.bytes).expect("text");
+    assert!(!text.contains("rct_"), "tokens are never shown again");
+}
