@@ -286,3 +286,31 @@ async fn every_act_is_attributed_to_its_token_in_the_audit_log() {
         ]
     );
 }
+
+#[tokio::test]
+async fn an_audit_row_edited_in_sqlite_shows_in_the_api_and_in_audit_verify() {
+    let app = spawn_app();
+    app.issue_reference().await;
+    let conn = rusqlite::Connection::open(crate::helpers::registry_path(&app.dir)).expect("open");
+    conn.execute_batch("DROP TRIGGER audit_append_only_update; UPDATE audit SET actor = 'nobody' WHERE action = 'issue';")
+        .expect("tamper");
+    let log = app
+        .call(Method::GET, "/api/v1/audit", As::Role(Role::Admin), None)
+        .await
+        .json();
+    assert_eq!(log["intact"], false);
+    assert!(
+        log["problem"]
+            .as_str()
+            .is_some_and(|p| p.contains("was edited")),
+        "{log}"
+    );
+    assert_cmd::Command::cargo_bin("rescard")
+        .expect("binary")
+        .arg("--data")
+        .arg(app.dir.path().join("data"))
+        .args(["audit", "verify"])
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains("BROKEN at entry 6"));
+}
