@@ -5,9 +5,10 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use rescard_core::Serial;
 use rescard_core::domain::date::parse_date;
+use rescard_store::{CardRecord, Registry, StoreError};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -99,6 +100,25 @@ pub async fn qr_png(
     ))
 }
 
+/// Runs a registry act on the card in the path as the caller (issuer or admin), and returns the record.
+async fn act<F>(
+    state: &AppState,
+    caller: &Caller,
+    serial_text: &str,
+    f: F,
+) -> Result<Json<RecordJson>, AppError>
+where
+    F: FnOnce(&mut Registry, Serial, &str, DateTime<Utc>) -> Result<CardRecord, StoreError>
+        + Send
+        + 'static,
+{
+    let actor = caller.require(STAFF)?.name.clone();
+    let serial = serial(serial_text)?;
+    let now = state.now();
+    let record = state.db().write(move |r| f(r, serial, &actor, now)).await?;
+    Ok(Json(RecordJson::from(&record)))
+}
+
 /// An extension.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -128,16 +148,17 @@ pub async fn extend(
     ApiPath(serial_text): ApiPath<String>,
     ApiJson(body): ApiJson<ExtensionRequest>,
 ) -> Result<Json<RecordJson>, AppError> {
-    let actor = caller.require(STAFF)?.name.clone();
-    let serial = serial(&serial_text)?;
+    // Who asks is checked before what they ask: a stranger learns nothing from a 422.
+    caller.require(STAFF)?;
     let until: NaiveDate = parse_date("valid_until", body.valid_until.trim())
         .map_err(|e| AppError::invalid("valid_until", e.to_string()))?;
-    let now = state.now();
-    let record = state
-        .db()
-        .write(move |r| r.extend(serial, until, &body.reason, &actor, now))
-        .await?;
-    Ok(Json(RecordJson::from(&record)))
+    act(
+        &state,
+        &caller,
+        &serial_text,
+        move |r, serial, actor, now| r.extend(serial, until, &body.reason, actor, now),
+    )
+    .await
 }
 
 /// `POST /api/v1/cards/{serial}/suspension`.
@@ -150,14 +171,13 @@ pub async fn suspend(
     ApiPath(serial_text): ApiPath<String>,
     ApiJson(body): ApiJson<ReasonRequest>,
 ) -> Result<Json<RecordJson>, AppError> {
-    let actor = caller.require(STAFF)?.name.clone();
-    let serial = serial(&serial_text)?;
-    let now = state.now();
-    let record = state
-        .db()
-        .write(move |r| r.suspend(serial, &body.reason, &actor, now))
-        .await?;
-    Ok(Json(RecordJson::from(&record)))
+    act(
+        &state,
+        &caller,
+        &serial_text,
+        move |r, serial, actor, now| r.suspend(serial, &body.reason, actor, now),
+    )
+    .await
 }
 
 /// `DELETE /api/v1/cards/{serial}/suspension`: reinstate. An optional JSON body `{"reason"}`.
@@ -171,8 +191,7 @@ pub async fn reinstate(
     ApiPath(serial_text): ApiPath<String>,
     body: Bytes,
 ) -> Result<Json<RecordJson>, AppError> {
-    let actor = caller.require(STAFF)?.name.clone();
-    let serial = serial(&serial_text)?;
+    caller.require(STAFF)?;
     let reason = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
@@ -185,12 +204,13 @@ pub async fn reinstate(
         })?;
         Some(parsed.reason)
     };
-    let now = state.now();
-    let record = state
-        .db()
-        .write(move |r| r.reinstate(serial, reason.as_deref(), &actor, now))
-        .await?;
-    Ok(Json(RecordJson::from(&record)))
+    act(
+        &state,
+        &caller,
+        &serial_text,
+        move |r, serial, actor, now| r.reinstate(serial, reason.as_deref(), actor, now),
+    )
+    .await
 }
 
 /// `POST /api/v1/cards/{serial}/revocation`.
@@ -203,14 +223,13 @@ pub async fn revoke(
     ApiPath(serial_text): ApiPath<String>,
     ApiJson(body): ApiJson<ReasonRequest>,
 ) -> Result<Json<RecordJson>, AppError> {
-    let actor = caller.require(STAFF)?.name.clone();
-    let serial = serial(&serial_text)?;
-    let now = state.now();
-    let record = state
-        .db()
-        .write(move |r| r.revoke(serial, &body.reason, &actor, now))
-        .await?;
-    Ok(Json(RecordJson::from(&record)))
+    act(
+        &state,
+        &caller,
+        &serial_text,
+        move |r, serial, actor, now| r.revoke(serial, &body.reason, actor, now),
+    )
+    .await
 }
 
 /// `POST /api/v1/cards/{serial}/replacement`: re-issue under a new serial.
