@@ -11,13 +11,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
 use chrono::{DateTime, Utc};
-use rescard_core::{IssuerKey, KeyStatus, TrustList, TrustedKey};
+use rescard_core::{IssuerKey, KeyStatus, Kid, TrustList, TrustedKey};
 use sha2::{Digest, Sha256};
 
 /// The trust list file in a key directory or a checker's data directory.
 pub const TRUST_FILE: &str = "keys.json";
 
 /// An issuer key directory.
+#[derive(Debug, Clone)]
 pub struct KeyDir {
     dir: PathBuf,
 }
@@ -40,6 +41,13 @@ impl KeyDir {
             "{}.pem",
             hex::encode(Sha256::digest(key.public_key.as_bytes()))
         ))
+    }
+
+    /// When the trust list was last written, if it exists.
+    pub fn modified(&self) -> Option<std::time::SystemTime> {
+        fs::metadata(self.trust_path())
+            .and_then(|m| m.modified())
+            .ok()
     }
 
     /// Whether the directory holds a trust list.
@@ -101,18 +109,41 @@ impl KeyDir {
 
     /// The active signing key.
     pub fn active_key(&self) -> Result<IssuerKey> {
-        let list = self.trust_list()?.with_context(|| {
+        Ok(self.keyring()?.active)
+    }
+
+    /// Every key the directory holds: the active one, those that still verify (and sign the trust
+    /// list), and the trust list itself.
+    pub fn keyring(&self) -> Result<Keyring> {
+        let trust = self.trust_list()?.with_context(|| {
             format!(
                 "no issuer key in {}: run `rescard init` first",
                 self.dir.display()
             )
         })?;
-        let trusted = list
+        let active = trust
             .keys()
             .iter()
             .rev()
             .find(|k| k.status == KeyStatus::Active)
             .with_context(|| format!("no active issuer key in {}", self.dir.display()))?;
+        let active = self.load_private(active)?;
+        let mut signers = Vec::new();
+        for k in trust
+            .keys()
+            .iter()
+            .filter(|k| k.status == KeyStatus::VerifyOnly)
+        {
+            signers.push(self.load_private(k)?);
+        }
+        Ok(Keyring {
+            active,
+            signers,
+            trust,
+        })
+    }
+
+    fn load_private(&self, trusted: &TrustedKey) -> Result<IssuerKey> {
         let path = self.pem_path(trusted);
         let meta = fs::metadata(&path)
             .with_context(|| format!("the private key {} is missing", path.display()))?;
@@ -136,6 +167,87 @@ impl KeyDir {
             );
         }
         Ok(key)
+    }
+
+    /// Makes a new active key; the active one becomes verify-only: it keeps verifying the cards it
+    /// signed, and signs nothing new after `now`.
+    pub fn rotate(&self, now: DateTime<Utc>) -> Result<TrustedKey> {
+        let list = self.keyring()?.trust;
+        let key = IssuerKey::generate()?;
+        let fresh = TrustedKey::active(key.verifying_key(), now);
+        self.write_private_key(&key, &fresh)?;
+        let mut keys: Vec<TrustedKey> = list
+            .keys()
+            .iter()
+            .cloned()
+            .map(|mut k| {
+                if k.status == KeyStatus::Active {
+                    k.status = KeyStatus::VerifyOnly;
+                    k.not_after = Some(now);
+                }
+                k
+            })
+            .collect();
+        keys.push(fresh.clone());
+        write_atomically(
+            &self.trust_path(),
+            TrustList::new(keys)?.to_json().as_bytes(),
+        )?;
+        Ok(fresh)
+    }
+
+    /// Retires the verify-only keys with id `kid`: their cards then verify as `unknown_issuer`.
+    pub fn retire(&self, kid: Kid, now: DateTime<Utc>) -> Result<usize> {
+        let list = self.keyring()?.trust;
+        if list
+            .keys()
+            .iter()
+            .any(|k| k.kid == kid && k.status == KeyStatus::Active)
+        {
+            bail!(
+                "key {kid} is the active key: rotate first (`rescard keys rotate`), then retire it"
+            );
+        }
+        let mut retired = 0;
+        let keys: Vec<TrustedKey> = list
+            .keys()
+            .iter()
+            .cloned()
+            .map(|mut k| {
+                if k.kid == kid && k.status == KeyStatus::VerifyOnly {
+                    k.status = KeyStatus::Retired;
+                    k.not_after = Some(k.not_after.unwrap_or(now));
+                    retired += 1;
+                }
+                k
+            })
+            .collect();
+        if retired == 0 {
+            bail!("no verify-only key has id {kid}");
+        }
+        write_atomically(
+            &self.trust_path(),
+            TrustList::new(keys)?.to_json().as_bytes(),
+        )?;
+        Ok(retired)
+    }
+}
+
+/// The keys of a key directory, loaded.
+pub struct Keyring {
+    /// The key that signs new cards and snapshots.
+    pub active: IssuerKey,
+    /// The verify-only keys, which sign the trust list beside the active one so that checkers that
+    /// have not yet seen the active key accept the list that brings it.
+    pub signers: Vec<IssuerKey>,
+    /// The trust list.
+    pub trust: TrustList,
+}
+
+impl Keyring {
+    /// Every key that signs the trust list.
+    pub fn trust_signers(&self) -> Vec<&IssuerKey> {
+        std::iter::once(&self.active).chain(&self.signers).collect()
     }
 }
 
@@ -193,5 +305,52 @@ mod tests {
             .expect("chmod");
         let err = keys.active_key().err().expect("refused").to_string();
         assert!(err.contains("chmod 600"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod rotation_tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().expect("time")
+    }
+
+    #[test]
+    fn rotation_keeps_the_old_key_verifying_until_it_is_retired() {
+        let dir = tempfile::tempdir().expect("dir");
+        let keys = KeyDir::new(dir.path());
+        let first = keys.init(at("2026-11-01T00:00:00Z")).expect("init");
+        let second = keys.rotate(at("2027-01-01T00:00:00Z")).expect("rotate");
+        let ring = keys.keyring().expect("ring");
+        assert_eq!(ring.active.kid(), second.kid);
+        assert_eq!(ring.signers.len(), 1);
+        assert_eq!(ring.trust_signers().len(), 2);
+        let old = ring
+            .trust
+            .keys()
+            .iter()
+            .find(|k| k.kid == first.kid)
+            .expect("old");
+        assert_eq!(
+            (old.status, old.not_after),
+            (KeyStatus::VerifyOnly, Some(at("2027-01-01T00:00:00Z")))
+        );
+        assert!(
+            keys.retire(second.kid, at("2027-02-01T00:00:00Z")).is_err(),
+            "the active key cannot be retired"
+        );
+        assert_eq!(
+            keys.retire(first.kid, at("2027-02-01T00:00:00Z"))
+                .expect("retire"),
+            1
+        );
+        let ring = keys.keyring().expect("ring");
+        assert!(ring.signers.is_empty());
+        assert_eq!(ring.trust.keys()[0].status, KeyStatus::Retired);
+        assert!(
+            keys.retire(first.kid, at("2027-02-02T00:00:00Z")).is_err(),
+            "already retired"
+        );
     }
 }

@@ -4,6 +4,7 @@
 //! [`issuance`] (applications as people type them). The card domain, codec and verifier live in
 //! `rescard-core`; the registry in `rescard-store`; QR codes in `rescard-qr`.
 
+pub mod checker;
 pub mod cli;
 pub mod issuance;
 pub mod keystore;

@@ -9,8 +9,6 @@ use crate::keystore::KeyDir;
 
 /// The registry's file name in the data directory.
 pub const REGISTRY_FILE: &str = "registry.sqlite";
-/// A checker's synced trust list in the data directory.
-pub const SYNCED_TRUST_FILE: &str = "trust.json";
 
 /// What every command works on: the data and key directories and the actor's name.
 pub struct Context {
@@ -84,7 +82,7 @@ impl Context {
             .trust_list()?
             .map(|l| l.keys().to_vec())
             .unwrap_or_default();
-        let synced = self.data.join(SYNCED_TRUST_FILE);
+        let synced = self.data.join(crate::checker::TRUST_JSON);
         if synced.exists() {
             let text = std::fs::read_to_string(&synced)
                 .with_context(|| format!("reading {}", synced.display()))?;

@@ -53,7 +53,7 @@ pub fn run(now: DateTime<Utc>) -> Result<u8> {
     );
 
     let read_back = read_input(&qr.to_string_lossy())?;
-    let result = check(&ctx, &read_back, now)?;
+    let (result, _) = check(&ctx, &read_back, now)?;
     println!("4. read the QR code back from the PNG and verified it:\n");
     print_verification(&result);
     Ok(result.verdict.exit_code())

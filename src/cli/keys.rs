@@ -1,4 +1,4 @@
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use chrono::{DateTime, Utc};
 use rescard_store::AuditCheck;
 
@@ -90,5 +90,64 @@ pub fn list_tokens(ctx: &Context, json: bool) -> Result<u8> {
             t.name, t.role, t.created_at, t.created_by
         );
     }
+    Ok(0)
+}
+
+/// `rescard sync URL [--pin KID]`.
+pub fn sync(ctx: &Context, url: &str, pin: Option<&str>) -> Result<u8> {
+    let pin = pin
+        .map(|p| {
+            rescard_core::Kid::parse_hex(p)
+                .ok_or_else(|| anyhow::anyhow!("--pin takes a key id of 16 hex digits"))
+        })
+        .transpose()?;
+    let base = url.trim_end_matches('/').to_owned();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(std::time::Duration::from_secs(120)))
+        .build()
+        .into();
+    let fetch = |path: &str| -> Result<Vec<u8>> {
+        let full = format!("{base}{path}");
+        let mut response = agent
+            .get(&full)
+            .call()
+            .with_context(|| format!("fetching {full}"))?;
+        response
+            .body_mut()
+            .with_config()
+            .limit(crate::checker::MAX_DOWNLOAD)
+            .read_to_vec()
+            .with_context(|| format!("reading {full}"))
+    };
+    let report = crate::checker::Checker::new(&ctx.data).sync(pin, fetch)?;
+    let keys = report.trust.keys.keys();
+    let count = |s: rescard_core::KeyStatus| keys.iter().filter(|k| k.status == s).count();
+    println!(
+        "trust list: {} keys ({} active, {} verify-only, {} retired), issued {}",
+        keys.len(),
+        count(rescard_core::KeyStatus::Active),
+        count(rescard_core::KeyStatus::VerifyOnly),
+        count(rescard_core::KeyStatus::Retired),
+        report
+            .trust
+            .issued_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    println!(
+        "status: sequence {} ({} of {} bytes), {} cards listed, signed {}, may be relied on for {} hours",
+        report.view.sequence(),
+        if report.delta {
+            "delta"
+        } else {
+            "full snapshot"
+        },
+        report.status_bytes,
+        report.view.len(),
+        report
+            .view
+            .issued_at()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        report.view.max_age().num_hours()
+    );
     Ok(0)
 }

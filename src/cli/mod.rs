@@ -14,6 +14,7 @@ mod verify;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand};
 use rescard_core::Serial;
@@ -54,6 +55,9 @@ pub enum Command {
         /// Address to listen on.
         #[arg(long, env = "RESCARD_LISTEN", default_value = "127.0.0.1:8080")]
         listen: String,
+        /// How long checkers may rely on a status snapshot before they mark results stale, in hours.
+        #[arg(long, env = "RESCARD_STATUS_MAX_AGE", default_value_t = 24, value_parser = clap::value_parser!(u64).range(1..=24 * 365))]
+        status_max_age: u64,
     },
     /// Walk through the whole flow in a temporary directory: init, issue, write the QR, verify it.
     Demo,
@@ -124,8 +128,20 @@ pub enum Command {
         #[arg(long)]
         json: bool,
         /// Check as of this time: RFC 3339, or YYYY-MM-DD for the start of that day in Bishkek (UTC+6).
-        #[arg(long, value_parser = parse_time_arg)]
+        #[arg(long, value_parser = parse_time_arg, conflicts_with = "online")]
         at: Option<DateTime<Utc>>,
+        /// Ask the service at this URL instead of checking offline (token from RESCARD_TOKEN, if set).
+        #[arg(long)]
+        online: Option<String>,
+    },
+    /// Fetch the signed trust list and the status snapshot (or the delta since the one held) for
+    /// offline checks.
+    Sync {
+        /// The service, e.g. https://rescard.example.kg
+        url: String,
+        /// On the first sync: the id of the issuer key to trust (16 hex digits, from the issuing authority).
+        #[arg(long)]
+        pin: Option<String>,
     },
     /// Issuer keys.
     #[command(subcommand)]
@@ -206,6 +222,13 @@ pub enum KeysCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Make a new signing key; the active one becomes verify-only (it keeps verifying its cards).
+    Rotate,
+    /// Retire a verify-only key: cards it signed then verify as unknown_issuer.
+    Retire {
+        /// The key id, 16 hex digits.
+        kid: String,
+    },
 }
 
 /// `rescard token …`
@@ -279,7 +302,10 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
     let now = Utc::now();
     match cli.command {
         Command::Init => keys::init(&ctx, now),
-        Command::Serve { listen } => serve::run(&ctx, &listen, now),
+        Command::Serve {
+            listen,
+            status_max_age,
+        } => serve::run(&ctx, &listen, status_max_age, now),
         Command::Demo => demo::run(now),
         Command::Issue(args) => issue::run(&ctx, &args, now),
         Command::Extend {
@@ -316,8 +342,28 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Show { card } => {
             acts::print_record(&ctx.registry()?.card(card.serial)?, card.json)
         }
-        Command::Verify { input, json, at } => verify::run(&ctx, &input, json, at.unwrap_or(now)),
+        Command::Verify {
+            input,
+            json,
+            at,
+            online,
+        } => verify::run(&ctx, &input, json, online.as_deref(), at.unwrap_or(now)),
+        Command::Sync { url, pin } => keys::sync(&ctx, &url, pin.as_deref()),
         Command::Keys(KeysCommand::List { json }) => keys::list(&ctx, json),
+        Command::Keys(KeysCommand::Rotate) => {
+            let key = ctx.keys.rotate(now)?;
+            println!(
+                "new signing key {}; the previous key is verify-only from now on",
+                key.kid
+            );
+            Ok(0)
+        }
+        Command::Keys(KeysCommand::Retire { kid }) => {
+            let kid = rescard_core::Kid::parse_hex(&kid).context("a key id is 16 hex digits")?;
+            ctx.keys.retire(kid, now)?;
+            println!("key {kid} retired: the cards it signed now verify as unknown_issuer");
+            Ok(0)
+        }
         Command::Audit(AuditCommand::Verify) => keys::audit_verify(&ctx),
         Command::Token(TokenCommand::Create { role, name }) => {
             let role: rescard_store::Role = role.parse()?;

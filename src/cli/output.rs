@@ -88,8 +88,9 @@ pub fn print_verification(v: &Verification) {
     };
     row("status from", status);
     if v.status.stale {
-        println!(
-            "  WARNING: the status snapshot is older than allowed; sync this checker before relying on it"
+        row(
+            "STALE",
+            "the status snapshot is past its maximum age (see the warning below)".into(),
         );
     }
     row(

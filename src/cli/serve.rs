@@ -28,7 +28,12 @@ pub fn first_admin_token(
 }
 
 /// `rescard serve`: initialises an empty data directory, then serves until SIGINT or SIGTERM.
-pub fn run(ctx: &Context, listen: &str, now: DateTime<Utc>) -> Result<u8> {
+pub fn run(
+    ctx: &Context,
+    listen: &str,
+    status_max_age_hours: u64,
+    now: DateTime<Utc>,
+) -> Result<u8> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -49,10 +54,13 @@ pub fn run(ctx: &Context, listen: &str, now: DateTime<Utc>) -> Result<u8> {
         println!("admin token: {token}");
     }
     drop(registry);
-    let key = ctx.keys.active_key()?;
-    let trust = ctx.trust_list()?;
     let db = Db::open(&ctx.registry_path())?;
-    let state = AppState::new(db, key, trust, Arc::new(Utc::now));
+    let state = AppState::new(
+        db,
+        ctx.keys.clone(),
+        status_max_age_hours.saturating_mul(3600),
+        Arc::new(Utc::now),
+    )?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(listen)

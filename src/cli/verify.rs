@@ -3,10 +3,11 @@ use std::io::Read as _;
 use anyhow::{Context as _, Result, bail};
 use chrono::{DateTime, Utc};
 use rescard_core::report::VerificationJson;
-use rescard_core::{NoStatus, PREFIX, Verification, verify};
+use rescard_core::{NoStatus, PREFIX, Verdict, Verification, verify};
 
 use super::Context;
-use super::output::{print_json, print_verification};
+use super::output::{print_json, print_verification, verdict_headline};
+use crate::checker::Checker;
 
 /// The payload text INPUT names: the text itself, standard input for `-`, or the QR in an image file.
 pub fn read_input(input: &str) -> Result<String> {
@@ -39,27 +40,130 @@ pub fn read_input(input: &str) -> Result<String> {
     Ok(input.trim().to_owned())
 }
 
-/// Checks INPUT against this machine's trust list and status, and prints the result.
-pub fn run(ctx: &Context, input: &str, json: bool, now: DateTime<Utc>) -> Result<u8> {
+/// Checks INPUT against this machine's trust list and status, and prints the result. Warnings (a
+/// stale snapshot, a clock behind the newest signed time) go to standard error as well.
+pub fn run(
+    ctx: &Context,
+    input: &str,
+    json: bool,
+    online: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<u8> {
     let payload = read_input(input)?;
-    let result = check(ctx, &payload, now)?;
+    if let Some(url) = online {
+        return run_online(url, &payload, json);
+    }
+    let (result, warnings) = check(ctx, &payload, now)?;
     if json {
         print_json(&VerificationJson::from(&result))?;
     } else {
         print_verification(&result);
     }
+    for w in &warnings {
+        eprintln!("WARNING: {w}");
+    }
     Ok(result.verdict.exit_code())
 }
 
-/// The verification of `payload` on this machine: against the local registry where there is one,
-/// else against the card alone.
-pub fn check(ctx: &Context, payload: &str, now: DateTime<Utc>) -> Result<Verification> {
+/// The verification of `payload` on this machine: against the local registry on an issuing machine,
+/// else against the synced status snapshot on a checker, else against the card alone; with the
+/// warnings a checkpoint officer must see.
+pub fn check(
+    ctx: &Context,
+    payload: &str,
+    now: DateTime<Utc>,
+) -> Result<(Verification, Vec<String>)> {
     let trust = ctx.trust_list()?;
-    Ok(match ctx.registry_if_any()? {
-        Some(registry) => verify(payload, &trust, &registry, now)?,
+    let mut warnings = Vec::new();
+    if let Some(registry) = ctx.registry_if_any()? {
+        return Ok((verify(payload, &trust, &registry, now)?, warnings));
+    }
+    let checker = Checker::new(&ctx.data);
+    let view = if checker.has_status() {
+        match checker.view(&trust) {
+            Ok(view) => view,
+            Err(e) => {
+                warnings.push(format!("the synced status cannot be used ({e:#}); only the printed dates are checked: run `rescard sync URL`"));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let result = match &view {
+        Some(view) => {
+            if view.clock_is_behind(now) {
+                warnings.push(format!(
+                    "this checker's clock ({}) is behind the status snapshot it holds, signed {}: the clock is wrong, so expiry checks cannot be trusted; set the clock",
+                    now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    view.issued_at().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                ));
+            }
+            match verify(payload, &trust, view, now) {
+                Ok(v) => v,
+                Err(never) => match never {},
+            }
+        }
         None => match verify(payload, &trust, &NoStatus, now) {
             Ok(v) => v,
             Err(never) => match never {},
         },
-    })
+    };
+    if result.status.stale
+        && let Some(view) = &view
+    {
+        warnings.push(format!(
+            "the status snapshot is {} hours old, older than the {} hours it may be relied on: a recent suspension or revocation may be missing; sync this checker",
+            (now - view.issued_at()).num_hours(),
+            view.max_age().num_hours()
+        ));
+    }
+    Ok((result, warnings))
+}
+
+/// `verify --online URL`: asks the service instead (token from `RESCARD_TOKEN`, if set).
+fn run_online(url: &str, payload: &str, json: bool) -> Result<u8> {
+    let endpoint = format!("{}/api/v1/verify", url.trim_end_matches('/'));
+    let mut request = ureq::post(&endpoint).header("Content-Type", "application/json");
+    if let Ok(token) = std::env::var("RESCARD_TOKEN") {
+        request = request.header("Authorization", &format!("Bearer {}", token.trim()));
+    }
+    let mut response = request
+        .send(serde_json::json!({ "payload": payload }).to_string())
+        .with_context(|| format!("asking {endpoint}"))?;
+    let body: serde_json::Value = serde_json::from_slice(
+        &response
+            .body_mut()
+            .with_config()
+            .limit(crate::checker::MAX_DOWNLOAD)
+            .read_to_vec()
+            .context("reading the answer")?,
+    )
+    .context("the service's answer is not JSON")?;
+    let verdict = body["verdict"]
+        .as_str()
+        .and_then(Verdict::from_name)
+        .context("the service's answer has no verdict")?;
+    if json {
+        print_json(&body)?;
+    } else {
+        println!(
+            "{} ({})",
+            verdict_headline(verdict),
+            body["detail"].as_str().unwrap_or_default()
+        );
+        for (label, field) in [
+            ("card", "serial"),
+            ("ITN", "itn"),
+            ("permit", "permit"),
+            ("valid until", "valid_until"),
+            ("days left", "days_remaining"),
+            ("status from", "status_source"),
+        ] {
+            if !body[field].is_null() {
+                println!("  {label:<12}{}", body[field].to_string().trim_matches('"'));
+            }
+        }
+    }
+    Ok(verdict.exit_code())
 }

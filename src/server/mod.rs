@@ -29,7 +29,7 @@ pub const ISSUE_LIMIT: usize = 1536 * 1024;
 
 /// The service.
 pub fn router(state: AppState) -> Router {
-    use routes::{admin, cards, keys, ops, verify};
+    use routes::{admin, cards, keys, ops, status, verify};
     Router::new()
         .route(
             "/api/v1/cards",
@@ -49,6 +49,8 @@ pub fn router(state: AppState) -> Router {
             post(verify::verify).layer(DefaultBodyLimit::max(verify::IMAGE_LIMIT)),
         )
         .route("/api/v1/keys", get(keys::list))
+        .route("/api/v1/keys/signed", get(status::signed_keys))
+        .route("/api/v1/status", get(status::snapshot))
         .route("/api/v1/audit", get(admin::audit))
         .route(
             "/api/v1/tokens",

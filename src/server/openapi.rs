@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::routes::{admin, cards, keys, ops, verify};
+use super::routes::{admin, cards, keys, ops, status, verify};
 
 /// The rescard API.
 #[derive(OpenApi)]
@@ -11,7 +11,7 @@ use super::routes::{admin, cards, keys, ops, verify};
     info(title = "rescard", description = "Resident cards for foreign citizens: issue, check, and keep the registry."),
     paths(
         cards::issue, cards::get, cards::qr_png, cards::extend, cards::suspend, cards::reinstate, cards::revoke, cards::replace,
-        verify::verify, keys::list, admin::audit, admin::tokens, admin::create_token, admin::revoke_token,
+        verify::verify, keys::list, status::snapshot, status::signed_keys, admin::audit, admin::tokens, admin::create_token, admin::revoke_token,
         ops::healthz, ops::metrics,
     ),
     modifiers(&BearerAuth),

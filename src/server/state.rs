@@ -1,10 +1,12 @@
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
-use rescard_core::{IssuerKey, TrustList};
+use rescard_core::status::StatusEntry;
 
 use super::db::Db;
 use super::metrics::Metrics;
+use crate::keystore::{KeyDir, Keyring};
 
 /// Where the service reads the time: the system clock, or a fixed one in tests.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
@@ -17,24 +19,36 @@ pub struct AppState {
 
 struct Inner {
     db: Arc<Db>,
-    key: IssuerKey,
-    trust: TrustList,
+    keys: KeyDir,
+    keyring: RwLock<(Option<SystemTime>, Arc<Keyring>)>,
+    status_max_age_seconds: u64,
+    full_snapshot: Mutex<Option<(u64, Arc<Vec<StatusEntry>>)>>,
     metrics: Metrics,
     clock: Clock,
 }
 
 impl AppState {
-    /// The state of a service on registry `db`, signing with `key`, trusting `trust`.
-    pub fn new(db: Arc<Db>, key: IssuerKey, trust: TrustList, clock: Clock) -> Self {
-        Self {
+    /// The state of a service on registry `db` with the keys in `keys`, whose status snapshots may be
+    /// relied on for `status_max_age_seconds`.
+    pub fn new(
+        db: Arc<Db>,
+        keys: KeyDir,
+        status_max_age_seconds: u64,
+        clock: Clock,
+    ) -> anyhow::Result<Self> {
+        let modified = keys.modified();
+        let keyring = Arc::new(keys.keyring()?);
+        Ok(Self {
             inner: Arc::new(Inner {
                 db,
-                key,
-                trust,
+                keys,
+                keyring: RwLock::new((modified, keyring)),
+                status_max_age_seconds,
+                full_snapshot: Mutex::new(None),
                 metrics: Metrics::new(),
                 clock,
             }),
-        }
+        })
     }
 
     /// The registry.
@@ -42,14 +56,64 @@ impl AppState {
         &self.inner.db
     }
 
-    /// The active signing key.
-    pub fn key(&self) -> &IssuerKey {
-        &self.inner.key
+    /// The keys, reloaded when `keys.json` changed (after `rescard keys rotate` or `retire`), so a
+    /// rotation needs no restart. If the reload fails the keys in use stay, and the failure is logged.
+    pub fn keyring(&self) -> Arc<Keyring> {
+        let modified = self.inner.keys.modified();
+        {
+            let held = self
+                .inner
+                .keyring
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if held.0 == modified {
+                return Arc::clone(&held.1);
+            }
+        }
+        let mut held = self
+            .inner
+            .keyring
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if held.0 != modified {
+            match self.inner.keys.keyring() {
+                Ok(ring) => {
+                    tracing::info!(kid = %ring.active.kid(), "issuer keys reloaded");
+                    *held = (modified, Arc::new(ring));
+                }
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "issuer keys changed but cannot be loaded; keeping the keys in use")
+                }
+            }
+        }
+        Arc::clone(&held.1)
     }
 
-    /// The trust list.
-    pub fn trust(&self) -> &TrustList {
-        &self.inner.trust
+    /// How long a checker may rely on a status snapshot, in seconds.
+    pub fn status_max_age_seconds(&self) -> u64 {
+        self.inner.status_max_age_seconds
+    }
+
+    /// The entries of the full snapshot at `sequence`, if cached.
+    pub fn cached_full_snapshot(&self, sequence: u64) -> Option<Arc<Vec<StatusEntry>>> {
+        let cache = self
+            .inner
+            .full_snapshot
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        cache
+            .as_ref()
+            .filter(|(seq, _)| *seq == sequence)
+            .map(|(_, entries)| Arc::clone(entries))
+    }
+
+    /// Caches the entries of the full snapshot at `sequence`.
+    pub fn cache_full_snapshot(&self, sequence: u64, entries: Arc<Vec<StatusEntry>>) {
+        *self
+            .inner
+            .full_snapshot
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((sequence, entries));
     }
 
     /// The metrics.

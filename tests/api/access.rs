@@ -98,6 +98,19 @@ async fn every_role_and_anonymous_against_every_endpoint() {
         (Method::GET, "/api/v1/keys".into(), None, Access::Public),
         (
             Method::GET,
+            "/api/v1/keys/signed".into(),
+            None,
+            Access::Public,
+        ),
+        (Method::GET, "/api/v1/status".into(), None, Access::Public),
+        (
+            Method::GET,
+            "/api/v1/status?since=1".into(),
+            None,
+            Access::Public,
+        ),
+        (
+            Method::GET,
             "/api/v1/openapi.json".into(),
             None,
             Access::Public,

@@ -60,10 +60,11 @@ pub fn spawn_app() -> TestApp {
     let reader = Arc::clone(&clock);
     let state = AppState::new(
         Db::open(&path).expect("db"),
-        keys.active_key().expect("key"),
-        keys.trust_list().expect("trust").expect("some"),
+        keys,
+        24 * 3600,
         Arc::new(move || *reader.lock().expect("clock")),
-    );
+    )
+    .expect("state");
     TestApp {
         dir,
         router: router(state),

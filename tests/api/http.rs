@@ -24,10 +24,11 @@ async fn the_server_answers_over_http_and_stops_gracefully() {
         .expect("token");
     let state = AppState::new(
         Db::open(&path).expect("db"),
-        keys.active_key().expect("key"),
-        keys.trust_list().expect("t").expect("t"),
+        keys,
+        24 * 3600,
         Arc::new(Utc::now),
-    );
+    )
+    .expect("state");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

@@ -6,4 +6,5 @@ mod cards;
 mod errors;
 mod helpers;
 mod http;
+mod offline;
 mod ops;

@@ -24,6 +24,8 @@ async fn the_openapi_document_describes_every_endpoint() {
         ("/api/v1/cards/{serial}/replacement", "post"),
         ("/api/v1/verify", "post"),
         ("/api/v1/keys", "get"),
+        ("/api/v1/keys/signed", "get"),
+        ("/api/v1/status", "get"),
         ("/api/v1/audit", "get"),
         ("/api/v1/tokens", "get"),
         ("/api/v1/tokens", "post"),

@@ -359,7 +359,7 @@ impl StatusSource for VectorStatus {
 fn check(payload: &str, trust: &TrustList, vector: &Vector) -> rescard_core::Verification {
     let current = vector.status.as_ref().map(|s| CurrentStatus {
         state: CardState::from_name(&s.state).expect("state"),
-        valid_until: s.valid_until,
+        valid_until: Some(s.valid_until),
         reason: s.reason.clone(),
         replaced_by: s.replaced_by.as_deref().map(|r| r.parse().expect("serial")),
     });

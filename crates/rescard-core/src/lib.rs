@@ -35,6 +35,8 @@ pub mod keys;
 pub mod reference;
 pub mod report;
 pub mod rules;
+pub mod status;
+pub mod trust_doc;
 pub mod verify;
 
 pub use codec::{CodecError, PREFIX};

@@ -168,8 +168,8 @@ impl StatusOrigin {
 pub struct CurrentStatus {
     /// The state.
     pub state: CardState,
-    /// The current last day of validity (after extensions).
-    pub valid_until: NaiveDate,
+    /// The current last day of validity after extensions; `None` when it is the printed one.
+    pub valid_until: Option<NaiveDate>,
     /// Why it was suspended, revoked or replaced.
     pub reason: Option<String>,
     /// The card that replaced it.
@@ -324,7 +324,8 @@ pub fn verify<S: StatusSource>(
     let valid_until = report
         .current
         .as_ref()
-        .map_or(printed.until(), |c| c.valid_until);
+        .and_then(|c| c.valid_until)
+        .unwrap_or(printed.until());
     let today = issuer_date(now);
     let days_remaining = (valid_until - today).num_days();
     let (verdict, detail) = match report.current.as_ref().map(|c| (c.state, c)) {

@@ -3,6 +3,7 @@ use std::path::Path;
 use chrono::{DateTime, NaiveDate, Utc};
 use rescard_core::domain::date::issuer_date;
 use rescard_core::rules::{self, Act};
+use rescard_core::status::StatusEntry;
 use rescard_core::{
     Card, CardState, CurrentStatus, Holder, IssuerKey, Itn, LatinName, Nationality, NativeName,
     PassportNumber, Permit, Portrait, Serial, StatusOrigin, StatusReport, StatusSource,
@@ -89,7 +90,7 @@ impl CardRecord {
     pub fn current_status(&self) -> CurrentStatus {
         CurrentStatus {
             state: self.state,
-            valid_until: self.valid_until,
+            valid_until: Some(self.valid_until),
             reason: self.state_reason.clone(),
             replaced_by: self.replaced_by,
         }
@@ -199,6 +200,7 @@ impl Registry {
             "UPDATE cards SET valid_until = ?1, changed_at = ?2 WHERE serial = ?3",
             params![period.until().to_string(), at, s],
         )?;
+        bump_status(&tx, serial)?;
         tx.execute(
             "INSERT INTO extensions (serial, valid_from, valid_until, reason, at, actor) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![s, period.from().to_string(), period.until().to_string(), reason, at, actor],
@@ -372,6 +374,57 @@ impl Registry {
         Ok(audit::check(&self.audit_log()?))
     }
 
+    /// The status sequence number now: how many status changes the registry has recorded.
+    pub fn status_sequence(&self) -> Result<u64> {
+        let sequence: i64 = self.conn.query_row(
+            "SELECT value FROM counters WHERE name = 'status'",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(u64::try_from(sequence).unwrap_or(0))
+    }
+
+    /// The status sequence number now, and the entries of a status snapshot: with `since` 0 every card
+    /// whose status differs from its QR; otherwise every card whose status changed after `since`, with
+    /// its status now. In serial order.
+    pub fn status_entries(&self, since: u64) -> Result<(u64, Vec<StatusEntry>)> {
+        let sequence = self.status_sequence()?;
+        let since = i64::try_from(since).unwrap_or(i64::MAX);
+        let sql = if since == 0 {
+            "SELECT serial, state, valid_until, printed_valid_until, replaced_by FROM cards
+             WHERE state != 'active' OR valid_until != printed_valid_until ORDER BY serial"
+        } else {
+            "SELECT serial, state, valid_until, printed_valid_until, replaced_by FROM cards
+             WHERE status_seq > ?1 ORDER BY serial"
+        };
+        let mut stmt = self.conn.prepare(sql)?;
+        let map = |r: &rusqlite::Row<'_>| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<String>>(4)?,
+            ))
+        };
+        let rows = if since == 0 {
+            stmt.query_map([], map)?
+        } else {
+            stmt.query_map([since], map)?
+        };
+        let mut entries = Vec::new();
+        for row in rows {
+            let (serial, state, until, printed, replaced_by) = row?;
+            entries.push(StatusEntry {
+                serial: parse_serial(&serial)?,
+                state: parse_state(&state)?,
+                valid_until: (until != printed).then(|| parse_date(&until)).transpose()?,
+                replaced_by: replaced_by.as_deref().map(parse_serial).transpose()?,
+            });
+        }
+        Ok((sequence, entries))
+    }
+
     /// Number of cards in each state.
     pub fn count_by_state(&self) -> Result<Vec<(CardState, u64)>> {
         let mut stmt = self
@@ -418,7 +471,7 @@ impl StatusSource for Registry {
             None => None,
             Some((state, until, reason, replaced_by)) => Some(CurrentStatus {
                 state: parse_state(&state)?,
-                valid_until: parse_date(&until)?,
+                valid_until: Some(parse_date(&until)?),
                 reason,
                 replaced_by: replaced_by.as_deref().map(parse_serial).transpose()?,
             }),
@@ -521,6 +574,20 @@ fn insert_card(
     Ok(())
 }
 
+/// Gives `serial` the next status sequence number: its status now differs from the last snapshot's.
+fn bump_status(tx: &Transaction<'_>, serial: Serial) -> Result<()> {
+    let seq: i64 = tx.query_row(
+        "UPDATE counters SET value = value + 1 WHERE name = 'status' RETURNING value",
+        [],
+        |r| r.get(0),
+    )?;
+    tx.execute(
+        "UPDATE cards SET status_seq = ?1 WHERE serial = ?2",
+        params![seq, serial.to_string()],
+    )?;
+    Ok(())
+}
+
 fn record_transition(
     tx: &Transaction<'_>,
     serial: Serial,
@@ -541,6 +608,7 @@ fn record_transition(
         "UPDATE cards SET state = ?1, state_reason = ?2, changed_at = ?3 WHERE serial = ?4",
         params![to.as_str(), state_reason, at, s],
     )?;
+    bump_status(tx, serial)?;
     tx.execute(
         "INSERT INTO state_changes (serial, from_state, to_state, reason, at, actor) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![s, from.as_str(), to.as_str(), reason, at, actor],

@@ -98,6 +98,17 @@ const MIGRATIONS: &[&str] = &[
         revoked_at  TEXT
     );
     "#,
+    // 3: status sequence numbers for offline snapshots. Every act that changes what a card's QR no
+    // longer says (extension, suspension, reinstatement, revocation, replacement) takes the next
+    // number; a delta since N is the cards whose number is above N.
+    r#"
+    ALTER TABLE cards ADD COLUMN status_seq INTEGER NOT NULL DEFAULT 0;
+    INSERT INTO counters (name, value) VALUES ('status', 0);
+    UPDATE cards SET status_seq = rowid WHERE state != 'active' OR valid_until != printed_valid_until;
+    UPDATE counters SET value = (SELECT COALESCE(MAX(status_seq), 0) FROM cards) WHERE name = 'status';
+    CREATE INDEX cards_status_seq ON cards(status_seq) WHERE status_seq > 0;
+    CREATE INDEX cards_listed ON cards(serial) WHERE state != 'active' OR valid_until != printed_valid_until;
+    "#,
 ];
 
 /// Applies the pragmas every connection needs and the migrations not yet run.

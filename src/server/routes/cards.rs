@@ -50,10 +50,10 @@ pub async fn issue(
         .validate(None)
         .map_err(|e| AppError::invalid(e.field(), e.to_string()))?;
     let now = state.now();
-    let key_state = state.clone();
+    let keys = state.keyring();
     let issued = state
         .db()
-        .write(move |r| r.issue(&new, key_state.key(), &actor, now))
+        .write(move |r| r.issue(&new, &keys.active, &actor, now))
         .await?;
     Ok((StatusCode::CREATED, Json(IssuedJson::from(&issued))))
 }
@@ -245,10 +245,10 @@ pub async fn replace(
     let actor = caller.require(STAFF)?.name.clone();
     let serial = serial(&serial_text)?;
     let now = state.now();
-    let key_state = state.clone();
+    let keys = state.keyring();
     let issued = state
         .db()
-        .write(move |r| r.replace(serial, &body.reason, key_state.key(), &actor, now))
+        .write(move |r| r.replace(serial, &body.reason, &keys.active, &actor, now))
         .await?;
     Ok((StatusCode::CREATED, Json(IssuedJson::from(&issued))))
 }

@@ -14,6 +14,6 @@ use crate::server::AppState;
 pub async fn list(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CACHE_CONTROL, "public, max-age=300")],
-        Json(state.trust().keys().to_vec()),
+        Json(state.keyring().trust.keys().to_vec()),
     )
 }

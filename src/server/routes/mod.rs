@@ -4,4 +4,5 @@ pub mod admin;
 pub mod cards;
 pub mod keys;
 pub mod ops;
+pub mod status;
 pub mod verify;

@@ -108,11 +108,11 @@ pub async fn verify(
     };
     let disclosure = caller.disclosure();
     let now = state.now();
-    let checker = state.clone();
+    let keys = state.keyring();
     let (verification, record) = state
         .db()
         .read(move |r| {
-            let v = verify_payload(&payload, checker.trust(), r, now)?;
+            let v = verify_payload(&payload, &keys.trust, r, now)?;
             let record = match v.card.as_ref() {
                 Some(card) if disclosure >= Disclosure::Bank => match r.card(card.serial()) {
                     Ok(record) => Some(record),

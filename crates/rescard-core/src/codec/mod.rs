@@ -62,13 +62,19 @@ pub fn encode(card: &Card, issued_at: DateTime<Utc>, key: &IssuerKey) -> String 
 
 /// The COSE_Sign1 bytes (before base45) for `card`.
 pub fn encode_cose(card: &Card, issued_at: DateTime<Utc>, key: &IssuerKey) -> Vec<u8> {
+    sign1(claims::encode_claims(card, issued_at), key)
+}
+
+/// A tagged COSE_Sign1 of `payload` by `key`, with the protected header `{alg: EdDSA, kid}` and an
+/// empty unprotected header: the envelope of cards and of status snapshots alike.
+pub fn sign1(payload: Vec<u8>, key: &IssuerKey) -> Vec<u8> {
     let protected = HeaderBuilder::new()
         .algorithm(iana::Algorithm::EdDSA)
         .key_id(key.kid().0.to_vec())
         .build();
     let sign1 = CoseSign1Builder::new()
         .protected(protected)
-        .payload(claims::encode_claims(card, issued_at))
+        .payload(payload)
         .create_signature(&[], |data| key.sign(data).to_bytes().to_vec())
         .build();
     // Encoding a CoseSign1 built from these parts into a Vec cannot fail.
@@ -102,6 +108,11 @@ impl VerifiedPayload {
     /// The trusted key that verified it.
     pub fn key(&self) -> &TrustedKey {
         &self.key
+    }
+
+    /// The signed payload bytes.
+    pub fn payload(&self) -> &[u8] {
+        &self.claims
     }
 
     /// The card and signing time it carries.

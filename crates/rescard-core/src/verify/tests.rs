@@ -48,7 +48,7 @@ impl StatusSource for Fixed {
 fn with_state(state: CardState, valid_until: &str) -> Fixed {
     let status = CurrentStatus {
         state,
-        valid_until: d(valid_until),
+        valid_until: Some(d(valid_until)),
         reason: Some("test".into()),
         replaced_by: (state == CardState::Replaced)
             .then(|| Serial::from_sequence(2).expect("serial")),

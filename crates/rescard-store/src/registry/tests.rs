@@ -345,3 +345,63 @@ fn concurrent_writers_never_share_a_serial_or_itn() {
         AuditCheck::Intact { entries: 40, .. }
     ));
 }
+
+#[test]
+fn status_entries_list_what_differs_from_the_qr_and_deltas_what_changed() {
+    let mut reg = Registry::open_in_memory().expect("registry");
+    let cards: Vec<Serial> = (0..4)
+        .map(|i| {
+            let passport = format!("PX{i:07}");
+            reg.issue(&application(Some(&passport)), &key(), "officer", at(NOW))
+                .expect("issue")
+                .card
+                .serial()
+        })
+        .collect();
+    assert_eq!(reg.status_entries(0).expect("full"), (0, vec![]));
+    reg.extend(
+        cards[0],
+        d("2028-11-30"),
+        "renewal",
+        "officer",
+        at("2027-11-01T09:00:00Z"),
+    )
+    .expect("extend");
+    reg.revoke(cards[1], "fraud", "officer", at(NOW))
+        .expect("revoke");
+    reg.suspend(cards[2], "check", "officer", at(NOW))
+        .expect("suspend");
+    let (seq, full) = reg.status_entries(0).expect("full");
+    assert_eq!(seq, 3);
+    assert_eq!(
+        full.iter().map(|e| (e.serial, e.state)).collect::<Vec<_>>(),
+        [
+            (cards[0], CardState::Active),
+            (cards[1], CardState::Revoked),
+            (cards[2], CardState::Suspended)
+        ]
+    );
+    assert_eq!(full[0].valid_until, Some(d("2028-11-30")));
+    assert_eq!(full[1].valid_until, None);
+
+    reg.reinstate(cards[2], None, "officer", at(NOW))
+        .expect("reinstate");
+    let new = reg
+        .replace(cards[3], "lost", &key(), "officer", at(NOW))
+        .expect("replace")
+        .card
+        .serial();
+    let (seq, delta) = reg.status_entries(3).expect("delta");
+    assert_eq!(seq, 5);
+    assert_eq!(delta.len(), 2);
+    assert!(
+        delta[0].serial == cards[2] && delta[0].is_default(),
+        "a reinstated card is back to its QR: {:?}",
+        delta[0]
+    );
+    assert_eq!(
+        (delta[1].state, delta[1].replaced_by),
+        (CardState::Replaced, Some(new))
+    );
+    assert_eq!(reg.status_entries(5).expect("empty delta"), (5, vec![]));
+}

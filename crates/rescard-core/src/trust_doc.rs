@@ -1,0 +1,248 @@
+//! The signed trust list that checkers sync: the issuer's keys, with the time they were listed, signed
+//! by every key that still verifies (a COSE_Sign with one signature per key, RFC 9052 §4.1).
+//!
+//! A checker accepts a new list only when one of its signatures verifies with a key it already trusts,
+//! so a new key arrives through an old one. On its first sync a checker trusts nothing yet: it is given
+//! the `kid` of the issuer's key out of band (`rescard sync URL --pin KID`) and accepts a list signed by
+//! the key with that id listed in the document itself. A list older than the one held is refused.
+
+use chrono::{DateTime, Utc};
+use coset::{
+    CoseSign, CoseSignBuilder, CoseSignatureBuilder, HeaderBuilder, TaggedCborSerializable, iana,
+};
+use ed25519_dalek::Signature;
+use serde::{Deserialize, Serialize};
+
+use crate::keys::{IssuerKey, KeyStatus, Kid, TrustList, TrustedKey};
+
+/// The largest signed trust list accepted, in bytes.
+pub const MAX_TRUST_DOC_BYTES: usize = 256 * 1024;
+
+/// A trust list with the time it was issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustDocument {
+    /// When the list was signed.
+    pub issued_at: DateTime<Utc>,
+    /// The keys.
+    pub keys: TrustList,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Json {
+    issued_at: DateTime<Utc>,
+    keys: Vec<TrustedKey>,
+}
+
+/// Why a signed trust list was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TrustDocError {
+    /// Not a COSE_Sign of a trust list.
+    #[error("malformed trust list: {0}")]
+    Malformed(String),
+    /// No signature verifies with a key this checker trusts (or with the pinned key).
+    #[error("the trust list is not signed by a key this checker trusts")]
+    Untrusted,
+}
+
+impl TrustDocument {
+    /// Signs the document with each of `signers`.
+    pub fn sign(&self, signers: &[&IssuerKey]) -> Vec<u8> {
+        let json = Json {
+            issued_at: self.issued_at,
+            keys: self.keys.keys().to_vec(),
+        };
+        let payload = serde_json::to_vec(&json).unwrap_or_default();
+        let mut builder = CoseSignBuilder::new()
+            .protected(
+                HeaderBuilder::new()
+                    .content_type("application/json".into())
+                    .build(),
+            )
+            .payload(payload);
+        for key in signers {
+            let header = HeaderBuilder::new()
+                .algorithm(iana::Algorithm::EdDSA)
+                .key_id(key.kid().0.to_vec())
+                .build();
+            builder = builder.add_created_signature(
+                CoseSignatureBuilder::new().protected(header).build(),
+                &[],
+                |data| key.sign(data).to_bytes().to_vec(),
+            );
+        }
+        builder.build().to_tagged_vec().unwrap_or_default()
+    }
+
+    /// Opens a list signed by a key of `trusted` (not retired).
+    pub fn open(bytes: &[u8], trusted: &TrustList) -> Result<(Self, Kid), TrustDocError> {
+        let (sign, doc) = parse(bytes)?;
+        let kid = verify_any(&sign, |kid| trusted.candidates(kid).cloned().collect())?;
+        Ok((doc, kid))
+    }
+
+    /// Opens a list on a first sync: it must be signed by the key with id `pin` that it lists itself.
+    pub fn open_pinned(bytes: &[u8], pin: Kid) -> Result<(Self, Kid), TrustDocError> {
+        let (sign, doc) = parse(bytes)?;
+        let kid = verify_any(&sign, |kid| {
+            if kid != pin {
+                return Vec::new();
+            }
+            doc.keys.candidates(kid).cloned().collect()
+        })?;
+        Ok((doc, kid))
+    }
+}
+
+fn parse(bytes: &[u8]) -> Result<(CoseSign, TrustDocument), TrustDocError> {
+    let malformed = |m: String| TrustDocError::Malformed(m);
+    if bytes.len() > MAX_TRUST_DOC_BYTES {
+        return Err(malformed(format!(
+            "{} bytes, more than the {MAX_TRUST_DOC_BYTES} accepted",
+            bytes.len()
+        )));
+    }
+    let sign = CoseSign::from_tagged_slice(bytes).map_err(|e| malformed(e.to_string()))?;
+    let payload = sign
+        .payload
+        .as_deref()
+        .ok_or_else(|| malformed("no payload".into()))?;
+    let json: Json = serde_json::from_slice(payload).map_err(|e| malformed(e.to_string()))?;
+    let keys = TrustList::new(json.keys).map_err(|e| malformed(e.to_string()))?;
+    Ok((
+        sign.clone(),
+        TrustDocument {
+            issued_at: json.issued_at,
+            keys,
+        },
+    ))
+}
+
+fn verify_any(
+    sign: &CoseSign,
+    candidates: impl Fn(Kid) -> Vec<TrustedKey>,
+) -> Result<Kid, TrustDocError> {
+    for signature in &sign.signatures {
+        let header = &signature.protected.header;
+        if header.alg
+            != Some(coset::RegisteredLabelWithPrivate::Assigned(
+                iana::Algorithm::EdDSA,
+            ))
+        {
+            continue;
+        }
+        let Ok(kid) = <[u8; 8]>::try_from(header.key_id.as_slice()).map(Kid) else {
+            continue;
+        };
+        let Ok(sig) = Signature::from_slice(&signature.signature) else {
+            continue;
+        };
+        let tbs = sign.tbs_data(&[], signature);
+        if candidates(kid).iter().any(|k| {
+            k.status != KeyStatus::Retired && k.public_key.verify_strict(&tbs, &sig).is_ok()
+        }) {
+            return Ok(kid);
+        }
+    }
+    Err(TrustDocError::Untrusted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().expect("time")
+    }
+
+    fn keys() -> (IssuerKey, IssuerKey) {
+        (
+            IssuerKey::from_seed(&[1; 32]),
+            IssuerKey::from_seed(&[2; 32]),
+        )
+    }
+
+    fn rotated_doc(old: &IssuerKey, new: &IssuerKey) -> TrustDocument {
+        let mut verify_only = TrustedKey::active(old.verifying_key(), at("2026-01-01T00:00:00Z"));
+        verify_only.status = KeyStatus::VerifyOnly;
+        verify_only.not_after = Some(at("2027-01-01T00:00:00Z"));
+        let active = TrustedKey::active(new.verifying_key(), at("2027-01-01T00:00:00Z"));
+        TrustDocument {
+            issued_at: at("2027-01-01T00:00:00Z"),
+            keys: TrustList::new(vec![verify_only, active]).expect("list"),
+        }
+    }
+
+    #[test]
+    fn a_new_key_is_accepted_through_an_old_one() {
+        let (old, new) = keys();
+        let held = TrustList::new(vec![TrustedKey::active(
+            old.verifying_key(),
+            at("2026-01-01T00:00:00Z"),
+        )])
+        .expect("held");
+        let doc = rotated_doc(&old, &new);
+        let bytes = doc.sign(&[&old, &new]);
+        let (opened, kid) = TrustDocument::open(&bytes, &held).expect("accepted");
+        assert_eq!(opened, doc);
+        assert_eq!(kid, old.kid());
+    }
+
+    #[test]
+    fn a_list_signed_only_by_an_unknown_key_is_refused() {
+        let (old, new) = keys();
+        let held = TrustList::new(vec![TrustedKey::active(
+            old.verifying_key(),
+            at("2026-01-01T00:00:00Z"),
+        )])
+        .expect("held");
+        let bytes = rotated_doc(&old, &new).sign(&[&new]);
+        assert_eq!(
+            TrustDocument::open(&bytes, &held).map(|_| ()),
+            Err(TrustDocError::Untrusted)
+        );
+        let mut tampered = rotated_doc(&old, &new).sign(&[&old, &new]);
+        let i = tampered.len() / 3;
+        tampered[i] ^= 0x20;
+        assert!(TrustDocument::open(&tampered, &held).is_err());
+    }
+
+    #[test]
+    fn a_first_sync_needs_the_pinned_key_to_sign_the_list_it_is_in() {
+        let (old, new) = keys();
+        let bytes = rotated_doc(&old, &new).sign(&[&old, &new]);
+        assert!(TrustDocument::open_pinned(&bytes, new.kid()).is_ok());
+        assert!(TrustDocument::open_pinned(&bytes, old.kid()).is_ok());
+        let stranger = IssuerKey::from_seed(&[3; 32]);
+        assert_eq!(
+            TrustDocument::open_pinned(&bytes, stranger.kid()).map(|_| ()),
+            Err(TrustDocError::Untrusted)
+        );
+        // A forger lists their own key and signs with it: the pin does not match.
+        let forged = TrustDocument {
+            issued_at: at("2027-02-01T00:00:00Z"),
+            keys: TrustList::new(vec![TrustedKey::active(
+                stranger.verifying_key(),
+                at("2027-01-01T00:00:00Z"),
+            )])
+            .expect("l"),
+        }
+        .sign(&[&stranger]);
+        assert_eq!(
+            TrustDocument::open_pinned(&forged, new.kid()).map(|_| ()),
+            Err(TrustDocError::Untrusted)
+        );
+    }
+
+    #[test]
+    fn arbitrary_bytes_are_refused_without_panic() {
+        for bytes in [
+            &b""[..],
+            b"\xd8\x62\x84",
+            b"\xff\xff",
+            &[0xd8, 0x62, 0x84, 0x40, 0xa0, 0xf6, 0x80],
+        ] {
+            assert!(TrustDocument::open_pinned(bytes, Kid([0; 8])).is_err());
+        }
+    }
+}
