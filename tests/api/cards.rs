@@ -230,3 +230,32 @@ async fn concurrent_issuance_never_duplicates_a_serial_or_itn() {
     }
     assert_eq!((serials.len(), itns.len()), (24, 24));
 }
+
+#[tokio::test]
+async fn photos_of_the_card_verify_through_the_endpoint() {
+    let app = spawn_app();
+    let card = app.issue_reference().await;
+    app.set_time(CHECK_TIME);
+    let payload = card["payload"].as_str().expect("payload");
+    for sample in rescard_qr::photoset::generate(payload, 7)
+        .into_iter()
+        .filter(|s| !s.name.starts_with("photo-12mp"))
+    {
+        let content_type = if sample.extension == "jpg" {
+            "image/jpeg"
+        } else {
+            "image/png"
+        };
+        let reply = app
+            .send(
+                Method::POST,
+                "/api/v1/verify",
+                As::Anonymous,
+                Some(content_type),
+                sample.bytes,
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", sample.name);
+        assert_eq!(reply.json()["verdict"], "valid", "{}", sample.name);
+    }
+}

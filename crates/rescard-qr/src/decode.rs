@@ -1,6 +1,7 @@
+use std::borrow::Cow;
 use std::io::Cursor;
 
-use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
+use image::{DynamicImage, GrayImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 
 /// The largest image file accepted, in bytes.
 pub const MAX_IMAGE_BYTES: usize = 25 * 1024 * 1024;
@@ -36,33 +37,174 @@ pub enum DecodeError {
     Unreadable,
 }
 
-/// Every QR code text readable in `bytes` (PNG or JPEG; EXIF orientation honoured), in the order found.
+/// Every QR code text readable in `bytes` (PNG or JPEG; EXIF orientation honoured), best guess first.
 pub fn decode_image(bytes: &[u8]) -> Result<Vec<String>, DecodeError> {
-    let image = load(bytes)?;
-    let luma = image.into_luma8();
-    let mut prepared = rqrr::PreparedImage::prepare(luma);
-    let grids = prepared.detect_grids();
-    if grids.is_empty() {
-        return Err(DecodeError::NoCode);
-    }
-    let texts: Vec<String> = grids
-        .iter()
-        .filter_map(|g| g.decode().ok().map(|(_, text)| text))
-        .collect();
-    if texts.is_empty() {
-        return Err(DecodeError::Unreadable);
-    }
-    Ok(texts)
+    decode_luma(load(bytes)?.into_luma8(), None)
 }
 
-/// The payload in `bytes`: the first code whose text starts with `prefix`, else the first code read.
+/// The payload in `bytes`: the code whose text starts with `prefix` when the image holds several,
+/// else the code read.
 pub fn decode_payload(bytes: &[u8], prefix: &str) -> Result<String, DecodeError> {
-    let mut texts = decode_image(bytes)?;
+    let mut texts = decode_luma(load(bytes)?.into_luma8(), Some(prefix))?;
     let index = texts
         .iter()
         .position(|t| t.starts_with(prefix))
         .unwrap_or(0);
     Ok(texts.swap_remove(index))
+}
+
+/// Above this many pixels, a failed search is retried at half size (a large blurry photo reads
+/// better smaller), and the rqrr second opinion is skipped (it is slow on large images).
+const LARGE_IMAGE_PIXELS: u64 = 4_000_000;
+
+/// The decoding pipeline, chosen by measurement on the robustness set (`examples/decoders.rs`,
+/// README): rxing (a port of ZXing) reads far more degraded codes than rqrr, ten times faster, but
+/// misses low-contrast ones. So: rxing on the image as it is; then on a contrast-stretched copy; then
+/// on a smoothed copy (heavy noise); then at half size (large photos); then rqrr, which reads
+/// low-contrast codes well, as a last opinion on images of modest size. Each step runs only when the
+/// ones before it found nothing.
+fn decode_luma(image: GrayImage, prefix: Option<&str>) -> Result<Vec<String>, DecodeError> {
+    let mut saw_code = false;
+    let pixels = u64::from(image.width()) * u64::from(image.height());
+    let stretched = std::cell::OnceCell::new();
+    let stretched = || stretched.get_or_init(|| stretch_contrast(&image)).as_ref();
+    for step in 0..4 {
+        let candidate: Cow<'_, GrayImage> = match step {
+            0 => Cow::Borrowed(&image),
+            1 => match stretched() {
+                Some(s) => Cow::Borrowed(s),
+                None => continue,
+            },
+            2 => Cow::Owned(image::imageops::blur(stretched().unwrap_or(&image), 1.2)),
+            _ if pixels > LARGE_IMAGE_PIXELS => Cow::Owned(half(stretched().unwrap_or(&image))),
+            _ => continue,
+        };
+        match rxing_read(&candidate) {
+            Read::Found(text) => return Ok(prefer_prefixed(text, &candidate, prefix)),
+            Read::Damaged => saw_code = true,
+            Read::Nothing => {}
+        }
+    }
+    if pixels <= LARGE_IMAGE_PIXELS {
+        let mut prepared =
+            rqrr::PreparedImage::prepare(stretched().cloned().unwrap_or_else(|| image.clone()));
+        let grids = prepared.detect_grids();
+        saw_code |= !grids.is_empty();
+        let texts: Vec<String> = grids
+            .iter()
+            .filter_map(|g| g.decode().ok().map(|(_, text)| text))
+            .collect();
+        if !texts.is_empty() {
+            return Ok(texts);
+        }
+    }
+    Err(if saw_code {
+        DecodeError::Unreadable
+    } else {
+        DecodeError::NoCode
+    })
+}
+
+enum Read {
+    Found(String),
+    /// A code was located but could not be read (checksum or format error).
+    Damaged,
+    Nothing,
+}
+
+fn rxing_read(image: &GrayImage) -> Read {
+    let (w, h) = image.dimensions();
+    let mut hints = qr_hints();
+    // rxing is a port of Java code that indexes arrays freely: a panic inside it on a hostile image
+    // must cost that image, not the process.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rxing::helpers::detect_in_luma_slice_with_hints(
+            image.as_raw(),
+            w,
+            h,
+            Some(rxing::BarcodeFormat::QR_CODE),
+            &mut hints,
+        )
+    }));
+    match result {
+        Ok(Ok(found)) => Read::Found(found.getText().to_owned()),
+        Ok(Err(
+            rxing::Exceptions::ChecksumException(_)
+            | rxing::Exceptions::FormatException(_)
+            | rxing::Exceptions::ReedSolomonException(_),
+        )) => Read::Damaged,
+        Ok(Err(_)) | Err(_) => Read::Nothing,
+    }
+}
+
+fn qr_hints() -> rxing::DecodeHints {
+    rxing::DecodeHints::default()
+        .with(rxing::DecodeHintValue::TryHarder(true))
+        .with(rxing::DecodeHintValue::PossibleFormats(
+            std::collections::HashSet::from([rxing::BarcodeFormat::QR_CODE]),
+        ))
+}
+
+/// With a `prefix`, when the code read is not ours, look for every code in the image: a photo may hold
+/// another QR code (a poster, a payment code) beside the card's.
+fn prefer_prefixed(first: String, image: &GrayImage, prefix: Option<&str>) -> Vec<String> {
+    let Some(prefix) = prefix.filter(|p| !first.starts_with(p)) else {
+        return vec![first];
+    };
+    let (w, h) = image.dimensions();
+    let luma = image.as_raw().clone();
+    let mut hints = qr_hints();
+    let all = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rxing::helpers::detect_multiple_in_luma_with_hints(luma, w, h, &mut hints)
+    }));
+    let mut texts: Vec<String> = match all {
+        Ok(Ok(results)) => results.iter().map(|r| r.getText().to_owned()).collect(),
+        _ => Vec::new(),
+    };
+    texts.sort_by_key(|t| !t.starts_with(prefix));
+    if !texts.contains(&first) {
+        texts.push(first);
+    }
+    texts
+}
+
+/// Stretches the 1st to 99th percentile of brightness to the full range; `None` when the image is
+/// already high in contrast (nothing to gain).
+fn stretch_contrast(image: &GrayImage) -> Option<GrayImage> {
+    let mut histogram = [0u64; 256];
+    for p in image.pixels() {
+        histogram[usize::from(p.0[0])] += 1;
+    }
+    let total: u64 = histogram.iter().sum();
+    let percentile = |q: u64| {
+        let mut seen = 0;
+        for (level, count) in histogram.iter().enumerate() {
+            seen += count;
+            if seen * 100 >= total * q {
+                return level as u8;
+            }
+        }
+        255
+    };
+    let (lo, hi) = (percentile(1), percentile(99));
+    if hi <= lo || (lo <= 30 && hi >= 225) {
+        return None;
+    }
+    let span = f32::from(hi - lo);
+    let mut out = image.clone();
+    for p in out.pixels_mut() {
+        p.0[0] = ((f32::from(p.0[0].clamp(lo, hi) - lo) / span) * 255.0).round() as u8;
+    }
+    Some(out)
+}
+
+fn half(image: &GrayImage) -> GrayImage {
+    image::imageops::resize(
+        image,
+        (image.width() / 2).max(1),
+        (image.height() / 2).max(1),
+        image::imageops::FilterType::Triangle,
+    )
 }
 
 fn load(bytes: &[u8]) -> Result<DynamicImage, DecodeError> {

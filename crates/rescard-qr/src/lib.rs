@@ -8,9 +8,12 @@
 #![deny(missing_docs)]
 
 mod decode;
+#[cfg(feature = "photoset")]
+pub mod photoset;
 mod render;
 
 pub use decode::{DecodeError, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, decode_image, decode_payload};
 pub use render::{
-    EcLevel, PRINT_DPI, QUIET_ZONE_MODULES, RenderError, module_count, render_png, version_for,
+    EcLevel, PRINT_DPI, QUIET_ZONE_MODULES, RenderError, module_count, render_luma, render_png,
+    version_for,
 };

@@ -42,19 +42,24 @@ pub fn module_count(payload: &str, level: EcLevel) -> Option<usize> {
         .map(|c| c.width())
 }
 
-/// `payload` as a grayscale PNG at level M: `module_px` pixels a module, a 4-module quiet zone, and
-/// a declared resolution of [`PRINT_DPI`]. At 6 px a module a module prints 0.51 mm wide.
-pub fn render_png(payload: &str, module_px: u32) -> Result<Vec<u8>, RenderError> {
+/// `payload` as a grayscale image at level M, `module_px` pixels a module, with the quiet zone.
+pub fn render_luma(payload: &str, module_px: u32) -> Result<image::GrayImage, RenderError> {
     if !(1..=64).contains(&module_px) {
         return Err(RenderError::ModuleSize(module_px));
     }
     let code = QrCode::with_error_correction_level(payload, EcLevel::M)
         .map_err(|_| RenderError::TooLong(payload.len()))?;
-    let image = code
+    Ok(code
         .render::<image::Luma<u8>>()
         .quiet_zone(true)
         .module_dimensions(module_px, module_px)
-        .build();
+        .build())
+}
+
+/// `payload` as a grayscale PNG at level M: `module_px` pixels a module, a 4-module quiet zone, and
+/// a declared resolution of [`PRINT_DPI`]. At 6 px a module a module prints 0.51 mm wide.
+pub fn render_png(payload: &str, module_px: u32) -> Result<Vec<u8>, RenderError> {
+    let image = render_luma(payload, module_px)?;
     let (width, height) = image.dimensions();
     let mut out = Vec::new();
     let mut encoder = png::Encoder::new(Cursor::new(&mut out), width, height);
