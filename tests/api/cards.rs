@@ -237,9 +237,24 @@ async fn photos_of_the_card_verify_through_the_endpoint() {
     let card = app.issue_reference().await;
     app.set_time(CHECK_TIME);
     let payload = card["payload"].as_str().expect("payload");
+    // This service's key is new on every run, so the payload and its QR pattern are too: the full set,
+    // with its hardest images, is asserted on a fixed payload in rescard-qr's tests. Here every kind of
+    // damage goes through the endpoint once, at a level any payload survives.
+    let everyday = [
+        "rotate-30",
+        "rotate-180",
+        "perspective-1",
+        "blur-1",
+        "noise-20",
+        "jpeg-q15",
+        "low-contrast-100-160",
+        "glare-corner",
+        "smudge-edge",
+        "combo-small-rotate-glare",
+    ];
     for sample in rescard_qr::photoset::generate(payload, 7)
         .into_iter()
-        .filter(|s| !s.name.starts_with("photo-12mp"))
+        .filter(|s| everyday.contains(&s.name.as_str()))
     {
         let content_type = if sample.extension == "jpg" {
             "image/jpeg"

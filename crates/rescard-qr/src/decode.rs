@@ -57,10 +57,14 @@ pub fn decode_payload(bytes: &[u8], prefix: &str) -> Result<String, DecodeError>
 /// better smaller), and the rqrr second opinion is skipped (it is slow on large images).
 const LARGE_IMAGE_PIXELS: u64 = 4_000_000;
 
+/// At or below this many pixels, a failed search is retried at double size.
+const SMALL_IMAGE_PIXELS: u64 = 250_000;
+
 /// The decoding pipeline, chosen by measurement on the robustness set (`examples/decoders.rs`,
 /// README): rxing (a port of ZXing) reads far more degraded codes than rqrr, ten times faster, but
 /// misses low-contrast ones. So: rxing on the image as it is; then on a contrast-stretched copy; then
-/// on a smoothed copy (heavy noise); then at half size (large photos); then rqrr, which reads
+/// on a smoothed copy (heavy noise); then at half size (large photos) or double size (small scans with
+/// tiny modules); then rqrr, which reads
 /// low-contrast codes well, as a last opinion on images of modest size. Each step runs only when the
 /// ones before it found nothing.
 fn decode_luma(image: GrayImage, prefix: Option<&str>) -> Result<Vec<String>, DecodeError> {
@@ -77,6 +81,8 @@ fn decode_luma(image: GrayImage, prefix: Option<&str>) -> Result<Vec<String>, De
             },
             2 => Cow::Owned(image::imageops::blur(stretched().unwrap_or(&image), 1.2)),
             _ if pixels > LARGE_IMAGE_PIXELS => Cow::Owned(half(stretched().unwrap_or(&image))),
+            // A small image of a code with tiny modules (a scan at low resolution) reads better enlarged.
+            _ if pixels <= SMALL_IMAGE_PIXELS => Cow::Owned(double(stretched().unwrap_or(&image))),
             _ => continue,
         };
         match rxing_read(&candidate) {
@@ -196,6 +202,15 @@ fn stretch_contrast(image: &GrayImage) -> Option<GrayImage> {
         p.0[0] = ((f32::from(p.0[0].clamp(lo, hi) - lo) / span) * 255.0).round() as u8;
     }
     Some(out)
+}
+
+fn double(image: &GrayImage) -> GrayImage {
+    image::imageops::resize(
+        image,
+        image.width() * 2,
+        image.height() * 2,
+        image::imageops::FilterType::CatmullRom,
+    )
 }
 
 fn half(image: &GrayImage) -> GrayImage {
