@@ -151,3 +151,46 @@ pub fn sync(ctx: &Context, url: &str, pin: Option<&str>) -> Result<u8> {
     );
     Ok(0)
 }
+
+/// `rescard backup FILE`: an online backup, checked before it is put in place.
+pub fn backup(ctx: &Context, file: &std::path::Path) -> Result<u8> {
+    if file.exists() {
+        anyhow::bail!(
+            "{} exists; rescard does not overwrite a backup",
+            file.display()
+        );
+    }
+    let dir = file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let tmp = tempfile::Builder::new()
+        .prefix(".rescard-backup-")
+        .tempfile_in(dir)
+        .with_context(|| format!("writing into {}", dir.display()))?;
+    let registry = ctx.registry()?;
+    registry
+        .backup_to(tmp.path())
+        .context("copying the registry")?;
+    let copy = rescard_store::Registry::open(tmp.path()).context("opening the copy")?;
+    let integrity = copy.integrity_check()?;
+    if integrity != "ok" {
+        anyhow::bail!("the copy fails its integrity check: {integrity}");
+    }
+    let head = match copy.verify_audit()? {
+        AuditCheck::Intact { entries, head } => format!("{entries} audit entries, head {head}"),
+        AuditCheck::Broken { seq, problem } => {
+            anyhow::bail!("the audit log in the copy is broken at entry {seq}: {problem}")
+        }
+    };
+    let cards = copy.card_count()?;
+    drop(copy);
+    tmp.persist_noclobber(file)
+        .map_err(|e| e.error)
+        .with_context(|| format!("putting the backup at {}", file.display()))?;
+    println!(
+        "backup of {cards} cards written to {} ({head})",
+        file.display()
+    );
+    Ok(0)
+}

@@ -143,6 +143,11 @@ pub enum Command {
         #[arg(long)]
         pin: Option<String>,
     },
+    /// Copy the registry to FILE, consistently, while the service keeps running.
+    Backup {
+        /// Where to write the copy (must not exist yet).
+        file: PathBuf,
+    },
     /// Issuer keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -349,6 +354,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             online,
         } => verify::run(&ctx, &input, json, online.as_deref(), at.unwrap_or(now)),
         Command::Sync { url, pin } => keys::sync(&ctx, &url, pin.as_deref()),
+        Command::Backup { file } => keys::backup(&ctx, &file),
         Command::Keys(KeysCommand::List { json }) => keys::list(&ctx, json),
         Command::Keys(KeysCommand::Rotate) => {
             let key = ctx.keys.rotate(now)?;

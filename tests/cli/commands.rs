@@ -498,3 +498,47 @@ fn token_create_prints_the_token_alone_and_revoke_ends_it() {
         .success()
         .stdout(predicate::str::contains("revoked"));
 }
+
+#[test]
+fn a_backup_restores_into_a_working_registry() {
+    let m = Machine::new();
+    let card = m.issue(&[]);
+    m.run(&["revoke", &serial(&card), "--reason", "test"])
+        .assert()
+        .success();
+    let file = m.path("backup.sqlite");
+    m.run(&["backup", file.to_str().expect("path")])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("backup of 1 cards"));
+    m.run(&["backup", file.to_str().expect("path")])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("does not overwrite"));
+
+    // Restore: the copy becomes the registry of a new data directory.
+    let restored = m.path("restored");
+    std::fs::create_dir_all(&restored).expect("mkdir");
+    std::fs::copy(&file, restored.join("registry.sqlite")).expect("copy");
+    let run = |args: &[&str]| {
+        let mut cmd = assert_cmd::Command::cargo_bin("rescard").expect("bin");
+        cmd.arg("--data")
+            .arg(&restored)
+            .arg("--keys")
+            .arg(m.keys())
+            .args(args);
+        cmd
+    };
+    run(&["audit", "verify"]).assert().success();
+    run(&["show", &serial(&card)])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("revoked"));
+    let (code, _) = {
+        let out = run(&["verify", &payload(&card), "--json"])
+            .output()
+            .expect("run");
+        (out.status.code(), out)
+    };
+    assert_eq!(code, Some(13));
+}

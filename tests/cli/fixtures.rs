@@ -335,7 +335,72 @@ fn generate() -> BTreeMap<String, Vec<u8>> {
         "keys/test/foreign.pem".into(),
         foreign.to_pkcs8_pem().expect("pem").as_bytes().to_vec(),
     );
+    for (name, snapshot) in status_fixtures() {
+        files.insert(
+            format!("fixtures/status/{name}.cose"),
+            snapshot.sign(&issuer),
+        );
+    }
+    let doc = rescard_core::trust_doc::TrustDocument {
+        issued_at: signed_at(),
+        keys: trust.clone(),
+    };
+    files.insert("fixtures/trust.cose".into(), doc.sign(&[&issuer]));
     files
+}
+
+/// A full status snapshot of the fixtures' registry and a delta on top of it (docs/STATUS.md).
+fn status_fixtures() -> Vec<(&'static str, rescard_core::status::Snapshot)> {
+    use rescard_core::status::{Snapshot, StatusEntry};
+    let serial = |n: u32| Serial::from_sequence(n).expect("serial");
+    let issued_at: DateTime<Utc> = "2027-01-15T06:00:00Z".parse().expect("time");
+    let full = Snapshot {
+        sequence: 3,
+        since: None,
+        issued_at,
+        max_age_seconds: 86_400,
+        entries: vec![
+            StatusEntry {
+                serial: serial(1),
+                state: CardState::Active,
+                valid_until: Some("2028-11-30".parse().expect("d")),
+                replaced_by: None,
+            },
+            StatusEntry {
+                serial: serial(4),
+                state: CardState::Revoked,
+                valid_until: None,
+                replaced_by: None,
+            },
+            StatusEntry {
+                serial: serial(9),
+                state: CardState::Replaced,
+                valid_until: None,
+                replaced_by: Some(serial(12)),
+            },
+        ],
+    };
+    let delta = Snapshot {
+        sequence: 5,
+        since: Some(3),
+        issued_at: issued_at + chrono::Duration::hours(1),
+        max_age_seconds: 86_400,
+        entries: vec![
+            StatusEntry {
+                serial: serial(4),
+                state: CardState::Revoked,
+                valid_until: None,
+                replaced_by: None,
+            },
+            StatusEntry {
+                serial: serial(7),
+                state: CardState::Suspended,
+                valid_until: None,
+                replaced_by: None,
+            },
+        ],
+    };
+    vec![("full", full), ("delta", delta)]
 }
 
 /// The status source a vector describes.
@@ -452,4 +517,23 @@ fn the_committed_qr_image_reads_back_to_the_reference_payload() {
 /// The path of a fixture file, for the CLI tests.
 pub fn path(rel: &str) -> PathBuf {
     root().join("fixtures").join(rel)
+}
+
+#[test]
+fn the_committed_snapshots_and_signed_trust_list_open_with_the_trust_list() {
+    let trust = TrustList::from_json(
+        &std::fs::read_to_string(root().join("fixtures/trust.json")).expect("t"),
+    )
+    .expect("parse");
+    let full = std::fs::read(root().join("fixtures/status/full.cose")).expect("full");
+    let delta = std::fs::read(root().join("fixtures/status/delta.cose")).expect("delta");
+    let (full, _) = rescard_core::status::Snapshot::open(&full, &trust).expect("full opens");
+    let (delta, _) = rescard_core::status::Snapshot::open(&delta, &trust).expect("delta opens");
+    let mut view = rescard_core::status::StatusView::from_full(full).expect("view");
+    view.apply(delta).expect("delta applies");
+    assert_eq!(view.sequence(), 5);
+    assert_eq!(view.len(), 4);
+    let doc = std::fs::read(root().join("fixtures/trust.cose")).expect("trust.cose");
+    let (doc, _) = rescard_core::trust_doc::TrustDocument::open(&doc, &trust).expect("opens");
+    assert_eq!(doc.keys, trust);
 }

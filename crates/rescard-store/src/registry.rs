@@ -441,6 +441,40 @@ impl Registry {
         Ok(out)
     }
 
+    /// Copies the whole registry into a new database at `path`, consistently, while other connections
+    /// keep reading and writing: the copy is taken in one read transaction (SQLite's online backup),
+    /// so it holds every transaction committed before it began and none after.
+    pub fn backup_to(&self, path: &Path) -> Result<()> {
+        let mut copy = Connection::open(path)?;
+        let backup = rusqlite::backup::Backup::new(&self.conn, &mut copy)?;
+        // All pages in one step: one read transaction, so one consistent state of the registry.
+        loop {
+            match backup.step(-1)? {
+                rusqlite::backup::StepResult::Done => break,
+                rusqlite::backup::StepResult::More => {}
+                _ => std::thread::sleep(std::time::Duration::from_millis(10)),
+            }
+        }
+        drop(backup);
+        copy.pragma_update(None, "journal_mode", "DELETE")?;
+        Ok(())
+    }
+
+    /// `PRAGMA integrity_check`: `ok`, or what is wrong.
+    pub fn integrity_check(&self) -> Result<String> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+
+    /// The number of cards.
+    pub fn card_count(&self) -> Result<u64> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM cards", [], |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     /// The underlying connection, for the raw-table tests of tamper detection.
     #[doc(hidden)]
     pub fn connection(&self) -> &Connection {

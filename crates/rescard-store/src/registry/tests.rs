@@ -405,3 +405,59 @@ fn status_entries_list_what_differs_from_the_qr_and_deltas_what_changed() {
     );
     assert_eq!(reg.status_entries(5).expect("empty delta"), (5, vec![]));
 }
+
+#[test]
+fn a_backup_taken_while_cards_are_issued_is_consistent_and_restores() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("registry.sqlite");
+    let mut reg = Registry::open(&path).expect("open");
+    for i in 0..20 {
+        reg.issue(
+            &application(Some(&format!("BK{i:07}"))),
+            &key(),
+            "officer",
+            at(NOW),
+        )
+        .expect("issue");
+    }
+    let writer_path = path.clone();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop_writer = std::sync::Arc::clone(&stop);
+    let writer = std::thread::spawn(move || {
+        let mut reg = Registry::open(&writer_path).expect("open");
+        let mut n = 0;
+        while !stop_writer.load(std::sync::atomic::Ordering::Relaxed) {
+            reg.issue(
+                &application(Some(&format!("LD{n:07}"))),
+                &key(),
+                "officer",
+                at(NOW),
+            )
+            .expect("issue under load");
+            n += 1;
+        }
+        n
+    });
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let copy = dir.path().join("backup.sqlite");
+    Registry::open(&path)
+        .expect("open")
+        .backup_to(&copy)
+        .expect("backup");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let issued_under_load = writer.join().expect("writer");
+    assert!(issued_under_load > 0, "the writer ran during the backup");
+
+    let restored = Registry::open(&copy).expect("restore");
+    assert_eq!(restored.integrity_check().expect("check"), "ok");
+    let cards = restored.card_count().expect("count");
+    assert!(cards >= 20, "{cards}");
+    assert!(
+        matches!(restored.verify_audit().expect("audit"), AuditCheck::Intact { entries, .. } if entries as u64 == cards)
+    );
+    let first = Serial::from_sequence(1).expect("serial");
+    assert_eq!(
+        restored.card(first).expect("first card").card.serial(),
+        first
+    );
+}
