@@ -3,6 +3,7 @@
 
 mod access;
 mod cards;
+mod crash;
 mod errors;
 mod helpers;
 mod http;
