@@ -58,6 +58,12 @@ pub enum Command {
         /// How long checkers may rely on a status snapshot before they mark results stale, in hours.
         #[arg(long, env = "RESCARD_STATUS_MAX_AGE", default_value_t = 24, value_parser = clap::value_parser!(u64).range(1..=24 * 365))]
         status_max_age: u64,
+        /// Verifications without a token allowed per client address and minute (then 429).
+        #[arg(long, env = "RESCARD_VERIFY_RATE_LIMIT", default_value_t = 120, value_parser = clap::value_parser!(u32).range(1..))]
+        verify_rate_limit: u32,
+        /// Requests with a bad token allowed per client address and minute (then 429).
+        #[arg(long, env = "RESCARD_SIGNIN_FAILURE_LIMIT", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+        signin_failure_limit: u32,
     },
     /// Walk through the whole flow in a temporary directory: init, issue, write the QR, verify it.
     Demo,
@@ -310,7 +316,17 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Serve {
             listen,
             status_max_age,
-        } => serve::run(&ctx, &listen, status_max_age, now),
+            verify_rate_limit,
+            signin_failure_limit,
+        } => {
+            let config = crate::server::ServiceConfig {
+                status_max_age_seconds: status_max_age.saturating_mul(3600),
+                anonymous_verify_per_minute: verify_rate_limit,
+                failed_signin_per_minute: signin_failure_limit,
+                ..Default::default()
+            };
+            serve::run(&ctx, &listen, config, now)
+        }
         Command::Demo => demo::run(now),
         Command::Issue(args) => issue::run(&ctx, &args, now),
         Command::Extend {

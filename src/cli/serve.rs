@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use rescard_store::{Registry, Role};
 
 use super::Context;
-use crate::server::{AppState, Db, serve, shutdown_signal};
+use crate::server::{AppState, Db, ServiceConfig, serve, shutdown_signal};
 
 /// The name of the first admin token, made when a registry has none.
 pub const FIRST_ADMIN: &str = "admin";
@@ -28,12 +28,7 @@ pub fn first_admin_token(
 }
 
 /// `rescard serve`: initialises an empty data directory, then serves until SIGINT or SIGTERM.
-pub fn run(
-    ctx: &Context,
-    listen: &str,
-    status_max_age_hours: u64,
-    now: DateTime<Utc>,
-) -> Result<u8> {
+pub fn run(ctx: &Context, listen: &str, config: ServiceConfig, now: DateTime<Utc>) -> Result<u8> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -55,12 +50,7 @@ pub fn run(
     }
     drop(registry);
     let db = Db::open(&ctx.registry_path())?;
-    let state = AppState::new(
-        db,
-        ctx.keys.clone(),
-        status_max_age_hours.saturating_mul(3600),
-        Arc::new(Utc::now),
-    )?;
+    let state = AppState::new(db, ctx.keys.clone(), config, Arc::new(Utc::now))?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(listen)

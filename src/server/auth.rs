@@ -15,6 +15,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use rescard_store::{Role, TokenHolder};
 
+use super::limits::ClientIp;
 use super::{AppError, AppState};
 
 /// Who is calling: a token's holder, or nobody.
@@ -28,6 +29,7 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        let Ok(ClientIp(ip)) = ClientIp::from_request_parts(parts, state).await;
         let Some(value) = parts.headers.get(AUTHORIZATION) else {
             return Ok(Self(None));
         };
@@ -43,9 +45,14 @@ impl FromRequestParts<AppState> for Caller {
         let holder = state.db().read(move |r| r.authenticate(&token)).await?;
         match holder {
             Some(h) => Ok(Self(Some(h))),
-            None => Err(AppError::unauthorized(
-                "the token is not valid (mistyped, revoked or from another registry)",
-            )),
+            // A valid token always works; bad ones are counted per client, and past the allowance get
+            // 429 instead of 401 (tokens carry 256 random bits, so this is about noise, not guessing).
+            None => match state.failed_signin_limit().take(ip) {
+                Ok(()) => Err(AppError::unauthorized(
+                    "the token is not valid (mistyped, revoked or from another registry)",
+                )),
+                Err(wait) => Err(AppError::too_many(wait, "requests with a bad token")),
+            },
         }
     }
 }

@@ -21,6 +21,7 @@ pub struct AppError {
     message: String,
     field: Option<&'static str>,
     cause: Option<anyhow::Error>,
+    retry_after: Option<u64>,
 }
 
 /// The error body.
@@ -51,6 +52,7 @@ impl AppError {
             message: message.into(),
             field: None,
             cause: None,
+            retry_after: None,
         }
     }
 
@@ -83,7 +85,19 @@ impl AppError {
             message: "the service failed to complete the request; it has been logged".into(),
             field: None,
             cause: Some(cause),
+            retry_after: None,
         }
+    }
+
+    /// 429: the client is over its allowance; it may try again in `seconds`.
+    pub fn too_many(seconds: u64, what: &str) -> Self {
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            format!("too many {what} from this address; try again in {seconds} s"),
+        );
+        e.retry_after = Some(seconds.max(1));
+        e
     }
 
     /// The HTTP status.
@@ -104,7 +118,14 @@ impl IntoResponse for AppError {
                 field: self.field,
             },
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(seconds),
+            );
+        }
+        response
     }
 }
 

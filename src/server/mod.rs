@@ -6,6 +6,7 @@ pub mod auth;
 mod db;
 mod error;
 mod json;
+pub mod limits;
 mod metrics;
 pub mod openapi;
 pub mod routes;
@@ -20,6 +21,7 @@ use tokio::net::TcpListener;
 
 pub use db::Db;
 pub use error::{AppError, ErrorBody};
+pub use limits::ServiceConfig;
 pub use state::{AppState, Clock};
 
 /// The largest JSON body accepted, except for issuance (which may carry a portrait).
@@ -65,9 +67,32 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(JSON_LIMIT))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            deadline,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             metrics::track,
         ))
         .with_state(state)
+}
+
+/// Middleware: a request (its body included) that takes longer than the configured timeout gets 408,
+/// so a slow or stalled client cannot hold a worker.
+async fn deadline(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    match tokio::time::timeout(state.config().request_timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => AppError::new(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "the request took too long; send it again",
+        )
+        .into_response(),
+    }
 }
 
 /// Serves `state` on `listener` until `shutdown` resolves; then stops taking connections and lets
@@ -77,7 +102,8 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+    let service = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await
 }

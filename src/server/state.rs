@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use rescard_core::status::StatusEntry;
 
 use super::db::Db;
+use super::limits::{RateLimiter, ServiceConfig};
 use super::metrics::Metrics;
 use crate::keystore::{KeyDir, Keyring};
 
@@ -21,19 +22,20 @@ struct Inner {
     db: Arc<Db>,
     keys: KeyDir,
     keyring: RwLock<(Option<SystemTime>, Arc<Keyring>)>,
-    status_max_age_seconds: u64,
+    config: ServiceConfig,
+    anonymous_verify: RateLimiter,
+    failed_signin: RateLimiter,
     full_snapshot: Mutex<Option<(u64, Arc<Vec<StatusEntry>>)>>,
     metrics: Metrics,
     clock: Clock,
 }
 
 impl AppState {
-    /// The state of a service on registry `db` with the keys in `keys`, whose status snapshots may be
-    /// relied on for `status_max_age_seconds`.
+    /// The state of a service on registry `db` with the keys in `keys`, within the limits of `config`.
     pub fn new(
         db: Arc<Db>,
         keys: KeyDir,
-        status_max_age_seconds: u64,
+        config: ServiceConfig,
         clock: Clock,
     ) -> anyhow::Result<Self> {
         let modified = keys.modified();
@@ -43,7 +45,9 @@ impl AppState {
                 db,
                 keys,
                 keyring: RwLock::new((modified, keyring)),
-                status_max_age_seconds,
+                anonymous_verify: RateLimiter::new(config.anonymous_verify_per_minute),
+                failed_signin: RateLimiter::new(config.failed_signin_per_minute),
+                config,
                 full_snapshot: Mutex::new(None),
                 metrics: Metrics::new(),
                 clock,
@@ -91,7 +95,22 @@ impl AppState {
 
     /// How long a checker may rely on a status snapshot, in seconds.
     pub fn status_max_age_seconds(&self) -> u64 {
-        self.inner.status_max_age_seconds
+        self.inner.config.status_max_age_seconds
+    }
+
+    /// The service's limits.
+    pub fn config(&self) -> &ServiceConfig {
+        &self.inner.config
+    }
+
+    /// The allowance of verifications without a token, per client.
+    pub fn anonymous_verify_limit(&self) -> &RateLimiter {
+        &self.inner.anonymous_verify
+    }
+
+    /// The allowance of requests with a bad token, per client.
+    pub fn failed_signin_limit(&self) -> &RateLimiter {
+        &self.inner.failed_signin
     }
 
     /// The entries of the full snapshot at `sequence`, if cached.

@@ -391,3 +391,82 @@ async fn a_malformed_payload_is_a_verdict_not_an_error() {
         assert!(v["holder"].is_null());
     }
 }
+
+#[tokio::test]
+async fn anonymous_verification_and_bad_tokens_are_rate_limited_per_client() {
+    let config = rescard::server::ServiceConfig {
+        anonymous_verify_per_minute: 5,
+        failed_signin_per_minute: 3,
+        ..Default::default()
+    };
+    let app = crate::helpers::spawn_app_with(config);
+    let body = json!({"payload": "RC1:x"});
+    for _ in 0..5 {
+        assert_eq!(
+            app.call(
+                Method::POST,
+                "/api/v1/verify",
+                As::Anonymous,
+                Some(body.clone())
+            )
+            .await
+            .status,
+            StatusCode::OK
+        );
+    }
+    let limited = app
+        .call(
+            Method::POST,
+            "/api/v1/verify",
+            As::Anonymous,
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = limited.headers["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!((1..=60).contains(&wait), "{wait}");
+    assert_eq!(limited.json()["error"]["code"], "too_many_requests");
+    // A staff token is not counted against the anonymous allowance.
+    assert_eq!(
+        app.call(
+            Method::POST,
+            "/api/v1/verify",
+            As::Role(Role::Bank),
+            Some(body.clone())
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+
+    for _ in 0..3 {
+        assert_eq!(
+            app.call(Method::GET, "/api/v1/audit", As::BadToken, None)
+                .await
+                .status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let limited = app
+        .call(Method::GET, "/api/v1/audit", As::BadToken, None)
+        .await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(limited.headers.contains_key("retry-after"));
+    // A valid token still works from the same address, and the service keeps serving.
+    assert_eq!(
+        app.call(Method::GET, "/api/v1/audit", As::Role(Role::Admin), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.call(Method::GET, "/healthz", As::Anonymous, None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+}

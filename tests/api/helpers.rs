@@ -40,6 +40,16 @@ pub fn at(text: &str) -> DateTime<Utc> {
 }
 
 pub fn spawn_app() -> TestApp {
+    // The tests send many requests from one (unknown) address; the rate limits have a test of their own.
+    spawn_app_with(rescard::server::ServiceConfig {
+        anonymous_verify_per_minute: 100_000,
+        failed_signin_per_minute: 100_000,
+        ..Default::default()
+    })
+}
+
+/// A service with these limits.
+pub fn spawn_app_with(config: rescard::server::ServiceConfig) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let keys = KeyDir::new(&dir.path().join("keys"));
     keys.init(at("2026-11-01T00:00:00Z")).expect("key");
@@ -61,7 +71,7 @@ pub fn spawn_app() -> TestApp {
     let state = AppState::new(
         Db::open(&path).expect("db"),
         keys,
-        24 * 3600,
+        config,
         Arc::new(move || *reader.lock().expect("clock")),
     )
     .expect("state");

@@ -25,7 +25,7 @@ async fn the_server_answers_over_http_and_stops_gracefully() {
     let state = AppState::new(
         Db::open(&path).expect("db"),
         keys,
-        24 * 3600,
+        rescard::server::ServiceConfig::default(),
         Arc::new(Utc::now),
     )
     .expect("state");
@@ -165,4 +165,54 @@ fn rescard_serve_initialises_prints_the_admin_token_once_and_stops_on_sigterm() 
     std::io::Read::read_to_string(&mut second.stdout.take().expect("stdout"), &mut rest)
         .expect("read");
     assert_eq!(rest, "");
+}
+
+#[tokio::test]
+async fn slow_and_stalled_clients_get_408_and_the_server_keeps_serving() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let dir = tempfile::tempdir().expect("dir");
+    let keys = KeyDir::new(&dir.path().join("keys"));
+    keys.init(Utc::now()).expect("key");
+    let path = dir.path().join("registry.sqlite");
+    let config = rescard::server::ServiceConfig {
+        request_timeout: std::time::Duration::from_millis(800),
+        ..Default::default()
+    };
+    let state = AppState::new(
+        Db::open(&path).expect("db"),
+        keys,
+        config,
+        Arc::new(Utc::now),
+    )
+    .expect("state");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(serve(listener, state, std::future::pending()));
+
+    // Thirty clients that send half a request body and then stall.
+    let mut stalled = Vec::new();
+    for _ in 0..30 {
+        let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        s.write_all(b"POST /api/v1/verify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"payl")
+            .await
+            .expect("write");
+        stalled.push(s);
+    }
+    // Meanwhile everyone else is served.
+    let health = reqwest::get(format!("http://{addr}/healthz"))
+        .await
+        .expect("health");
+    assert_eq!(health.status(), 200);
+    // And each stalled client is answered 408 once its time is up.
+    let mut first = stalled.swap_remove(0);
+    let mut reply = vec![0u8; 512];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(10), first.read(&mut reply))
+        .await
+        .expect("answered")
+        .expect("read");
+    let reply = String::from_utf8_lossy(&reply[..n]);
+    assert!(reply.starts_with("HTTP/1.1 408"), "{reply}");
+    assert!(reply.contains("request_timeout"), "{reply}");
 }

@@ -34,7 +34,7 @@ impl Server {
         let state = AppState::new(
             Db::open(&path).expect("db"),
             KeyDir::new(&dir.path().join("keys")),
-            24 * 3600,
+            rescard::server::ServiceConfig::default(),
             Arc::new(Utc::now),
         )
         .expect("state");

@@ -15,6 +15,7 @@ use utoipa::ToSchema;
 
 use crate::server::auth::{Caller, Disclosure};
 use crate::server::error::ErrorBody;
+use crate::server::limits::ClientIp;
 use crate::server::{AppError, AppState};
 
 /// A payload to check.
@@ -68,9 +69,16 @@ pub const IMAGE_LIMIT: usize = rescard_qr::MAX_IMAGE_BYTES;
 pub async fn verify(
     State(state): State<AppState>,
     caller: Caller,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<VerifyResponse>, AppError> {
+    if caller.0.is_none() {
+        state
+            .anonymous_verify_limit()
+            .take(ip)
+            .map_err(|wait| AppError::too_many(wait, "verifications without a token"))?;
+    }
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
