@@ -9,3 +9,4 @@ mod helpers;
 mod http;
 mod offline;
 mod ops;
+mod secrets;

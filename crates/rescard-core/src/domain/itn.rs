@@ -50,9 +50,7 @@ impl Itn {
             u16::try_from(body % 10_000).map_err(|_| DomainError::Itn("bad sequence".into()))?;
         let ddmmyyyy = (body / 10_000) % 100_000_000;
         if body / 10u64.pow(12) != 3 || value >= 10u64.pow(14) {
-            return Err(DomainError::Itn(format!(
-                "{value} does not start with 3 followed by 13 digits"
-            )));
+            return Err(DomainError::Itn("an ITN is 3 followed by 13 digits".into()));
         }
         let (day, month, year) = (
             ddmmyyyy / 1_000_000,
@@ -64,14 +62,12 @@ impl Itn {
             .and_then(|y| {
                 NaiveDate::from_ymd_opt(y, u32::try_from(month).ok()?, u32::try_from(day).ok()?)
             })
-            .ok_or_else(|| {
-                DomainError::Itn(format!("{value}: digits 2-9 are not a date of birth"))
-            })?;
+            .ok_or_else(|| DomainError::Itn("digits 2-9 are not a date of birth".into()))?;
         let itn = Self::assign(date, sequence)?;
         if itn.0 != value {
-            return Err(DomainError::Itn(format!(
-                "{value}: the check digit does not match (a digit mistyped?)"
-            )));
+            return Err(DomainError::Itn(
+                "the check digit does not match (a digit mistyped?)".into(),
+            ));
         }
         Ok(itn)
     }
@@ -104,11 +100,12 @@ impl FromStr for Itn {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         if s.len() != 14 || !s.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(DomainError::Itn(format!("{s:?} is not 14 digits")));
+            // The number itself is not repeated: error messages and logs never carry an ITN.
+            return Err(DomainError::Itn("an ITN is 14 digits".into()));
         }
         Self::from_number(
             s.parse()
-                .map_err(|_| DomainError::Itn(format!("{s:?} is not a number")))?,
+                .map_err(|_| DomainError::Itn("an ITN is 14 digits".into()))?,
         )
     }
 }
