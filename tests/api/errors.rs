@@ -51,6 +51,15 @@ async fn bad_requests_get_a_json_error_with_the_right_status_and_write_nothing()
             None,
         ),
         (
+            "deeply nested JSON",
+            Method::POST,
+            "/api/v1/cards",
+            json_ct,
+            format!("{}1{}", "[".repeat(5000), "]".repeat(5000)).into_bytes(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+        ),
+        (
             "wrong type",
             Method::POST,
             "/api/v1/cards",

@@ -80,7 +80,7 @@ fn no_secret_reaches_the_log() {
         .http_status_as_error(false)
         .build()
         .into();
-    let mut secrets = vec![admin.clone()];
+    let mut secrets = vec![admin.clone(), "SECRETOVA".to_owned()];
     let (status, body) = call(
         &agent,
         "POST",

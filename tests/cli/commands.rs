@@ -542,3 +542,40 @@ fn a_backup_restores_into_a_working_registry() {
     };
     assert_eq!(code, Some(13));
 }
+
+#[test]
+fn the_service_refuses_a_private_key_others_can_read() {
+    let m = Machine::new();
+    let pem = std::fs::read_dir(m.keys())
+        .expect("keys")
+        .flatten()
+        .find(|e| e.path().extension().is_some_and(|x| x == "pem"))
+        .expect("pem")
+        .path();
+    std::fs::set_permissions(&pem, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    m.run(&["serve", "--listen", "127.0.0.1:0"])
+        .timeout(std::time::Duration::from_secs(30))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("chmod 600"));
+    m.run(&[
+        "issue",
+        "--surname",
+        "X",
+        "--given-names",
+        "Y",
+        "--date-of-birth",
+        "1990-01-01",
+        "--nationality",
+        "UZB",
+        "--permit",
+        "work",
+        "--valid-from",
+        &this_year().0,
+        "--valid-until",
+        &this_year().1,
+    ])
+    .assert()
+    .code(1)
+    .stderr(predicate::str::contains("can be read by other users"));
+}
