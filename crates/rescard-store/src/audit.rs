@@ -3,7 +3,7 @@
 //! that entry on. Triggers refuse UPDATE and DELETE; the chain catches whoever bypasses them.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Transaction, params};
+use rusqlite::params;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -49,7 +49,7 @@ fn entry_hash(
 
 /// Appends an entry inside `tx`, the transaction of the act it records.
 pub(crate) fn append(
-    tx: &Transaction<'_>,
+    tx: &rusqlite::Connection,
     now: DateTime<Utc>,
     actor: &str,
     action: &str,

@@ -461,3 +461,44 @@ fn a_backup_taken_while_cards_are_issued_is_consistent_and_restores() {
         first
     );
 }
+
+#[test]
+fn a_batch_issues_the_good_cards_and_refuses_each_bad_one_alone() {
+    let (mut reg, _) = registry_with_card();
+    let mut mismatch = application(Some("FA1234567"));
+    mismatch.holder.date_of_birth = d("1990-01-01");
+    let mut past = application(Some("PX0000009"));
+    past.validity = ValidityPeriod::new(d("2025-01-01"), d("2025-12-31")).expect("period");
+    let batch = vec![
+        application(Some("PX0000001")),
+        mismatch,
+        application(Some("PX0000002")),
+        past,
+        application(Some("PX0000001")),
+    ];
+    let results = reg
+        .issue_batch(&batch, &key(), "officer", at(NOW))
+        .expect("batch");
+    assert!(results[0].is_ok());
+    assert!(matches!(results[1], Err(StoreError::HolderMismatch { .. })));
+    assert!(results[2].is_ok());
+    assert!(matches!(
+        results[3],
+        Err(StoreError::Rule(RuleError::Dates(_)))
+    ));
+    // The same passport twice in a batch: the second card keeps the holder's ITN.
+    assert_eq!(
+        results[4].as_ref().map(|c| c.card.itn()).ok(),
+        results[0].as_ref().map(|c| c.card.itn()).ok()
+    );
+    let serials: Vec<u32> = results
+        .iter()
+        .flatten()
+        .map(|c| c.card.serial().sequence())
+        .collect();
+    assert_eq!(serials, [2, 3, 4], "refused cards use no serial");
+    assert!(matches!(
+        reg.verify_audit().expect("audit"),
+        AuditCheck::Intact { entries: 4, .. }
+    ));
+}
