@@ -51,6 +51,18 @@ fn present(field: &Option<String>) -> Option<&str> {
     field.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
+/// A native-script name the printed card can show: parsed, and every letter in the card's font.
+fn printable_native_name(text: &str) -> Result<NativeName, DomainError> {
+    let name = NativeName::parse(text)?;
+    if !rescard_qr::font_covers(name.as_ref()) {
+        return Err(DomainError::Name {
+            field: "native_name",
+            problem: "the card's font cannot print this script (it covers Latin, Cyrillic, Greek, Arabic, Hebrew, Georgian, Armenian and more, but not Chinese, Japanese or Korean)".into(),
+        });
+    }
+    Ok(name)
+}
+
 impl Application {
     /// Validates every field and returns the application. The portrait is the base64 `portrait`
     /// field, or else `portrait_file`'s bytes.
@@ -70,7 +82,7 @@ impl Application {
             surname: LatinName::surname(&self.surname)?,
             given_names: LatinName::given_names(&self.given_names)?,
             native_name: present(&self.native_name)
-                .map(NativeName::parse)
+                .map(printable_native_name)
                 .transpose()?,
             date_of_birth: parse_date("date_of_birth", self.date_of_birth.trim())?,
             sex: present(&self.sex).map(str::parse).transpose()?,

@@ -100,3 +100,31 @@ impl From<&CardRecord> for RecordJson {
         }
     }
 }
+
+/// What the printed card shows: dates as people in the region write them (`17.04.1991`), the permit in
+/// English and Russian.
+pub fn printed_card(card: &rescard_core::Card, payload: &str) -> rescard_qr::PrintedCard {
+    let h = card.holder();
+    let date = |d: NaiveDate| d.format("%d.%m.%Y").to_string();
+    let permit = match card.permit() {
+        rescard_core::Permit::Work => "WORK / РАБОТА",
+        rescard_core::Permit::Study => "STUDY / УЧЁБА",
+        rescard_core::Permit::Family => "FAMILY / СЕМЬЯ",
+        rescard_core::Permit::Business => "BUSINESS / БИЗНЕС",
+        rescard_core::Permit::Other => "OTHER / ИНОЕ",
+    };
+    rescard_qr::PrintedCard {
+        serial: card.serial().to_string(),
+        surname: h.surname.to_string(),
+        given_names: h.given_names.to_string(),
+        native_name: h.native_name.as_ref().map(ToString::to_string),
+        date_of_birth: date(h.date_of_birth),
+        sex: h.sex.map(|s| s.as_str().to_owned()),
+        nationality: h.nationality.to_string(),
+        itn: card.itn().to_string(),
+        permit: permit.to_owned(),
+        valid_from: date(card.validity().from()),
+        valid_until: date(card.validity().until()),
+        payload: payload.to_owned(),
+    }
+}

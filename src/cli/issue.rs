@@ -40,6 +40,15 @@ pub fn run(ctx: &Context, args: &IssueArgs, now: DateTime<Utc>) -> Result<u8> {
     if let Some(qr) = &args.qr {
         write_qr(qr, &issued.payload)?;
     }
+    if let Some(path) = &args.card {
+        let portrait = new.portrait.as_ref().map(|p| p.bytes().to_vec());
+        let png = rescard_qr::render_card_png(
+            &crate::views::printed_card(&issued.card, &issued.payload),
+            portrait.as_deref(),
+        )?;
+        crate::keystore::write_atomically(path, &png)
+            .with_context(|| format!("writing the card to {}", path.display()))?;
+    }
     if args.json {
         print_json(&IssuedJson::from(&issued))?;
     } else {

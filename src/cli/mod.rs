@@ -181,7 +181,7 @@ pub struct CardArg {
 pub struct IssueArgs {
     /// Issue every row of this CSV file (header: surname, given_names, date_of_birth, nationality,
     /// permit, valid_from, valid_until, and optionally sex, native_name, passport_number).
-    #[arg(long, conflicts_with_all = ["surname", "given_names", "date_of_birth", "nationality", "permit", "valid_from", "valid_until", "sex", "native_name", "passport", "portrait", "qr"])]
+    #[arg(long, conflicts_with_all = ["surname", "given_names", "date_of_birth", "nationality", "permit", "valid_from", "valid_until", "sex", "native_name", "passport", "portrait", "qr", "card"])]
     pub csv: Option<PathBuf>,
     /// Surname in Latin letters, as in the passport.
     #[arg(long, required_unless_present = "csv")]
@@ -219,6 +219,9 @@ pub struct IssueArgs {
     /// Write the card's QR code to this PNG file.
     #[arg(long)]
     pub qr: Option<PathBuf>,
+    /// Write the printable card (ID-1, 300 dpi) to this PNG file.
+    #[arg(long)]
+    pub card: Option<PathBuf>,
     /// Print {"serial", "itn", "payload", "valid_from", "valid_until"} as JSON.
     #[arg(long)]
     pub json: bool,

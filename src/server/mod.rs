@@ -39,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/cards/{serial}", get(cards::get))
         .route("/api/v1/cards/{serial}/qr.png", get(cards::qr_png))
+        .route("/api/v1/cards/{serial}/card.png", get(cards::card_png))
         .route("/api/v1/cards/{serial}/extensions", post(cards::extend))
         .route(
             "/api/v1/cards/{serial}/suspension",

@@ -46,6 +46,12 @@ async fn every_role_and_anonymous_against_every_endpoint() {
             Access::Staff,
         ),
         (
+            Method::GET,
+            format!("/api/v1/cards/{serial}/card.png"),
+            None,
+            Access::Staff,
+        ),
+        (
             Method::POST,
             format!("/api/v1/cards/{serial}/extensions"),
             Some(json!({"valid_until": "2028-11-30", "reason": "renewal"})),

@@ -274,3 +274,49 @@ async fn photos_of_the_card_verify_through_the_endpoint() {
         assert_eq!(reply.json()["verdict"], "valid", "{}", sample.name);
     }
 }
+
+#[tokio::test]
+async fn the_printable_card_carries_a_qr_that_verifies() {
+    let app = spawn_app();
+    let card = app.issue_reference().await;
+    app.set_time(CHECK_TIME);
+    let png = app
+        .call(
+            Method::GET,
+            "/api/v1/cards/000000013/card.png",
+            ISSUER,
+            None,
+        )
+        .await;
+    assert_eq!(png.status, StatusCode::OK);
+    assert_eq!(png.headers["content-type"], "image/png");
+    let image = image::load_from_memory(&png.bytes).expect("png");
+    assert_eq!(
+        (image.width(), image.height()),
+        (1011, 638),
+        "ID-1 at 300 dpi"
+    );
+    let reply = app
+        .send(
+            Method::POST,
+            "/api/v1/verify",
+            As::Anonymous,
+            Some("image/png"),
+            png.bytes,
+        )
+        .await;
+    assert_eq!(reply.json()["verdict"], "valid");
+    assert_eq!(reply.json()["serial"], card["serial"]);
+}
+
+#[tokio::test]
+async fn a_native_name_the_card_cannot_print_is_refused() {
+    let app = spawn_app();
+    let mut application = reference_application();
+    application["native_name"] = json!("李小龙");
+    let reply = app
+        .call(Method::POST, "/api/v1/cards", ISSUER, Some(application))
+        .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(reply.json()["error"]["field"], "native_name");
+}

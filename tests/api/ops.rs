@@ -17,6 +17,7 @@ async fn the_openapi_document_describes_every_endpoint() {
         ("/api/v1/cards", "post"),
         ("/api/v1/cards/{serial}", "get"),
         ("/api/v1/cards/{serial}/qr.png", "get"),
+        ("/api/v1/cards/{serial}/card.png", "get"),
         ("/api/v1/cards/{serial}/extensions", "post"),
         ("/api/v1/cards/{serial}/suspension", "post"),
         ("/api/v1/cards/{serial}/suspension", "delete"),

@@ -314,7 +314,7 @@ fn a_csv_batch_issues_good_rows_and_reports_the_bad_ones() {
          IVANOVA,OLGA,1988-02-29,RUS,study,{from},{until},F,Иванова Ольга,7512345678\n\
          SMITH,JOHN,1990-13-01,GBR,work,{from},{until},M,,\n\
          TOKTOGULOV,,1979-05-05,KGZ,work,{from},{until},,,\n\
-         LI,WEI,1995-07-07,CHN,business,{from},{until},M,李伟,E12345678\n\
+         LI,WEI,1995-07-07,CHN,business,{from},{until},M,Ли Вэй,E12345678\n\
          BAD,ROW,1995-07-07,CHN\n"
     );
     let path = m.path("batch.csv");
@@ -578,4 +578,19 @@ fn the_service_refuses_a_private_key_others_can_read() {
     .assert()
     .code(1)
     .stderr(predicate::str::contains("can be read by other users"));
+}
+
+#[test]
+fn issue_writes_a_printable_card_whose_qr_verifies() {
+    let m = Machine::new();
+    let path = m.path("card.png");
+    let card = m.issue(&[
+        "--native-name",
+        "Абдыкадырова Айгерим",
+        "--card",
+        path.to_str().expect("path"),
+    ]);
+    let (code, v) = m.verify(path.to_str().expect("path"), &[]);
+    assert_eq!((code, v["serial"].as_str()), (0, card["serial"].as_str()));
+    assert_eq!(v["holder"]["native_name"], "Абдыкадырова Айгерим");
 }

@@ -10,9 +10,13 @@
 mod decode;
 #[cfg(feature = "photoset")]
 pub mod photoset;
+mod printed;
 mod render;
 
 pub use decode::{DecodeError, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, decode_image, decode_payload};
+pub use printed::{
+    CARD_HEIGHT, CARD_MODULE_PX, CARD_WIDTH, PrintedCard, font_covers, render_card_png,
+};
 pub use render::{
     EcLevel, PRINT_DPI, QUIET_ZONE_MODULES, RenderError, module_count, render_luma, render_png,
     version_for,
