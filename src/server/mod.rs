@@ -9,6 +9,7 @@ mod json;
 pub mod limits;
 mod metrics;
 pub mod openapi;
+pub mod pages;
 pub mod routes;
 mod state;
 
@@ -63,6 +64,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/openapi.json", get(ops::openapi))
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
+        .route("/", get(pages::index))
+        .route(
+            "/check",
+            post(pages::check).layer(DefaultBodyLimit::max(verify::IMAGE_LIMIT)),
+        )
+        .route("/static/app.css", get(pages::stylesheet))
         .fallback(ops::not_found)
         .method_not_allowed_fallback(ops::method_not_allowed)
         .layer(DefaultBodyLimit::max(JSON_LIMIT))
@@ -70,6 +77,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             deadline,
         ))
+        .layer(axum::middleware::from_fn(pages::security_headers))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,

@@ -111,3 +111,73 @@ async fn health_and_trust_list() {
     let text = String::from_utf8(tokens.bytes).expect("text");
     assert!(!text.contains("rct_"), "tokens are never shown again");
 }
+
+#[tokio::test]
+async fn the_check_page_is_strict_and_checks_a_pasted_payload() {
+    let app = crate::helpers::spawn_app();
+    let page = app
+        .call(Method::GET, "/?lang=ru", As::Anonymous, None)
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csp = page.headers["content-security-policy"]
+        .to_str()
+        .expect("ascii");
+    assert!(
+        csp.contains("default-src 'none'")
+            && csp.contains("form-action 'self'")
+            && !csp.contains("script-src"),
+        "{csp}"
+    );
+    let html = String::from_utf8(page.bytes).expect("utf-8");
+    assert!(html.contains("<html lang=\"ru\">"));
+    assert!(
+        html.contains("<label for=\"photo\">") && html.contains("<label for=\"payload\">"),
+        "every input has a label"
+    );
+    assert!(html.contains("capture=\"environment\""));
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "nothing from another origin"
+    );
+
+    let card = app.issue_reference().await;
+    app.set_time(crate::helpers::CHECK_TIME);
+    let boundary = "XyZrescard";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"payload\"\r\n\r\n{}\r\n--{boundary}--\r\n",
+        card["payload"].as_str().expect("payload")
+    );
+    let reply = app
+        .send(
+            Method::POST,
+            "/check?lang=en",
+            As::Anonymous,
+            Some(&format!("multipart/form-data; boundary={boundary}")),
+            body.into_bytes(),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let html = String::from_utf8(reply.bytes).expect("utf-8");
+    assert!(html.contains("data-verdict=\"valid\""), "{html}");
+    assert!(html.contains("30.11.2027"), "dates as DD.MM.YYYY");
+    assert!(
+        !html.contains("FA1234567"),
+        "an anonymous check shows no passport number"
+    );
+
+    let reply = app
+        .send(
+            Method::POST,
+            "/check",
+            As::Anonymous,
+            Some("multipart/form-data; boundary=nothing"),
+            b"garbage".to_vec(),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(
+        String::from_utf8(reply.bytes)
+            .expect("utf-8")
+            .contains("id=\"error\"")
+    );
+}
