@@ -105,7 +105,10 @@ fn worker(base: &str, token: &str, id: u64, round: u64, outcomes: &Mutex<Outcome
         if roll < 70 || mine.is_empty() {
             let passport = format!("R{round:02}W{id}N{n:05}");
             let nationality = if roll % 10 == 0 { "KGZ" } else { "UZB" }; // one in ten is refused: a citizen
-            let body = json!({"surname": "CRASH", "given_names": "TEST", "date_of_birth": "1990-01-01", "nationality": nationality,
+            // Birth dates spread out: a registry has at most 9,999 ITNs for one birth date.
+            let born = chrono::NaiveDate::from_ymd_opt(1960, 1, 1).expect("date")
+                + chrono::Duration::days(((n * 37 + id * 1009 + round * 7919) % 14_600) as i64);
+            let body = json!({"surname": "CRASH", "given_names": "TEST", "date_of_birth": born.to_string(), "nationality": nationality,
                 "permit": "work", "valid_from": today.to_string(), "valid_until": until.to_string(), "passport_number": passport});
             match post("/api/v1/cards", body) {
                 Ok(mut r) if r.status() == 201 => {
