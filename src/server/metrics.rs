@@ -23,12 +23,6 @@ struct RequestLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct RouteLabels {
-    method: String,
-    route: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct VerdictLabels {
     verdict: &'static str,
 }
@@ -42,7 +36,7 @@ struct StateLabels {
 pub struct Metrics {
     registry: Mutex<Registry>,
     requests: Family<RequestLabels, Counter>,
-    latency: Family<RouteLabels, Histogram>,
+    latency: Family<RequestLabels, Histogram>,
     verdicts: Family<VerdictLabels, Counter>,
     cards: Family<StateLabels, Gauge>,
 }
@@ -59,7 +53,7 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::default();
         let requests = Family::<RequestLabels, Counter>::default();
-        let latency = Family::<RouteLabels, Histogram>::new_with_constructor(
+        let latency = Family::<RequestLabels, Histogram>::new_with_constructor(
             latency_histogram as fn() -> Histogram,
         );
         let verdicts = Family::<VerdictLabels, Counter>::default();
@@ -71,7 +65,7 @@ impl Metrics {
         );
         registry.register(
             "http_request_duration_seconds",
-            "HTTP request latency by method and route",
+            "HTTP request latency by method, route and status",
             latency.clone(),
         );
         registry.register(
@@ -139,22 +133,15 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let response = next.run(request).await;
     let status = response.status().as_u16();
+    let elapsed = started.elapsed().as_secs_f64();
+    tracing::info!(%method, %route, status, elapsed_ms = elapsed * 1000.0, "request");
+    let labels = RequestLabels {
+        method,
+        route,
+        status,
+    };
     let metrics = state.metrics();
-    metrics
-        .requests
-        .get_or_create(&RequestLabels {
-            method: method.clone(),
-            route: route.clone(),
-            status,
-        })
-        .inc();
-    metrics
-        .latency
-        .get_or_create(&RouteLabels {
-            method: method.clone(),
-            route: route.clone(),
-        })
-        .observe(started.elapsed().as_secs_f64());
-    tracing::info!(%method, %route, status, elapsed_ms = started.elapsed().as_secs_f64() * 1000.0, "request");
+    metrics.requests.get_or_create(&labels).inc();
+    metrics.latency.get_or_create(&labels).observe(elapsed);
     response
 }
