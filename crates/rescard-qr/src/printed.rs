@@ -4,14 +4,12 @@
 //! is in `assets/fonts/DejaVu-LICENSE.txt`). The QR code sits at the right at 5 pixels a module:
 //! 0.42 mm modules, a 27 mm square for the reference card, which a phone reads from arm's length.
 
-use std::io::Cursor;
-
 use ab_glyph::{Font as _, FontRef, PxScale};
 use image::{GenericImageView as _, Rgb, RgbImage};
 use imageproc::drawing::{draw_filled_rect_mut, draw_hollow_rect_mut, draw_text_mut, text_size};
 use imageproc::rect::Rect;
 
-use crate::render::{RenderError, render_luma};
+use crate::render::{RenderError, encode_png, render_luma};
 
 /// Card width in pixels at 300 dpi (85.60 mm).
 pub const CARD_WIDTH: u32 = 1011;
@@ -298,24 +296,5 @@ pub fn render_card_png(
     let qr_rgb = image::DynamicImage::ImageLuma8(qr).to_rgb8();
     image::imageops::overlay(&mut img, &qr_rgb, i64::from(qx), i64::from(qy));
 
-    let mut out = Vec::new();
-    let mut encoder = png::Encoder::new(Cursor::new(&mut out), CARD_WIDTH, CARD_HEIGHT);
-    encoder.set_color(png::ColorType::Rgb);
-    encoder.set_depth(png::BitDepth::Eight);
-    let per_metre = (f64::from(crate::PRINT_DPI) / 0.0254).round() as u32;
-    encoder.set_pixel_dims(Some(png::PixelDimensions {
-        xppu: per_metre,
-        yppu: per_metre,
-        unit: png::Unit::Meter,
-    }));
-    let mut writer = encoder
-        .write_header()
-        .map_err(|e| RenderError::Png(e.to_string()))?;
-    writer
-        .write_image_data(img.as_raw())
-        .map_err(|e| RenderError::Png(e.to_string()))?;
-    writer
-        .finish()
-        .map_err(|e| RenderError::Png(e.to_string()))?;
-    Ok(out)
+    encode_png(img.as_raw(), CARD_WIDTH, CARD_HEIGHT, png::ColorType::Rgb)
 }

@@ -61,9 +61,20 @@ pub fn render_luma(payload: &str, module_px: u32) -> Result<image::GrayImage, Re
 pub fn render_png(payload: &str, module_px: u32) -> Result<Vec<u8>, RenderError> {
     let image = render_luma(payload, module_px)?;
     let (width, height) = image.dimensions();
+    encode_png(image.as_raw(), width, height, png::ColorType::Grayscale)
+}
+
+/// 8-bit pixels as a PNG that declares [`PRINT_DPI`], so it prints at its intended size.
+pub(crate) fn encode_png(
+    pixels: &[u8],
+    width: u32,
+    height: u32,
+    color: png::ColorType,
+) -> Result<Vec<u8>, RenderError> {
+    let png_error = |e: png::EncodingError| RenderError::Png(e.to_string());
     let mut out = Vec::new();
     let mut encoder = png::Encoder::new(Cursor::new(&mut out), width, height);
-    encoder.set_color(png::ColorType::Grayscale);
+    encoder.set_color(color);
     encoder.set_depth(png::BitDepth::Eight);
     let per_metre = (f64::from(PRINT_DPI) / 0.0254).round() as u32;
     encoder.set_pixel_dims(Some(png::PixelDimensions {
@@ -71,14 +82,8 @@ pub fn render_png(payload: &str, module_px: u32) -> Result<Vec<u8>, RenderError>
         yppu: per_metre,
         unit: png::Unit::Meter,
     }));
-    let mut writer = encoder
-        .write_header()
-        .map_err(|e| RenderError::Png(e.to_string()))?;
-    writer
-        .write_image_data(image.as_raw())
-        .map_err(|e| RenderError::Png(e.to_string()))?;
-    writer
-        .finish()
-        .map_err(|e| RenderError::Png(e.to_string()))?;
+    let mut writer = encoder.write_header().map_err(png_error)?;
+    writer.write_image_data(pixels).map_err(png_error)?;
+    writer.finish().map_err(png_error)?;
     Ok(out)
 }

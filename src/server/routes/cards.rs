@@ -84,10 +84,23 @@ pub async fn qr_png(
     caller: Caller,
     ApiPath(serial_text): ApiPath<String>,
 ) -> Result<impl IntoResponse, AppError> {
+    card_image(&state, &caller, &serial_text, |record| {
+        rescard_qr::render_png(&record.payload, 6)
+    })
+    .await
+}
+
+/// An image of the card in the path, rendered off the async runtime, for issuer or admin.
+async fn card_image(
+    state: &AppState,
+    caller: &Caller,
+    serial_text: &str,
+    render: fn(&CardRecord) -> Result<Vec<u8>, rescard_qr::RenderError>,
+) -> Result<impl IntoResponse + use<>, AppError> {
     caller.require(STAFF)?;
-    let serial = serial(&serial_text)?;
+    let serial = serial(serial_text)?;
     let record = state.db().read(move |r| r.card(serial)).await?;
-    let png = tokio::task::spawn_blocking(move || rescard_qr::render_png(&record.payload, 6))
+    let png = tokio::task::spawn_blocking(move || render(&record))
         .await
         .map_err(|e| AppError::internal(e.into()))?
         .map_err(|e| AppError::internal(e.into()))?;
@@ -129,25 +142,13 @@ pub async fn card_png(
     caller: Caller,
     ApiPath(serial_text): ApiPath<String>,
 ) -> Result<impl IntoResponse, AppError> {
-    caller.require(STAFF)?;
-    let serial = serial(&serial_text)?;
-    let record = state.db().read(move |r| r.card(serial)).await?;
-    let png = tokio::task::spawn_blocking(move || {
+    card_image(&state, &caller, &serial_text, |record| {
         rescard_qr::render_card_png(
             &crate::views::printed_card(&record.card, &record.payload),
             record.portrait.as_deref(),
         )
     })
     .await
-    .map_err(|e| AppError::internal(e.into()))?
-    .map_err(|e| AppError::internal(e.into()))?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "image/png"),
-            (header::CACHE_CONTROL, "private, max-age=3600"),
-        ],
-        png,
-    ))
 }
 
 /// An extension.
