@@ -5,14 +5,10 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
 use fantoccini::{ClientBuilder, Locator};
-use rescard::keystore::KeyDir;
-use rescard::server::{AppState, Db, serve};
-use rescard_store::{Registry, Role};
 use serde_json::{Value, json};
 
 struct Driver(Child);
@@ -35,26 +31,12 @@ fn screenshots() -> PathBuf {
 #[tokio::test(flavor = "multi_thread")]
 async fn check_a_card_in_a_browser_valid_then_revoked() {
     // The service.
-    let dir = tempfile::tempdir().expect("dir");
-    let keys = KeyDir::new(&dir.path().join("keys"));
-    keys.init(Utc::now()).expect("key");
-    let path = dir.path().join("registry.sqlite");
-    let token = Registry::open(&path)
-        .expect("registry")
-        .create_token("officer", Role::Issuer, "setup", Utc::now())
-        .expect("token");
-    let state = AppState::new(
-        Db::open(&path).expect("db"),
-        keys,
+    let live = crate::helpers::live_server(
         rescard::server::ServiceConfig::default(),
-        Arc::new(Utc::now),
+        std::future::pending(),
     )
-    .expect("state");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(serve(listener, state, std::future::pending()));
+    .await;
+    let (dir, base, token) = (&live.dir, live.base.clone(), live.token.clone());
 
     // A card, and its printed image as the holder would photograph it.
     let http = reqwest::Client::new();

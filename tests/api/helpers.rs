@@ -233,3 +233,45 @@ impl TestApp {
         self.registry().audit_log().expect("audit").len()
     }
 }
+
+/// The service on a real port: a fresh registry in `dir` (the key in `dir/keys`, the registry in
+/// `dir/registry.sqlite`) with an `issuer` token, served until `shutdown` resolves.
+pub struct LiveServer {
+    pub dir: tempfile::TempDir,
+    pub base: String,
+    pub token: String,
+    pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+pub async fn live_server(
+    config: rescard::server::ServiceConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> LiveServer {
+    let dir = tempfile::tempdir().expect("dir");
+    let keys = KeyDir::new(&dir.path().join("keys"));
+    keys.init(Utc::now() - chrono::Duration::days(1))
+        .expect("key");
+    let path = dir.path().join("registry.sqlite");
+    let token = Registry::open(&path)
+        .expect("registry")
+        .create_token("officer", Role::Issuer, "setup", Utc::now())
+        .expect("token");
+    let state = AppState::new(
+        Db::open(&path).expect("db"),
+        keys,
+        config,
+        Arc::new(Utc::now),
+    )
+    .expect("state");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let task = tokio::spawn(rescard::server::serve(listener, state, shutdown));
+    LiveServer {
+        dir,
+        base,
+        token,
+        task,
+    }
+}

@@ -2,41 +2,22 @@
 
 use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 
 use chrono::Utc;
-use rescard::keystore::KeyDir;
-use rescard::server::{AppState, Db, serve};
-use rescard_store::{Registry, Role};
+use rescard_store::Registry;
 use serde_json::{Value, json};
 
 use crate::helpers::reference_application;
 
 #[tokio::test]
 async fn the_server_answers_over_http_and_stops_gracefully() {
-    let dir = tempfile::tempdir().expect("dir");
-    let keys = KeyDir::new(&dir.path().join("keys"));
-    keys.init(Utc::now()).expect("key");
-    let path = dir.path().join("registry.sqlite");
-    let token = Registry::open(&path)
-        .expect("registry")
-        .create_token("officer", Role::Issuer, "setup", Utc::now())
-        .expect("token");
-    let state = AppState::new(
-        Db::open(&path).expect("db"),
-        keys,
-        rescard::server::ServiceConfig::default(),
-        Arc::new(Utc::now),
-    )
-    .expect("state");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(serve(listener, state, async {
+    let live = crate::helpers::live_server(rescard::server::ServiceConfig::default(), async {
         let _ = stopped.await;
-    }));
+    })
+    .await;
+    let (base, token, server) = (live.base.clone(), live.token.clone(), live.task);
+    let path = live.dir.path().join("registry.sqlite");
 
     let client = reqwest::Client::new();
     let mut application = reference_application();
@@ -170,26 +151,16 @@ fn rescard_serve_initialises_prints_the_admin_token_once_and_stops_on_sigterm() 
 #[tokio::test]
 async fn slow_and_stalled_clients_get_408_and_the_server_keeps_serving() {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let dir = tempfile::tempdir().expect("dir");
-    let keys = KeyDir::new(&dir.path().join("keys"));
-    keys.init(Utc::now()).expect("key");
-    let path = dir.path().join("registry.sqlite");
     let config = rescard::server::ServiceConfig {
         request_timeout: std::time::Duration::from_millis(800),
         ..Default::default()
     };
-    let state = AppState::new(
-        Db::open(&path).expect("db"),
-        keys,
-        config,
-        Arc::new(Utc::now),
-    )
-    .expect("state");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(serve(listener, state, std::future::pending()));
+    let live = crate::helpers::live_server(config, std::future::pending()).await;
+    let addr: std::net::SocketAddr = live
+        .base
+        .trim_start_matches("http://")
+        .parse()
+        .expect("address");
 
     // Thirty clients that send half a request body and then stall.
     let mut stalled = Vec::new();

@@ -2,15 +2,12 @@
 //! rolled-back snapshots.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use rescard::checker::{Checker, STATUS_FILE};
 use rescard::keystore::KeyDir;
-use rescard::server::{AppState, Db, serve};
 use rescard_core::ValidityPeriod;
 use rescard_core::domain::date::issuer_date;
-use rescard_store::{Registry, Role};
 use serde_json::{Value, json};
 
 struct Server {
@@ -22,31 +19,15 @@ struct Server {
 
 impl Server {
     async fn start() -> Self {
-        let dir = tempfile::tempdir().expect("dir");
-        KeyDir::new(&dir.path().join("keys"))
-            .init(Utc::now() - Duration::days(1))
-            .expect("key");
-        let path = dir.path().join("registry.sqlite");
-        let token = Registry::open(&path)
-            .expect("registry")
-            .create_token("officer", Role::Issuer, "setup", Utc::now())
-            .expect("token");
-        let state = AppState::new(
-            Db::open(&path).expect("db"),
-            KeyDir::new(&dir.path().join("keys")),
+        let live = crate::helpers::live_server(
             rescard::server::ServiceConfig::default(),
-            Arc::new(Utc::now),
+            std::future::pending(),
         )
-        .expect("state");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        tokio::spawn(serve(listener, state, std::future::pending()));
+        .await;
         Self {
-            dir,
-            base,
-            token,
+            base: live.base.clone(),
+            token: live.token.clone(),
+            dir: live.dir,
             client: reqwest::Client::new(),
         }
     }
