@@ -64,6 +64,9 @@ pub enum Command {
         /// Requests with a bad token allowed per client address and minute (then 429).
         #[arg(long, env = "RESCARD_SIGNIN_FAILURE_LIMIT", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
         signin_failure_limit: u32,
+        /// Seconds a request may take, its body included, before it gets 408.
+        #[arg(long, env = "RESCARD_REQUEST_TIMEOUT", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
+        request_timeout: u64,
     },
     /// Walk through the whole flow in a temporary directory: init, issue, write the QR, verify it.
     Demo,
@@ -321,11 +324,13 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             status_max_age,
             verify_rate_limit,
             signin_failure_limit,
+            request_timeout,
         } => {
             let config = crate::server::ServiceConfig {
                 status_max_age_seconds: status_max_age.saturating_mul(3600),
                 anonymous_verify_per_minute: verify_rate_limit,
                 failed_signin_per_minute: signin_failure_limit,
+                request_timeout: std::time::Duration::from_secs(request_timeout),
                 ..Default::default()
             };
             serve::run(&ctx, &listen, config, now)

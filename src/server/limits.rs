@@ -31,7 +31,8 @@ impl Default for ServiceConfig {
             status_max_age_seconds: 24 * 3600,
             anonymous_verify_per_minute: 120,
             failed_signin_per_minute: 10,
-            request_timeout: Duration::from_secs(30),
+            // A 5 MB phone photo over a 1 Mbit/s mobile link takes 40 s to arrive.
+            request_timeout: Duration::from_secs(120),
         }
     }
 }
