@@ -331,7 +331,6 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 anonymous_verify_per_minute: verify_rate_limit,
                 failed_signin_per_minute: signin_failure_limit,
                 request_timeout: std::time::Duration::from_secs(request_timeout),
-                ..Default::default()
             };
             serve::run(&ctx, &listen, config, now)
         }
