@@ -100,6 +100,16 @@ impl AppError {
         e
     }
 
+    /// The field at fault, if one.
+    pub fn field(&self) -> Option<&'static str> {
+        self.field
+    }
+
+    /// The message for people.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.status

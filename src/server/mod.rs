@@ -3,6 +3,7 @@
 //! [`router`] builds the whole service; `main` and the tests use the same one.
 
 pub mod auth;
+mod console;
 mod db;
 mod error;
 mod json;
@@ -70,6 +71,22 @@ pub fn router(state: AppState) -> Router {
             post(pages::check).layer(DefaultBodyLimit::max(verify::IMAGE_LIMIT)),
         )
         .route("/static/app.css", get(pages::stylesheet))
+        .route("/console", get(console::index))
+        .route("/console/sign-in", post(console::sign_in))
+        .route("/console/sign-out", post(console::sign_out))
+        .route("/console/find", get(console::find))
+        .route(
+            "/console/issue",
+            post(console::issue).layer(DefaultBodyLimit::max(ISSUE_LIMIT)),
+        )
+        .route("/console/cards/{serial}", get(console::card))
+        .route(
+            "/console/cards/{serial}/{act}",
+            post(console::act).get(console::image),
+        )
+        .route("/console/stats", get(console::stats))
+        .route("/console/stats.csv", get(console::stats_csv))
+        .route("/console/audit", get(console::audit))
         .fallback(ops::not_found)
         .method_not_allowed_fallback(ops::method_not_allowed)
         .layer(DefaultBodyLimit::max(JSON_LIMIT))

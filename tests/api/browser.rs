@@ -193,3 +193,240 @@ async fn check_a_card_in_a_browser_valid_then_revoked() {
     drop(driver);
     eprintln!("screenshots in {}", shots.display());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn staff_sign_in_issue_download_check_revoke_check_again() {
+    let live = crate::helpers::live_server(
+        rescard::server::ServiceConfig::default(),
+        std::future::pending(),
+    )
+    .await;
+    let base = live.base.clone();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+        l.local_addr().expect("addr").port()
+    };
+    let driver = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map(Driver)
+        .expect("chromedriver");
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({"binary": "/usr/bin/chromium", "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--window-size=1200,1400"]}),
+    );
+    let mut client = None;
+    for _ in 0..50 {
+        match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
+            Ok(c) => {
+                client = Some(c);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+    let c = client.expect("chromedriver answers");
+    let shots = screenshots();
+
+    // Sign in with the issuer token.
+    c.goto(&format!("{base}/console")).await.expect("console");
+    c.find(Locator::Css("#token"))
+        .await
+        .expect("token field")
+        .send_keys(&live.token)
+        .await
+        .expect("type");
+    c.find(Locator::Css("button[type=submit]"))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("sign in");
+    c.wait()
+        .for_element(Locator::Css("form#issue"))
+        .await
+        .expect("the home page");
+
+    // Issue a card from the form; first with a mistake, which points at its field.
+    let today = rescard_core::domain::date::issuer_date(Utc::now());
+    let until = rescard_core::ValidityPeriod::latest_end(today);
+    let fill = |id: &'static str, value: String| {
+        let c = c.clone();
+        async move {
+            let field = c
+                .find(Locator::Css(&format!("#f-{id}")))
+                .await
+                .expect("field");
+            field.clear().await.expect("clear");
+            field.send_keys(&value).await.expect("type");
+        }
+    };
+    fill("surname", "Abdykadyrova".into()).await;
+    fill("given_names", "Aigerim".into()).await;
+    // Date inputs take the digits in the browser's display order (mm/dd/yyyy in this locale).
+    let us = |d: chrono::NaiveDate| d.format("%m%d%Y").to_string();
+    fill(
+        "date_of_birth",
+        us(chrono::NaiveDate::from_ymd_opt(1991, 4, 17).expect("date")),
+    )
+    .await;
+    fill("nationality", "KGZ".into()).await;
+    fill("valid_from", us(today)).await;
+    fill("valid_until", us(until)).await;
+    c.find(Locator::Css("form#issue button[type=submit]"))
+        .await
+        .expect("issue")
+        .click()
+        .await
+        .expect("submit");
+    let error = c
+        .wait()
+        .for_element(Locator::Css("#e-nationality"))
+        .await
+        .expect("the error points at the field");
+    assert!(error.text().await.expect("text").contains("KGZ"));
+    std::fs::write(
+        shots.join("console-field-error.png"),
+        c.screenshot().await.expect("shot"),
+    )
+    .expect("save");
+    fill("nationality", "UZB".into()).await;
+    for (id, value) in [
+        (
+            "date_of_birth",
+            us(chrono::NaiveDate::from_ymd_opt(1991, 4, 17).expect("date")),
+        ),
+        ("valid_from", us(today)),
+        ("valid_until", us(until)),
+    ] {
+        fill(id, value).await;
+    }
+    c.find(Locator::Css("form#issue button[type=submit]"))
+        .await
+        .expect("issue")
+        .click()
+        .await
+        .expect("submit");
+    let card = c
+        .wait()
+        .for_element(Locator::Css("#card"))
+        .await
+        .expect("the card page");
+    assert_eq!(
+        card.attr("data-state").await.expect("attr").as_deref(),
+        Some("active")
+    );
+    std::fs::write(
+        shots.join("console-card.png"),
+        c.screenshot().await.expect("shot"),
+    )
+    .expect("save");
+
+    // Download the printable card with the session, and check it on the public page.
+    let href = c
+        .find(Locator::Css("#download-card"))
+        .await
+        .expect("link")
+        .attr("href")
+        .await
+        .expect("href")
+        .expect("a href");
+    let cookie = c
+        .get_named_cookie("rescard_console")
+        .await
+        .expect("session cookie");
+    let png = reqwest::Client::new()
+        .get(format!("{base}{href}"))
+        .header("Cookie", format!("rescard_console={}", cookie.value()))
+        .send()
+        .await
+        .expect("download")
+        .bytes()
+        .await
+        .expect("png");
+    let card_file = live.dir.path().join("downloaded-card.png");
+    std::fs::write(&card_file, &png).expect("save");
+    let check = |c: fantoccini::Client| {
+        let (base, card_file) = (base.clone(), card_file.clone());
+        async move {
+            c.goto(&format!("{base}/")).await.expect("check page");
+            c.find(Locator::Css("#photo"))
+                .await
+                .expect("file")
+                .send_keys(card_file.to_str().expect("path"))
+                .await
+                .expect("choose");
+            c.find(Locator::Css("button[type=submit]"))
+                .await
+                .expect("button")
+                .click()
+                .await
+                .expect("submit");
+            let v = c
+                .wait()
+                .for_element(Locator::Css("#verdict"))
+                .await
+                .expect("verdict");
+            v.attr("data-verdict")
+                .await
+                .expect("attr")
+                .unwrap_or_default()
+        }
+    };
+    assert_eq!(check(c.clone()).await, "valid");
+
+    // Back to the card: revoking needs the confirmation box.
+    c.back().await.expect("back");
+    c.goto(&format!("{base}{}", href.trim_end_matches("/card.png")))
+        .await
+        .expect("card page");
+    c.find(Locator::Css("#revoke-reason"))
+        .await
+        .expect("reason")
+        .send_keys("permit withdrawn")
+        .await
+        .expect("type");
+    c.find(Locator::Css("#revoke-confirm"))
+        .await
+        .expect("confirm")
+        .click()
+        .await
+        .expect("tick");
+    c.find(Locator::Css("#act-revoke button[type=submit]"))
+        .await
+        .expect("revoke")
+        .click()
+        .await
+        .expect("submit");
+    let notice = c
+        .wait()
+        .for_element(Locator::Css("#notice"))
+        .await
+        .expect("feedback");
+    assert!(notice.text().await.expect("text").contains("Revoked"));
+    let state = c
+        .find(Locator::Css("#card"))
+        .await
+        .expect("card")
+        .attr("data-state")
+        .await
+        .expect("attr");
+    assert_eq!(state.as_deref(), Some("revoked"));
+    std::fs::write(
+        shots.join("console-revoked.png"),
+        c.screenshot().await.expect("shot"),
+    )
+    .expect("save");
+    assert_eq!(check(c.clone()).await, "revoked");
+    c.close().await.expect("close");
+    drop(driver);
+}

@@ -12,7 +12,7 @@ mod schema;
 mod tokens;
 
 pub use audit::{AuditCheck, AuditEntry};
-pub use registry::{CardRecord, HistoryEntry, IssuedCard, NewCard, Registry};
+pub use registry::{CardRecord, HistoryEntry, IssuedCard, NewCard, Registry, Statistics};
 pub use schema::version as schema_version;
 pub use tokens::{Role, TOKEN_PREFIX, TokenHolder, TokenInfo};
 

@@ -30,6 +30,21 @@ pub struct NewCard {
     pub portrait: Option<Portrait>,
 }
 
+/// Counts for the staff console's statistics view.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Statistics {
+    /// Cards by state.
+    pub by_state: Vec<(String, u64)>,
+    /// Cards by permit, most first.
+    pub by_permit: Vec<(String, u64)>,
+    /// Cards by nationality, most first.
+    pub by_nationality: Vec<(String, u64)>,
+    /// Cards issued per month, `YYYY-MM`.
+    pub issued_per_month: Vec<(String, u64)>,
+    /// Active cards whose validity ends within the window asked for.
+    pub expiring_soon: u64,
+}
+
 /// A card just issued.
 #[derive(Debug, Clone)]
 pub struct IssuedCard {
@@ -470,6 +485,36 @@ impl Registry {
         Ok(self
             .conn
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+
+    /// Counts for the statistics view: cards by state, permit and nationality; active cards whose
+    /// validity ends within `days` of `today`; cards issued per month (`YYYY-MM`).
+    pub fn statistics(&self, today: NaiveDate, days: i64) -> Result<Statistics> {
+        let group = |sql: &str| -> Result<Vec<(String, u64)>> {
+            let mut stmt = self.conn.prepare(sql)?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            Ok(rows
+                .map(|r| r.map(|(k, n)| (k, u64::try_from(n).unwrap_or(0))))
+                .collect::<rusqlite::Result<Vec<_>>>()?)
+        };
+        let expiring: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM cards WHERE state = 'active' AND valid_until >= ?1 AND valid_until <= ?2",
+            params![today.to_string(), (today + chrono::Duration::days(days)).to_string()],
+            |r| r.get(0),
+        )?;
+        Ok(Statistics {
+            by_state: group("SELECT state, COUNT(*) FROM cards GROUP BY state ORDER BY state")?,
+            by_permit: group(
+                "SELECT permit, COUNT(*) FROM cards GROUP BY permit ORDER BY COUNT(*) DESC",
+            )?,
+            by_nationality: group(
+                "SELECT nationality, COUNT(*) FROM cards GROUP BY nationality ORDER BY COUNT(*) DESC, nationality",
+            )?,
+            issued_per_month: group(
+                "SELECT substr(issued_at, 1, 7), COUNT(*) FROM cards GROUP BY 1 ORDER BY 1",
+            )?,
+            expiring_soon: u64::try_from(expiring).unwrap_or(0),
+        })
     }
 
     /// The number of cards.
