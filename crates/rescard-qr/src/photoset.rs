@@ -306,5 +306,41 @@ pub fn generate(payload: &str, seed: u64) -> Vec<Sample> {
         0.6,
     );
     add("combo-small-rotate-glare".into(), &combo, Some(70));
+
+    // The printed card itself, photographed: tilted, in perspective, and small and soft.
+    let printed = crate::printed::render_card_png(
+        &crate::printed::PrintedCard {
+            serial: "000000013".into(),
+            surname: "ABDYKADYROVA-NURLANOVA".into(),
+            given_names: "AIGERIM ZHANYBEKOVNA".into(),
+            native_name: Some("Абдыкадырова Айгерим".into()),
+            date_of_birth: "17.04.1991".into(),
+            sex: Some("F".into()),
+            nationality: "UZB".into(),
+            itn: "31704199100013".into(),
+            permit: "WORK / РАБОТА".into(),
+            valid_from: "01.12.2026".into(),
+            valid_until: "30.11.2027".into(),
+            payload: payload.to_owned(),
+        },
+        None,
+    );
+    if let Some(card) = printed
+        .ok()
+        .and_then(|png| image::load_from_memory(&png).ok())
+        .map(|i| i.into_luma8())
+    {
+        add("card-tilted".into(), &rotate(&card, 11.0), Some(75));
+        add(
+            "card-perspective".into(),
+            &perspective(&card, [0.1, 0.05, 0.02, 0.04]),
+            Some(70),
+        );
+        add(
+            "card-small-soft".into(),
+            &gaussian_blur_f32(&scale(&card, 0.8), 1.0),
+            Some(60),
+        );
+    }
     set
 }
