@@ -152,12 +152,13 @@ impl TestApp {
         if let Some(ct) = content_type {
             req = req.header(header::CONTENT_TYPE, ct);
         }
-        let response = self
-            .router
-            .clone()
-            .oneshot(req.body(Body::from(body)).expect("request"))
+        self.request(req.body(Body::from(body)).expect("request"))
             .await
-            .expect("infallible");
+    }
+
+    /// Sends a request built by hand (a cookie, say) through the router.
+    pub async fn request(&self, req: Request<Body>) -> Reply {
+        let response = self.router.clone().oneshot(req).await.expect("infallible");
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response

@@ -193,9 +193,6 @@ async fn console(
     token: Option<&str>,
     form: &str,
 ) -> crate::helpers::Reply {
-    use axum::body::Body;
-    use http_body_util::BodyExt as _;
-    use tower::ServiceExt as _;
     let mut req = axum::http::Request::builder()
         .method(method)
         .uri(uri)
@@ -203,26 +200,11 @@ async fn console(
     if let Some(t) = token {
         req = req.header("cookie", cookie(t));
     }
-    let response = app
-        .router
-        .clone()
-        .oneshot(req.body(Body::from(form.to_owned())).expect("request"))
-        .await
-        .expect("infallible");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes()
-        .to_vec();
-    crate::helpers::Reply {
-        status,
-        headers,
-        bytes,
-    }
+    app.request(
+        req.body(axum::body::Body::from(form.to_owned()))
+            .expect("request"),
+    )
+    .await
 }
 
 #[tokio::test]
