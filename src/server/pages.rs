@@ -7,7 +7,7 @@ use axum::extract::{Multipart, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
-use rescard_core::{PREFIX, Verdict, Verification, verify};
+use rescard_core::{PREFIX, Verdict, Verification, verify_cached};
 use serde::Deserialize;
 
 use super::limits::ClientIp;
@@ -341,9 +341,10 @@ pub async fn check(
     };
     let now = state.now();
     let keys = state.keyring();
+    let cache = state.clone();
     let result = state
         .db()
-        .read(move |r| verify(&payload, &keys.trust, r, now))
+        .read(move |r| verify_cached(&payload, &keys.trust, r, now, cache.signatures()))
         .await;
     match result {
         Ok(v) => {

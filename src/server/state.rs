@@ -9,6 +9,9 @@ use super::limits::{RateLimiter, ServiceConfig};
 use super::metrics::Metrics;
 use crate::keystore::{KeyDir, Keyring};
 
+/// How many verified payloads the service remembers (a few hundred bytes each).
+const SIGNATURE_CACHE_ENTRIES: usize = 50_000;
+
 /// Where the service reads the time: the system clock, or a fixed one in tests.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
@@ -26,6 +29,7 @@ struct Inner {
     anonymous_verify: RateLimiter,
     failed_signin: RateLimiter,
     full_snapshot: Mutex<Option<(u64, Arc<Vec<StatusEntry>>)>>,
+    signatures: rescard_core::SignatureCache,
     metrics: Metrics,
     clock: Clock,
 }
@@ -49,6 +53,7 @@ impl AppState {
                 failed_signin: RateLimiter::new(config.failed_signin_per_minute),
                 config,
                 full_snapshot: Mutex::new(None),
+                signatures: rescard_core::SignatureCache::new(SIGNATURE_CACHE_ENTRIES),
                 metrics: Metrics::new(),
                 clock,
             }),
@@ -133,6 +138,11 @@ impl AppState {
             .full_snapshot
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((sequence, entries));
+    }
+
+    /// Payloads whose signature verified, for repeated checks.
+    pub fn signatures(&self) -> &rescard_core::SignatureCache {
+        &self.inner.signatures
     }
 
     /// The metrics.

@@ -46,6 +46,6 @@ pub use domain::{
 };
 pub use keys::{IssuerKey, KeyError, KeyStatus, Kid, TrustList, TrustedKey};
 pub use verify::{
-    CardState, CurrentStatus, NoStatus, StatusOrigin, StatusReport, StatusSource, Verdict,
-    Verification, verify,
+    CardState, CurrentStatus, NoStatus, SignatureCache, StatusOrigin, StatusReport, StatusSource,
+    Verdict, Verification, verify, verify_cached,
 };

@@ -268,45 +268,65 @@ pub fn verify<S: StatusSource>(
     status: &S,
     now: DateTime<Utc>,
 ) -> Result<Verification, S::Error> {
-    let signed = match codec::decode(payload) {
-        Ok(signed) => signed,
-        Err(e) => {
-            return Ok(Verification::failed(
-                Verdict::Malformed,
-                e.to_string(),
-                None,
-            ));
-        }
-    };
+    match authenticate(payload, trust) {
+        Ok(authentic) => judge(authentic, status, now),
+        Err(failed) => Ok(*failed),
+    }
+}
+
+/// What a signature check proved: which trusted key signed the payload, and what it says.
+#[derive(Debug, Clone)]
+struct Authentic {
+    kid: Kid,
+    key: crate::keys::TrustedKey,
+    claims: codec::DecodedClaims,
+}
+
+/// The envelope, the signature and the claims: everything about a payload that does not change with
+/// time or status. A failure is already the verification.
+fn authenticate(payload: &str, trust: &TrustList) -> Result<Authentic, Box<Verification>> {
+    let signed = codec::decode(payload).map_err(|e| {
+        Box::new(Verification::failed(
+            Verdict::Malformed,
+            e.to_string(),
+            None,
+        ))
+    })?;
     let kid = signed.kid();
-    let verified = match signed.verify(trust) {
-        Ok(v) => v,
-        Err(SignatureFailure::UnknownIssuer) => {
-            return Ok(Verification::failed(
-                Verdict::UnknownIssuer,
-                format!("no trusted issuer key has kid {kid}"),
-                Some(kid),
-            ));
-        }
-        Err(SignatureFailure::InvalidSignature) => {
-            return Ok(Verification::failed(
-                Verdict::InvalidSignature,
-                "the signature does not verify: the card was altered or forged".into(),
-                Some(kid),
-            ));
-        }
-    };
-    let claims = match verified.claims() {
-        Ok(c) => c,
-        Err(e) => {
-            return Ok(Verification::failed(
-                Verdict::Malformed,
-                e.to_string(),
-                Some(kid),
-            ));
-        }
-    };
-    if let Some(end) = verified.key().not_after
+    let verified = signed.verify(trust).map_err(|f| match f {
+        SignatureFailure::UnknownIssuer => Box::new(Verification::failed(
+            Verdict::UnknownIssuer,
+            format!("no trusted issuer key has kid {kid}"),
+            Some(kid),
+        )),
+        SignatureFailure::InvalidSignature => Box::new(Verification::failed(
+            Verdict::InvalidSignature,
+            "the signature does not verify: the card was altered or forged".into(),
+            Some(kid),
+        )),
+    })?;
+    let claims = verified.claims().map_err(|e| {
+        Box::new(Verification::failed(
+            Verdict::Malformed,
+            e.to_string(),
+            Some(kid),
+        ))
+    })?;
+    Ok(Authentic {
+        kid,
+        key: verified.key().clone(),
+        claims,
+    })
+}
+
+/// The verdict on an authentic payload: the signing key's window, then the status, then the dates.
+fn judge<S: StatusSource>(
+    a: Authentic,
+    status: &S,
+    now: DateTime<Utc>,
+) -> Result<Verification, S::Error> {
+    let Authentic { kid, key, claims } = a;
+    if let Some(end) = key.not_after
         && claims.issued_at > end
     {
         return Ok(Verification::failed(
@@ -367,6 +387,74 @@ pub fn verify<S: StatusSource>(
         days_remaining: Some(days_remaining),
         status: report,
     })
+}
+
+/// Remembers payloads whose signature verified, keyed by the SHA-256 of the payload text, so that
+/// checking the same card again (a bank re-checking its customers daily) skips the decoding and the
+/// signature. Sound because a payload's text fixes its bytes, hence its signature and claims; what can
+/// change is checked on every hit: the key that verified must still be in the trust list and not
+/// retired (else the full check runs, and says `unknown_issuer`), its signing window is applied again,
+/// and the status and dates are judged afresh.
+pub struct SignatureCache {
+    capacity: usize,
+    entries: std::sync::Mutex<std::collections::HashMap<[u8; 32], Authentic>>,
+}
+
+impl SignatureCache {
+    /// A cache of at most `capacity` payloads (emptied when full).
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            entries: std::sync::Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    /// The number of payloads remembered.
+    pub fn len(&self) -> usize {
+        self.entries.lock().map(|e| e.len()).unwrap_or(0)
+    }
+
+    /// Whether nothing is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// [`verify`], with `cache` remembering authentic payloads. The verdict is the same as `verify`'s.
+pub fn verify_cached<S: StatusSource>(
+    payload: &str,
+    trust: &TrustList,
+    status: &S,
+    now: DateTime<Utc>,
+    cache: &SignatureCache,
+) -> Result<Verification, S::Error> {
+    use sha2::{Digest, Sha256};
+    let hash: [u8; 32] = Sha256::digest(payload.as_bytes()).into();
+    let hit = cache
+        .entries
+        .lock()
+        .ok()
+        .and_then(|e| e.get(&hash).cloned());
+    if let Some(mut known) = hit
+        && let Some(key) = trust
+            .candidates(known.kid)
+            .find(|k| k.public_key == known.key.public_key)
+    {
+        known.key = key.clone();
+        return judge(known, status, now);
+    }
+    match authenticate(payload, trust) {
+        Ok(authentic) => {
+            if let Ok(mut entries) = cache.entries.lock() {
+                if entries.len() >= cache.capacity {
+                    entries.clear();
+                }
+                entries.insert(hash, authentic.clone());
+            }
+            judge(authentic, status, now)
+        }
+        Err(failed) => Ok(*failed),
+    }
 }
 
 fn with_reason(what: &str, reason: Option<&str>) -> String {

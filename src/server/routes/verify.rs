@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use rescard_core::report::VerificationJson;
-use rescard_core::{PREFIX, verify as verify_payload};
+use rescard_core::{PREFIX, verify_cached};
 use rescard_qr::DecodeError;
 use rescard_store::{HistoryEntry, StoreError};
 use serde::{Deserialize, Serialize};
@@ -117,10 +117,11 @@ pub async fn verify(
     let disclosure = caller.disclosure();
     let now = state.now();
     let keys = state.keyring();
+    let cache = state.clone();
     let (verification, record) = state
         .db()
         .read(move |r| {
-            let v = verify_payload(&payload, &keys.trust, r, now)?;
+            let v = verify_cached(&payload, &keys.trust, r, now, cache.signatures())?;
             let record = match v.card.as_ref() {
                 Some(card) if disclosure >= Disclosure::Bank => match r.card(card.serial()) {
                     Ok(record) => Some(record),

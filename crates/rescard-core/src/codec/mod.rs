@@ -196,7 +196,14 @@ impl SignedPayload {
         }
         let signature = Signature::from_slice(&self.sign1.signature)
             .map_err(|_| SignatureFailure::InvalidSignature)?;
-        let tbs = self.sign1.tbs_data(&[]);
+        let tbs = sig_structure(
+            self.sign1
+                .protected
+                .original_data
+                .as_deref()
+                .unwrap_or_default(),
+            self.sign1.payload.as_deref().unwrap_or_default(),
+        );
         let key = candidates
             .find(|k| k.public_key.verify_strict(&tbs, &signature).is_ok())
             .ok_or(SignatureFailure::InvalidSignature)?;
@@ -205,6 +212,34 @@ impl SignedPayload {
             claims: self.sign1.payload.clone().unwrap_or_default(),
         })
     }
+}
+
+/// The bytes a COSE_Sign1 signature covers (RFC 9052 §4.4) with no external AAD:
+/// `["Signature1", protected, h'', payload]`, written directly (the verifier's hot path; a test checks
+/// it against coset's own `tbs_data`).
+fn sig_structure(protected: &[u8], payload: &[u8]) -> Vec<u8> {
+    fn bstr_header(out: &mut Vec<u8>, len: usize) {
+        match len {
+            0..=23 => out.push(0x40 | len as u8),
+            24..=0xff => out.extend_from_slice(&[0x58, len as u8]),
+            0x100..=0xffff => {
+                out.push(0x59);
+                out.extend_from_slice(&(len as u16).to_be_bytes());
+            }
+            _ => {
+                out.push(0x5a);
+                out.extend_from_slice(&(len as u32).to_be_bytes());
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(16 + protected.len() + payload.len());
+    out.extend_from_slice(b"\x84\x6aSignature1");
+    bstr_header(&mut out, protected.len());
+    out.extend_from_slice(protected);
+    out.push(0x40);
+    bstr_header(&mut out, payload.len());
+    out.extend_from_slice(payload);
+    out
 }
 
 #[cfg(test)]

@@ -239,3 +239,18 @@ fn dates_are_days_since_the_epoch() {
     let d = NaiveDate::from_ymd_opt(1970, 1, 1).expect("date");
     assert_eq!(crate::domain::date::days_since_epoch(d), 0);
 }
+
+#[test]
+fn the_signed_bytes_are_the_rfc_9052_sig_structure() {
+    for len in [0usize, 5, 23, 24, 97, 255, 256, 70_000] {
+        let mut sign1 =
+            CoseSign1::from_tagged_slice(&encode_cose(&reference::card(), signed_at(), &key()))
+                .expect("cose");
+        sign1.payload = Some(vec![0xab; len]);
+        let ours = sig_structure(
+            sign1.protected.original_data.as_deref().unwrap_or_default(),
+            sign1.payload.as_deref().unwrap_or_default(),
+        );
+        assert_eq!(ours, sign1.tbs_data(&[]), "payload of {len} bytes");
+    }
+}

@@ -234,3 +234,77 @@ fn verdict_names_and_exit_codes_are_distinct() {
         assert_eq!(Verdict::from_name(v.as_str()), Some(v));
     }
 }
+
+#[test]
+fn the_cache_gives_the_same_verdicts_and_forgets_a_retired_key() {
+    let cache = SignatureCache::new(100);
+    let other = IssuerKey::from_seed(&[5; 32]);
+    let mut bad = payload().into_bytes();
+    let last = bad.len() - 3;
+    bad[last] = if bad[last] == b'0' { b'1' } else { b'0' };
+    let payloads = [
+        payload(),
+        codec::encode(&reference::card(), signed_at(), &other),
+        String::from_utf8(bad).expect("ascii"),
+        "RC1:junk".into(),
+    ];
+    let statuses = [
+        with_state(CardState::Active, "2028-11-30"),
+        with_state(CardState::Revoked, "2027-11-30"),
+    ];
+    for round in 0..2 {
+        for p in &payloads {
+            for s in &statuses {
+                for now in ["2027-01-15T12:00:00Z", "2028-06-01T12:00:00Z"] {
+                    let plain = verify(p, &trust(), s, at(now)).expect("infallible");
+                    let cached =
+                        verify_cached(p, &trust(), s, at(now), &cache).expect("infallible");
+                    assert_eq!(cached, plain, "round {round}");
+                }
+            }
+        }
+    }
+    assert_eq!(cache.len(), 1, "only the authentic payload is remembered");
+
+    // The key is retired: the remembered payload is checked in full again.
+    let mut retired = TrustedKey::active(key().verifying_key(), signed_at());
+    retired.status = KeyStatus::Retired;
+    let list = TrustList::new(vec![retired]).expect("list");
+    let v = verify_cached(
+        &payload(),
+        &list,
+        &NoStatus,
+        at("2027-01-15T12:00:00Z"),
+        &cache,
+    )
+    .expect("infallible");
+    assert_eq!(v.verdict, Verdict::UnknownIssuer);
+    // The key's signing window now ends before the card was signed.
+    let mut rotated = TrustedKey::active(key().verifying_key(), at("2026-01-01T00:00:00Z"));
+    rotated.status = KeyStatus::VerifyOnly;
+    rotated.not_after = Some(at("2026-11-01T00:00:00Z"));
+    let list = TrustList::new(vec![rotated]).expect("list");
+    let v = verify_cached(
+        &payload(),
+        &list,
+        &NoStatus,
+        at("2027-01-15T12:00:00Z"),
+        &cache,
+    )
+    .expect("infallible");
+    assert_eq!(v.verdict, Verdict::InvalidSignature);
+}
+
+#[test]
+fn a_full_cache_starts_again() {
+    let cache = SignatureCache::new(2);
+    for seed in 0..5u8 {
+        let k = IssuerKey::from_seed(&[seed + 100; 32]);
+        let list =
+            TrustList::new(vec![TrustedKey::active(k.verifying_key(), signed_at())]).expect("list");
+        let p = codec::encode(&reference::card(), signed_at(), &k);
+        verify_cached(&p, &list, &NoStatus, at("2027-01-15T12:00:00Z"), &cache)
+            .expect("infallible");
+        assert!(cache.len() <= 2);
+    }
+}
