@@ -27,7 +27,7 @@
 //! and compares.
 
 use chrono::{DateTime, Utc};
-use coset::cbor::value::{Integer, Value};
+use coset::cbor::value::Value;
 
 use super::CodecError;
 use crate::domain::date::{date_from_epoch_days, days_since_epoch};
@@ -58,66 +58,98 @@ mod key {
     pub const PORTRAIT_DIGEST: i64 = 12;
 }
 
-fn int(i: i64) -> Value {
-    Value::Integer(Integer::from(i))
-}
-
-fn uint(u: u64) -> Value {
-    Value::Integer(Integer::from(u))
-}
-
 /// The claims set for `card`, signed at `issued_at`, as CBOR bytes.
 pub fn encode_claims(card: &Card, issued_at: DateTime<Utc>) -> Vec<u8> {
+    // Written directly (no value tree): the verifier re-encodes every card it reads to check that it
+    // is canonical, so this is on its hot path. The fixtures pin the bytes.
     let h = card.holder();
-    let mut fields = vec![
-        (int(key::SERIAL), uint(card.serial().number().into())),
-        (int(key::ITN), uint(card.itn().number())),
-        (int(key::SURNAME), Value::Text(h.surname.to_string())),
-        (
-            int(key::GIVEN_NAMES),
-            Value::Text(h.given_names.to_string()),
-        ),
-    ];
+    let mut w = Writer(Vec::with_capacity(128));
+    w.head(5, 3); // map(3)
+    w.int(CLAIM_ISS);
+    w.text(ISSUER);
+    w.int(CLAIM_IAT);
+    w.uint(u64::try_from(issued_at.timestamp()).unwrap_or(0));
+    w.int(CARD_CLAIM);
+    let entries = 9
+        + u64::from(h.native_name.is_some())
+        + u64::from(h.sex.is_some())
+        + u64::from(card.portrait_digest().is_some());
+    w.head(5, entries);
+    w.int(key::SERIAL);
+    w.uint(card.serial().number().into());
+    w.int(key::ITN);
+    w.uint(card.itn().number());
+    w.int(key::SURNAME);
+    w.text(h.surname.as_ref());
+    w.int(key::GIVEN_NAMES);
+    w.text(h.given_names.as_ref());
     if let Some(native) = &h.native_name {
-        fields.push((int(key::NATIVE_NAME), Value::Text(native.to_string())));
+        w.int(key::NATIVE_NAME);
+        w.text(native.as_ref());
     }
-    fields.push((
-        int(key::DATE_OF_BIRTH),
-        int(days_since_epoch(h.date_of_birth)),
-    ));
+    w.int(key::DATE_OF_BIRTH);
+    w.int(days_since_epoch(h.date_of_birth));
     if let Some(sex) = h.sex {
-        fields.push((int(key::SEX), Value::Text(sex.as_str().into())));
+        w.int(key::SEX);
+        w.text(sex.as_str());
     }
-    fields.extend([
-        (
-            int(key::NATIONALITY),
-            Value::Text(h.nationality.to_string()),
-        ),
-        (int(key::PERMIT), uint(card.permit().code().into())),
-        (
-            int(key::VALID_FROM),
-            int(days_since_epoch(card.validity().from())),
-        ),
-        (
-            int(key::VALID_UNTIL),
-            int(days_since_epoch(card.validity().until())),
-        ),
-    ]);
+    w.int(key::NATIONALITY);
+    w.text(h.nationality.as_str());
+    w.int(key::PERMIT);
+    w.uint(card.permit().code().into());
+    w.int(key::VALID_FROM);
+    w.int(days_since_epoch(card.validity().from()));
+    w.int(key::VALID_UNTIL);
+    w.int(days_since_epoch(card.validity().until()));
     if let Some(digest) = card.portrait_digest() {
-        fields.push((int(key::PORTRAIT_DIGEST), Value::Bytes(digest.to_vec())));
+        w.int(key::PORTRAIT_DIGEST);
+        w.head(2, digest.len() as u64);
+        w.0.extend_from_slice(&digest);
     }
-    let claims = Value::Map(vec![
-        (int(CLAIM_ISS), Value::Text(ISSUER.into())),
-        (
-            int(CLAIM_IAT),
-            uint(u64::try_from(issued_at.timestamp()).unwrap_or(0)),
-        ),
-        (int(CARD_CLAIM), Value::Map(fields)),
-    ]);
-    let mut out = Vec::with_capacity(128);
-    // Writing a Value into a Vec cannot fail.
-    let _ = ciborium::into_writer(&claims, &mut out);
-    out
+    w.0
+}
+
+/// A minimal writer of deterministic CBOR (RFC 8949 §4.2.1: shortest heads).
+struct Writer(Vec<u8>);
+
+impl Writer {
+    /// A head: major type `major`, argument `n`, in its shortest form.
+    fn head(&mut self, major: u8, n: u64) {
+        let m = major << 5;
+        match n {
+            0..=23 => self.0.push(m | n as u8),
+            24..=0xff => self.0.extend_from_slice(&[m | 24, n as u8]),
+            0x100..=0xffff => {
+                self.0.push(m | 25);
+                self.0.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            0x1_0000..=0xffff_ffff => {
+                self.0.push(m | 26);
+                self.0.extend_from_slice(&(n as u32).to_be_bytes());
+            }
+            _ => {
+                self.0.push(m | 27);
+                self.0.extend_from_slice(&n.to_be_bytes());
+            }
+        }
+    }
+
+    fn uint(&mut self, n: u64) {
+        self.head(0, n);
+    }
+
+    fn int(&mut self, n: i64) {
+        if n >= 0 {
+            self.head(0, n as u64);
+        } else {
+            self.head(1, (-1 - n) as u64);
+        }
+    }
+
+    fn text(&mut self, t: &str) {
+        self.head(3, t.len() as u64);
+        self.0.extend_from_slice(t.as_bytes());
+    }
 }
 
 /// A card and the time it was signed, read back from claims bytes.
