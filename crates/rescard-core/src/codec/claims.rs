@@ -27,7 +27,6 @@
 //! and compares.
 
 use chrono::{DateTime, Utc};
-use coset::cbor::value::Value;
 
 use super::CodecError;
 use crate::domain::date::{date_from_epoch_days, days_since_epoch};
@@ -163,61 +162,78 @@ pub struct DecodedClaims {
 
 /// Reads a claims set. Anything but the exact deterministic encoding of a valid card is refused.
 pub fn decode_claims(bytes: &[u8]) -> Result<DecodedClaims, CodecError> {
-    let mut reader = bytes;
-    let value: Value =
-        ciborium::from_reader(&mut reader).map_err(|_| CodecError::Claims("not CBOR".into()))?;
-    if !reader.is_empty() {
-        return Err(CodecError::Claims("bytes after the claims set".into()));
-    }
-    let mut top = Fields::of(value, "claims")?;
-    let iss = top.text(CLAIM_ISS)?;
+    // Read in one pass, in the only order the deterministic encoding allows; the re-encoding check at
+    // the end refuses anything else (longer heads, other orders), so the reader can stay simple.
+    let mut r = Reader { bytes, pos: 0 };
+    r.map_of(3, "claims")?;
+    r.key(CLAIM_ISS)?;
+    let iss = r.text()?;
     if iss != ISSUER {
         return Err(CodecError::Claims(format!(
             "iss is {iss:?}, not {ISSUER:?}"
         )));
     }
-    let iat = top.uint(CLAIM_IAT)?;
-    let issued_at = i64::try_from(iat)
+    r.key(CLAIM_IAT)?;
+    let issued_at = i64::try_from(r.uint()?)
         .ok()
         .and_then(|s| DateTime::from_timestamp(s, 0))
         .ok_or_else(|| CodecError::Claims("iat out of range".into()))?;
-    let mut c = Fields::of(top.take(CARD_CLAIM)?, "card")?;
-    top.finish()?;
-
-    let bad = |e: crate::domain::DomainError| CodecError::Claims(e.to_string());
-    let serial = Serial::from_number(c.uint(key::SERIAL)?).map_err(bad)?;
-    let itn = Itn::from_number(c.uint(key::ITN)?).map_err(bad)?;
-    let surname = LatinName::surname(&c.text(key::SURNAME)?).map_err(bad)?;
-    let given_names = LatinName::given_names(&c.text(key::GIVEN_NAMES)?).map_err(bad)?;
-    let native_name = c
-        .opt_text(key::NATIVE_NAME)?
-        .map(|t| NativeName::parse(&t))
-        .transpose()
-        .map_err(bad)?;
-    let date_of_birth = c.date(key::DATE_OF_BIRTH)?;
-    let sex = c
-        .opt_text(key::SEX)?
-        .map(|t| t.parse::<Sex>())
-        .transpose()
-        .map_err(bad)?;
-    let nationality = Nationality::parse(&c.text(key::NATIONALITY)?).map_err(bad)?;
-    let permit = Permit::from_code(c.uint(key::PERMIT)?)
-        .ok_or_else(|| CodecError::Claims("unknown permit code".into()))?;
-    let validity =
-        ValidityPeriod::new(c.date(key::VALID_FROM)?, c.date(key::VALID_UNTIL)?).map_err(bad)?;
-    let portrait_digest = match c.opt(key::PORTRAIT_DIGEST) {
-        None => None,
-        Some(Value::Bytes(b)) => Some(
-            b.try_into()
-                .map_err(|_| CodecError::Claims("portrait digest is not 16 bytes".into()))?,
-        ),
-        Some(_) => {
-            return Err(CodecError::Claims(
-                "portrait digest is not a byte string".into(),
-            ));
+    r.key(CARD_CLAIM)?;
+    let entries = r.map("card")?;
+    let (mut serial, mut itn, mut surname, mut given_names, mut native_name) =
+        (None, None, None, None, None);
+    let (mut date_of_birth, mut sex, mut nationality, mut permit) = (None, None, None, None);
+    let (mut valid_from, mut valid_until, mut portrait_digest) = (None, None, None);
+    let mut previous = 0;
+    for _ in 0..entries {
+        let k = r.int()?;
+        if k <= previous {
+            return Err(CodecError::Claims(format!(
+                "card: key {k} out of order or repeated"
+            )));
         }
-    };
-    c.finish()?;
+        previous = k;
+        match k {
+            key::SERIAL => serial = Some(r.uint()?),
+            key::ITN => itn = Some(r.uint()?),
+            key::SURNAME => surname = Some(r.text()?),
+            key::GIVEN_NAMES => given_names = Some(r.text()?),
+            key::NATIVE_NAME => native_name = Some(r.text()?),
+            key::DATE_OF_BIRTH => date_of_birth = Some(r.date()?),
+            key::SEX => sex = Some(r.text()?),
+            key::NATIONALITY => nationality = Some(r.text()?),
+            key::PERMIT => permit = Some(r.uint()?),
+            key::VALID_FROM => valid_from = Some(r.date()?),
+            key::VALID_UNTIL => valid_until = Some(r.date()?),
+            key::PORTRAIT_DIGEST => portrait_digest = Some(r.digest()?),
+            other => return Err(CodecError::Claims(format!("card: unknown key {other}"))),
+        }
+    }
+    if r.pos != bytes.len() {
+        return Err(CodecError::Claims("bytes after the claims set".into()));
+    }
+    let missing = |what: &str| CodecError::Claims(format!("card: {what} is missing"));
+    let bad = |e: crate::domain::DomainError| CodecError::Claims(e.to_string());
+    let serial = Serial::from_number(serial.ok_or_else(|| missing("serial"))?).map_err(bad)?;
+    let itn = Itn::from_number(itn.ok_or_else(|| missing("ITN"))?).map_err(bad)?;
+    let surname = LatinName::surname(surname.ok_or_else(|| missing("surname"))?).map_err(bad)?;
+    let given_names =
+        LatinName::given_names(given_names.ok_or_else(|| missing("given names"))?).map_err(bad)?;
+    let native_name = native_name
+        .map(NativeName::parse)
+        .transpose()
+        .map_err(bad)?;
+    let date_of_birth = date_of_birth.ok_or_else(|| missing("date of birth"))?;
+    let sex = sex.map(str::parse::<Sex>).transpose().map_err(bad)?;
+    let nationality =
+        Nationality::parse(nationality.ok_or_else(|| missing("nationality"))?).map_err(bad)?;
+    let permit = Permit::from_code(permit.ok_or_else(|| missing("permit"))?)
+        .ok_or_else(|| CodecError::Claims("unknown permit code".into()))?;
+    let validity = ValidityPeriod::new(
+        valid_from.ok_or_else(|| missing("valid from"))?,
+        valid_until.ok_or_else(|| missing("valid until"))?,
+    )
+    .map_err(bad)?;
     let holder = Holder {
         surname,
         given_names,
@@ -235,92 +251,117 @@ pub fn decode_claims(bytes: &[u8]) -> Result<DecodedClaims, CodecError> {
     Ok(DecodedClaims { card, issued_at })
 }
 
-/// The entries of a CBOR map with integer keys, taken out one by one; `finish` refuses leftovers.
-struct Fields {
-    what: &'static str,
-    entries: Vec<(i64, Value)>,
+/// A one-pass reader of the claims' CBOR: heads, integers, text, byte strings.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
 }
 
-impl Fields {
-    fn of(value: Value, what: &'static str) -> Result<Self, CodecError> {
-        let Value::Map(map) = value else {
-            return Err(CodecError::Claims(format!("{what} is not a map")));
+impl<'a> Reader<'a> {
+    fn fail(&self, what: &str) -> CodecError {
+        CodecError::Claims(format!("{what} at byte {}", self.pos))
+    }
+
+    /// A head: (major type, argument). Indefinite lengths and reserved values are refused.
+    fn head(&mut self) -> Result<(u8, u64), CodecError> {
+        let first = *self
+            .bytes
+            .get(self.pos)
+            .ok_or_else(|| self.fail("the claims end early"))?;
+        self.pos += 1;
+        let (major, info) = (first >> 5, first & 0x1f);
+        let width = match info {
+            0..=23 => return Ok((major, u64::from(info))),
+            24 => 1,
+            25 => 2,
+            26 => 4,
+            27 => 8,
+            _ => return Err(self.fail("an indefinite or reserved CBOR head")),
         };
-        let mut entries = Vec::with_capacity(map.len());
-        for (k, v) in map {
-            let key = match k {
-                Value::Integer(i) => i64::try_from(i)
-                    .map_err(|_| CodecError::Claims(format!("{what}: key out of range")))?,
-                _ => {
-                    return Err(CodecError::Claims(format!(
-                        "{what}: a key is not an integer"
-                    )));
-                }
-            };
-            if entries.iter().any(|(seen, _)| *seen == key) {
-                return Err(CodecError::Claims(format!(
-                    "{what}: key {key} appears twice"
-                )));
-            }
-            entries.push((key, v));
-        }
-        Ok(Self { what, entries })
+        let end = self
+            .pos
+            .checked_add(width)
+            .filter(|e| *e <= self.bytes.len())
+            .ok_or_else(|| self.fail("the claims end early"))?;
+        let n = self.bytes[self.pos..end]
+            .iter()
+            .fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+        self.pos = end;
+        Ok((major, n))
     }
 
-    fn opt(&mut self, key: i64) -> Option<Value> {
-        let i = self.entries.iter().position(|(k, _)| *k == key)?;
-        Some(self.entries.swap_remove(i).1)
-    }
-
-    fn take(&mut self, key: i64) -> Result<Value, CodecError> {
-        self.opt(key)
-            .ok_or_else(|| CodecError::Claims(format!("{}: key {key} is missing", self.what)))
-    }
-
-    fn opt_text(&mut self, key: i64) -> Result<Option<String>, CodecError> {
-        match self.opt(key) {
-            None => Ok(None),
-            Some(Value::Text(t)) => Ok(Some(t)),
-            Some(_) => Err(CodecError::Claims(format!(
-                "{}: key {key} is not text",
-                self.what
-            ))),
+    fn map(&mut self, what: &str) -> Result<u64, CodecError> {
+        match self.head()? {
+            (5, n) => Ok(n),
+            _ => Err(CodecError::Claims(format!("{what} is not a map"))),
         }
     }
 
-    fn text(&mut self, key: i64) -> Result<String, CodecError> {
-        self.opt_text(key)?
-            .ok_or_else(|| CodecError::Claims(format!("{}: key {key} is missing", self.what)))
+    fn map_of(&mut self, n: u64, what: &str) -> Result<(), CodecError> {
+        if self.map(what)? != n {
+            return Err(CodecError::Claims(format!(
+                "{what} has the wrong number of entries"
+            )));
+        }
+        Ok(())
     }
 
-    fn int(&mut self, key: i64) -> Result<i128, CodecError> {
-        match self.take(key)? {
-            Value::Integer(i) => Ok(i128::from(i)),
-            _ => Err(CodecError::Claims(format!(
-                "{}: key {key} is not an integer",
-                self.what
-            ))),
+    fn int(&mut self) -> Result<i64, CodecError> {
+        match self.head()? {
+            (0, n) => i64::try_from(n).map_err(|_| self.fail("an integer out of range")),
+            (1, n) => i64::try_from(n)
+                .map(|n| -1 - n)
+                .map_err(|_| self.fail("an integer out of range")),
+            _ => Err(self.fail("an integer was expected")),
         }
     }
 
-    fn uint(&mut self, key: i64) -> Result<u64, CodecError> {
-        u64::try_from(self.int(key)?)
-            .map_err(|_| CodecError::Claims(format!("{}: key {key} is out of range", self.what)))
-    }
-
-    fn date(&mut self, key: i64) -> Result<chrono::NaiveDate, CodecError> {
-        let days = i64::try_from(self.int(key)?).ok();
-        days.and_then(date_from_epoch_days)
-            .ok_or_else(|| CodecError::Claims(format!("{}: key {key} is not a date", self.what)))
-    }
-
-    fn finish(self) -> Result<(), CodecError> {
-        match self.entries.first() {
-            None => Ok(()),
-            Some((k, _)) => Err(CodecError::Claims(format!(
-                "{}: unknown key {k}",
-                self.what
-            ))),
+    fn uint(&mut self) -> Result<u64, CodecError> {
+        match self.head()? {
+            (0, n) => Ok(n),
+            _ => Err(self.fail("an unsigned integer was expected")),
         }
+    }
+
+    fn key(&mut self, expected: i64) -> Result<(), CodecError> {
+        let k = self.int()?;
+        if k != expected {
+            return Err(CodecError::Claims(format!(
+                "claim {expected} was expected, not {k}"
+            )));
+        }
+        Ok(())
+    }
+
+    fn take(&mut self, major: u8, what: &str) -> Result<&'a [u8], CodecError> {
+        let (m, n) = self.head()?;
+        if m != major {
+            return Err(self.fail(what));
+        }
+        let len = usize::try_from(n).map_err(|_| self.fail("a length out of range"))?;
+        let end = self
+            .pos
+            .checked_add(len)
+            .filter(|e| *e <= self.bytes.len())
+            .ok_or_else(|| self.fail("the claims end early"))?;
+        let out = &self.bytes[self.pos..end];
+        self.pos = end;
+        Ok(out)
+    }
+
+    fn text(&mut self) -> Result<&'a str, CodecError> {
+        let raw = self.take(3, "text was expected")?;
+        std::str::from_utf8(raw).map_err(|_| self.fail("text that is not UTF-8"))
+    }
+
+    fn digest(&mut self) -> Result<[u8; 16], CodecError> {
+        let raw = self.take(2, "a byte string was expected")?;
+        raw.try_into()
+            .map_err(|_| CodecError::Claims("portrait digest is not 16 bytes".into()))
+    }
+
+    fn date(&mut self) -> Result<chrono::NaiveDate, CodecError> {
+        let days = self.int()?;
+        date_from_epoch_days(days).ok_or_else(|| self.fail("a date out of range"))
     }
 }
