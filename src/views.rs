@@ -128,3 +128,16 @@ pub fn printed_card(card: &rescard_core::Card, payload: &str) -> rescard_qr::Pri
         payload: payload.to_owned(),
     }
 }
+
+/// The printable card of a registry record, as a PNG (the API and the console serve the same one).
+pub fn card_png(record: &CardRecord) -> Result<Vec<u8>, rescard_qr::RenderError> {
+    rescard_qr::render_card_png(
+        &printed_card(&record.card, &record.payload),
+        record.portrait.as_deref(),
+    )
+}
+
+/// The QR code of a registry record, as a PNG for print (6 px a module).
+pub fn qr_png(record: &CardRecord) -> Result<Vec<u8>, rescard_qr::RenderError> {
+    rescard_qr::render_png(&record.payload, 6)
+}

@@ -20,7 +20,7 @@ use subtle::ConstantTimeEq as _;
 use super::limits::ClientIp;
 use super::{AppError, AppState};
 use crate::issuance::Application;
-use crate::views::{RecordJson, printed_card};
+use crate::views::RecordJson;
 
 const COOKIE: &str = "rescard_console";
 
@@ -783,12 +783,8 @@ pub async fn image(
         Err(e) => return e.into_response(),
     };
     let png = tokio::task::spawn_blocking(move || match file.as_str() {
-        "card.png" => rescard_qr::render_card_png(
-            &printed_card(&record.card, &record.payload),
-            record.portrait.as_deref(),
-        )
-        .map(Some),
-        "qr.png" => rescard_qr::render_png(&record.payload, 6).map(Some),
+        "card.png" => crate::views::card_png(&record).map(Some),
+        "qr.png" => crate::views::qr_png(&record).map(Some),
         _ => Ok(None),
     })
     .await;

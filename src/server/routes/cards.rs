@@ -84,10 +84,7 @@ pub async fn qr_png(
     caller: Caller,
     ApiPath(serial_text): ApiPath<String>,
 ) -> Result<impl IntoResponse, AppError> {
-    card_image(&state, &caller, &serial_text, |record| {
-        rescard_qr::render_png(&record.payload, 6)
-    })
-    .await
+    card_image(&state, &caller, &serial_text, crate::views::qr_png).await
 }
 
 /// An image of the card in the path, rendered off the async runtime, for issuer or admin.
@@ -142,13 +139,7 @@ pub async fn card_png(
     caller: Caller,
     ApiPath(serial_text): ApiPath<String>,
 ) -> Result<impl IntoResponse, AppError> {
-    card_image(&state, &caller, &serial_text, |record| {
-        rescard_qr::render_card_png(
-            &crate::views::printed_card(&record.card, &record.payload),
-            record.portrait.as_deref(),
-        )
-    })
-    .await
+    card_image(&state, &caller, &serial_text, crate::views::card_png).await
 }
 
 /// An extension.
