@@ -1,8 +1,13 @@
-//! The registry as the service uses it: every call runs on tokio's blocking pool, so SQLite never
-//! blocks the async runtime. Writes go through one connection (SQLite has one writer at a time
-//! anyway, and `BEGIN IMMEDIATE` keeps them serial); reads take a connection from a small pool.
+//! The registry as the service uses it; SQLite never blocks the async runtime. Reads run on tokio's
+//! blocking pool and take a connection from a small pool. Writes go to one writer thread with the one
+//! write connection (SQLite has one writer at a time anyway), which commits them in groups: the
+//! writes that arrive while a group is being written wait in a queue, and the next group runs all of
+//! them in one transaction, each in a savepoint of its own, and flushes the disk once. Every request
+//! still gets its answer only after the commit that holds its write, so an acknowledged act is as
+//! durable as before; one that fails leaves no trace and does not disturb the others.
 
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
 use rescard_store::{Registry, StoreError};
@@ -11,21 +16,34 @@ use super::AppError;
 
 /// How many idle read connections are kept.
 const MAX_IDLE_READERS: usize = 16;
+/// The most writes one group commit holds (bounds the wait of the first).
+const MAX_GROUP: usize = 256;
 
 /// The registry behind the service.
 pub struct Db {
     path: PathBuf,
-    writer: Mutex<Registry>,
+    writes: mpsc::Sender<Job>,
     readers: Mutex<Vec<Registry>>,
 }
+
+/// A queued write: runs on the writer, says whether it succeeded, and returns how to deliver its
+/// result once the group's commit is known.
+type Job = Box<dyn FnOnce(&mut Registry) -> (bool, Deliver) + Send>;
+/// Sends a write's result to its request, given the outcome of the commit.
+type Deliver = Box<dyn FnOnce(&Result<(), String>) + Send>;
 
 impl Db {
     /// Opens the registry at `path`, creating it and migrating its schema.
     pub fn open(path: &Path) -> Result<Arc<Self>, StoreError> {
         let writer = Registry::open(path)?;
+        let (writes, queue) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("registry-writer".into())
+            .spawn(move || write_groups(writer, queue))
+            .map_err(|e| StoreError::Commit(format!("cannot start the writer thread: {e}")))?;
         Ok(Arc::new(Self {
             path: path.to_path_buf(),
-            writer: Mutex::new(writer),
+            writes,
             readers: Mutex::new(Vec::new()),
         }))
     }
@@ -58,23 +76,70 @@ impl Db {
         .await
     }
 
-    /// Runs `f` on the write connection.
+    /// Runs `f` on the write connection, in the next group commit.
     pub async fn write<T, F>(self: &Arc<Self>, f: F) -> Result<T, AppError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Registry) -> Result<T, StoreError> + Send + 'static,
     {
-        let db = Arc::clone(self);
-        run_blocking(move || {
-            // A panic while holding the lock cannot leave a transaction half done (SQLite rolls it
-            // back), so a poisoned lock is still safe to use.
-            let mut writer = db
-                .writer
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            f(&mut writer)
-        })
-        .await
+        let (sender, receiver) = tokio::sync::oneshot::channel::<Result<T, StoreError>>();
+        let job: Job = Box::new(move |registry| {
+            let result = f(registry);
+            let ok = result.is_ok();
+            let deliver: Deliver = Box::new(move |committed| {
+                // The request may have gone (its client hung up): nothing to tell.
+                let _ = sender.send(match (result, committed) {
+                    (Ok(value), Ok(())) => Ok(value),
+                    (Ok(_), Err(e)) => Err(StoreError::Commit(e.clone())),
+                    (Err(e), _) => Err(e),
+                });
+            });
+            (ok, deliver)
+        });
+        self.writes
+            .send(job)
+            .map_err(|_| AppError::internal(anyhow::anyhow!("the registry writer has stopped")))?;
+        receiver
+            .await
+            .map_err(|_| {
+                AppError::internal(anyhow::anyhow!("the registry write did not complete"))
+            })?
+            .map_err(AppError::from)
+    }
+}
+
+/// The writer thread: waits for writes, and commits each batch of waiting ones as one group, until
+/// the service (every sender) is gone.
+fn write_groups(mut writer: Registry, queue: mpsc::Receiver<Job>) {
+    while let Ok(first) = queue.recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_GROUP
+            && let Ok(job) = queue.try_recv()
+        {
+            jobs.push(job);
+        }
+        let mut delivers = Vec::with_capacity(jobs.len());
+        let group = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            writer.group(jobs, |registry, job| {
+                // A job that panics is rolled back to its savepoint; its request hears of a
+                // failure when its result sender is dropped.
+                match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(registry))) {
+                    Ok((ok, deliver)) => {
+                        delivers.push(deliver);
+                        ok
+                    }
+                    Err(_) => false,
+                }
+            })
+        }));
+        let committed = match group {
+            Ok(outcome) => outcome.map_err(|e| e.to_string()),
+            // The thread goes on serving the next groups; SQLite rolls back what was left open.
+            Err(_) => Err("the group commit failed".to_owned()),
+        };
+        for deliver in delivers {
+            deliver(&committed);
+        }
     }
 }
 

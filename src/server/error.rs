@@ -154,9 +154,10 @@ impl From<StoreError> for AppError {
                     .with_field("passport_number")
             }
             StoreError::Token(m) => Self::new(StatusCode::CONFLICT, "token_refused", m),
-            StoreError::NoActor | StoreError::Corrupt(_) | StoreError::Sqlite(_) => {
-                Self::internal(e.into())
-            }
+            StoreError::NoActor
+            | StoreError::Corrupt(_)
+            | StoreError::Commit(_)
+            | StoreError::Sqlite(_) => Self::internal(e.into()),
         }
     }
 }

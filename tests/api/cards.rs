@@ -320,3 +320,51 @@ async fn a_native_name_the_card_cannot_print_is_refused() {
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(reply.json()["error"]["field"], "native_name");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_issuance_is_committed_in_groups_and_a_refused_card_leaves_no_trace() {
+    let app = std::sync::Arc::new(spawn_app());
+    // The first card registers passport FA1234567 for its holder's date of birth.
+    app.issue_reference().await;
+    let audit_before = app.audit_len();
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..40 {
+        let app = std::sync::Arc::clone(&app);
+        tasks.spawn(async move {
+            let mut application = reference_application();
+            if n % 5 == 0 {
+                // The same passport with another birth date: refused (409).
+                application["date_of_birth"] = json!("1990-01-01");
+            } else {
+                application["passport_number"] = json!(format!("FC{n:07}"));
+            }
+            let reply = app
+                .call(Method::POST, "/api/v1/cards", ISSUER, Some(application))
+                .await;
+            (n, reply.status, reply.json())
+        });
+    }
+    let mut serials = std::collections::BTreeSet::new();
+    while let Some(done) = tasks.join_next().await {
+        let (n, status, body) = done.expect("task");
+        if n % 5 == 0 {
+            assert_eq!(status, StatusCode::CONFLICT, "{body}");
+        } else {
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+            serials.insert(body["serial"].as_str().expect("serial").to_owned());
+        }
+    }
+    assert_eq!(serials.len(), 32);
+    let registry = app.registry();
+    assert_eq!(registry.card_count().expect("count"), 33);
+    // Serials 1..=33 with no gaps: the refused cards took nothing, not even a number.
+    let expected: std::collections::BTreeSet<String> = (2..=33)
+        .map(|n| {
+            rescard_core::Serial::from_sequence(n)
+                .expect("serial")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(serials, expected);
+    assert_eq!(app.audit_len(), audit_before + 32);
+}

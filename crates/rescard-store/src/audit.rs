@@ -57,11 +57,8 @@ pub(crate) fn append(
     details: serde_json::Value,
 ) -> Result<(), StoreError> {
     let (last_seq, prev_hash): (i64, String) = tx
-        .query_row(
-            "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .prepare_cached("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
         .or_else(|e| match e {
             rusqlite::Error::QueryReturnedNoRows => Ok((0, GENESIS.to_owned())),
             e => Err(e),
@@ -70,8 +67,7 @@ pub(crate) fn append(
     let at = now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     let details = details.to_string();
     let hash = entry_hash(seq, &at, actor, action, serial, &details, &prev_hash);
-    tx.execute(
-        "INSERT INTO audit (seq, at, actor, action, serial, details, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    tx.prepare_cached("INSERT INTO audit (seq, at, actor, action, serial, details, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?.execute(
         params![seq, at, actor, action, serial, details, prev_hash, hash],
     )?;
     Ok(())

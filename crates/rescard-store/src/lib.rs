@@ -48,6 +48,9 @@ pub enum StoreError {
     /// The stored data does not parse: edited outside rescard, or a bug.
     #[error("the registry holds invalid data: {0}")]
     Corrupt(String),
+    /// A group of writes could not be committed (see `Registry::group`): none of them happened.
+    #[error("storage error: the write could not be committed: {0}")]
+    Commit(String),
     /// SQLite failed (disk full, locked for too long, I/O error).
     #[error("storage error: {0}")]
     Sqlite(#[from] rusqlite::Error),

@@ -118,6 +118,13 @@ pub(crate) fn prepare(conn: &mut Connection) -> Result<(), StoreError> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // Plans must not depend on bound values. Without this, SQLite (built with STAT4) recompiled the
+    // serial lookup on every new serial, because the partial index `cards_listed` made the value
+    // "interesting" to the planner: a third of a status lookup was spent parsing SQL.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     let done: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     let done = usize::try_from(done).unwrap_or(usize::MAX);
     if done > MIGRATIONS.len() {

@@ -182,17 +182,16 @@ impl Registry {
         let presented = hash(token);
         let row = self
             .connection()
-            .query_row(
+            .prepare_cached(
                 "SELECT name, role, hash FROM tokens WHERE hash = ?1 AND revoked_at IS NULL",
-                [&presented],
-                |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                    ))
-                },
-            )
+            )?
+            .query_row([&presented], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
             .optional()?;
         Ok(match row {
             Some((name, role, stored))

@@ -502,3 +502,70 @@ fn a_batch_issues_the_good_cards_and_refuses_each_bad_one_alone() {
         AuditCheck::Intact { entries: 4, .. }
     ));
 }
+
+#[test]
+fn a_group_commits_the_acts_that_succeed_and_leaves_no_trace_of_one_that_fails() {
+    let (mut reg, first) = registry_with_card();
+    let before = reg.audit_log().expect("log").len();
+    let mut wrong_birth = application(Some("FA1234567"));
+    wrong_birth.holder.date_of_birth = d("1990-01-01");
+    let jobs = vec![
+        application(Some("FB0000001")),
+        wrong_birth,
+        application(Some("FB0000002")),
+    ];
+    let mut results = Vec::new();
+    reg.group(jobs, |r, new| {
+        let result = r.issue(&new, &key(), "officer-1", at(NOW));
+        let ok = result.is_ok();
+        results.push(result);
+        ok
+    })
+    .expect("commit");
+    assert!(matches!(results[1], Err(StoreError::HolderMismatch { .. })));
+    let serials: Vec<Serial> = results
+        .iter()
+        .filter_map(|r| r.as_ref().ok().map(|i| i.card.serial()))
+        .collect();
+    assert_eq!(serials.len(), 2);
+    // The serials follow on without a gap: the refused card took nothing.
+    assert_eq!(
+        serials,
+        [
+            Serial::from_sequence(2).expect("serial"),
+            Serial::from_sequence(3).expect("serial")
+        ]
+    );
+    for r in results.iter().flatten() {
+        assert_eq!(
+            verdict(&reg, &r.payload, "2027-01-15T12:00:00Z"),
+            Verdict::Valid
+        );
+    }
+    assert_eq!(reg.audit_log().expect("log").len(), before + 2);
+    assert!(matches!(
+        reg.verify_audit().expect("check"),
+        AuditCheck::Intact { .. }
+    ));
+    assert_eq!(
+        first.card.serial(),
+        Serial::from_sequence(1).expect("serial")
+    );
+}
+
+#[test]
+fn a_group_left_open_by_a_panic_is_rolled_back_before_the_next() {
+    let (mut reg, _) = registry_with_card();
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        reg.group([application(Some("FB0000001"))], |r, new| {
+            r.issue(&new, &key(), "officer-1", at(NOW)).expect("issue");
+            panic!("a bug half-way through a group");
+        })
+    }));
+    assert!(outcome.is_err());
+    reg.group([application(Some("FB0000002"))], |r, new| {
+        r.issue(&new, &key(), "officer-1", at(NOW)).is_ok()
+    })
+    .expect("the next group commits");
+    assert_eq!(reg.card_count().expect("count"), 2);
+}
