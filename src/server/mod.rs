@@ -53,6 +53,10 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/verify",
             post(verify::verify).layer(DefaultBodyLimit::max(verify::IMAGE_LIMIT)),
         )
+        .route(
+            "/api/v1/verify/batch",
+            post(verify::verify_batch).layer(DefaultBodyLimit::max(verify::BATCH_BODY_LIMIT)),
+        )
         .route("/api/v1/keys", get(keys::list))
         .route("/api/v1/keys/signed", get(status::signed_keys))
         .route("/api/v1/status", get(status::snapshot))

@@ -11,7 +11,7 @@ use super::routes::{admin, cards, keys, ops, status, verify};
     info(title = "rescard", description = "Resident cards for foreign citizens: issue, check, and keep the registry."),
     paths(
         cards::issue, cards::get, cards::qr_png, cards::card_png, cards::extend, cards::suspend, cards::reinstate, cards::revoke, cards::replace,
-        verify::verify, keys::list, status::snapshot, status::signed_keys, admin::audit, admin::tokens, admin::create_token, admin::revoke_token,
+        verify::verify, verify::verify_batch, keys::list, status::snapshot, status::signed_keys, admin::audit, admin::tokens, admin::create_token, admin::revoke_token,
         ops::healthz, ops::metrics,
     ),
     modifiers(&BearerAuth),

@@ -2,6 +2,7 @@
 //! the real server on port 0.
 
 mod access;
+mod batch;
 mod browser;
 mod cards;
 mod crash;

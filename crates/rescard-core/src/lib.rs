@@ -47,5 +47,5 @@ pub use domain::{
 pub use keys::{IssuerKey, KeyError, KeyStatus, Kid, TrustList, TrustedKey};
 pub use verify::{
     CardState, CurrentStatus, NoStatus, SignatureCache, StatusOrigin, StatusReport, StatusSource,
-    Verdict, Verification, verify, verify_cached,
+    Verdict, Verification, verify, verify_batch, verify_cached,
 };

@@ -285,26 +285,42 @@ struct Authentic {
 /// The envelope, the signature and the claims: everything about a payload that does not change with
 /// time or status. A failure is already the verification.
 fn authenticate(payload: &str, trust: &TrustList) -> Result<Authentic, Box<Verification>> {
-    let signed = codec::decode(payload).map_err(|e| {
+    let signed = envelope(payload)?;
+    let verified = signed
+        .verify(trust)
+        .map_err(|f| signature_failure(f, signed.kid()))?;
+    authentic(verified, signed.kid())
+}
+
+/// The envelope of a payload text, or the `malformed` verification.
+fn envelope(payload: &str) -> Result<codec::SignedPayload, Box<Verification>> {
+    codec::decode(payload).map_err(|e| {
         Box::new(Verification::failed(
             Verdict::Malformed,
             e.to_string(),
             None,
         ))
-    })?;
-    let kid = signed.kid();
-    let verified = signed.verify(trust).map_err(|f| match f {
-        SignatureFailure::UnknownIssuer => Box::new(Verification::failed(
+    })
+}
+
+/// The verification of a payload whose signature did not verify.
+fn signature_failure(failure: SignatureFailure, kid: Kid) -> Box<Verification> {
+    Box::new(match failure {
+        SignatureFailure::UnknownIssuer => Verification::failed(
             Verdict::UnknownIssuer,
             format!("no trusted issuer key has kid {kid}"),
             Some(kid),
-        )),
-        SignatureFailure::InvalidSignature => Box::new(Verification::failed(
+        ),
+        SignatureFailure::InvalidSignature => Verification::failed(
             Verdict::InvalidSignature,
             "the signature does not verify: the card was altered or forged".into(),
             Some(kid),
-        )),
-    })?;
+        ),
+    })
+}
+
+/// The claims of a verified payload, or the `malformed` verification.
+fn authentic(verified: codec::VerifiedPayload, kid: Kid) -> Result<Authentic, Box<Verification>> {
     let claims = verified.claims().map_err(|e| {
         Box::new(Verification::failed(
             Verdict::Malformed,
@@ -420,6 +436,52 @@ impl SignatureCache {
     }
 }
 
+impl SignatureCache {
+    /// The cache key of a payload text.
+    fn key_of(payload: &str) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(payload.as_bytes()).into()
+    }
+
+    /// The remembered authentic payload with this hash, if its key is still trusted and unretired
+    /// (carrying the key's current signing window).
+    fn recall(&self, hash: &[u8; 32], trust: &TrustList) -> Option<Authentic> {
+        self.recall_all(std::slice::from_ref(hash), trust)
+            .pop()
+            .flatten()
+    }
+
+    /// [`Self::recall`] for many payloads, under one lock.
+    fn recall_all(&self, hashes: &[[u8; 32]], trust: &TrustList) -> Vec<Option<Authentic>> {
+        let Ok(entries) = self.entries.lock() else {
+            return vec![None; hashes.len()];
+        };
+        hashes
+            .iter()
+            .map(|hash| {
+                let mut known = entries.get(hash)?.clone();
+                let key = trust
+                    .candidates(known.kid)
+                    .find(|k| k.public_key == known.key.public_key)?;
+                known.key = key.clone();
+                Some(known)
+            })
+            .collect()
+    }
+
+    /// Remembers authentic payloads, under one lock.
+    fn remember<'a>(&self, found: impl IntoIterator<Item = ([u8; 32], &'a Authentic)>) {
+        if let Ok(mut entries) = self.entries.lock() {
+            for (hash, authentic) in found {
+                if entries.len() >= self.capacity {
+                    entries.clear();
+                }
+                entries.insert(hash, authentic.clone());
+            }
+        }
+    }
+}
+
 /// [`verify`], with `cache` remembering authentic payloads. The verdict is the same as `verify`'s.
 pub fn verify_cached<S: StatusSource>(
     payload: &str,
@@ -428,29 +490,13 @@ pub fn verify_cached<S: StatusSource>(
     now: DateTime<Utc>,
     cache: &SignatureCache,
 ) -> Result<Verification, S::Error> {
-    use sha2::{Digest, Sha256};
-    let hash: [u8; 32] = Sha256::digest(payload.as_bytes()).into();
-    let hit = cache
-        .entries
-        .lock()
-        .ok()
-        .and_then(|e| e.get(&hash).cloned());
-    if let Some(mut known) = hit
-        && let Some(key) = trust
-            .candidates(known.kid)
-            .find(|k| k.public_key == known.key.public_key)
-    {
-        known.key = key.clone();
+    let hash = SignatureCache::key_of(payload);
+    if let Some(known) = cache.recall(&hash, trust) {
         return judge(known, status, now);
     }
     match authenticate(payload, trust) {
         Ok(authentic) => {
-            if let Ok(mut entries) = cache.entries.lock() {
-                if entries.len() >= cache.capacity {
-                    entries.clear();
-                }
-                entries.insert(hash, authentic.clone());
-            }
+            cache.remember([(hash, &authentic)]);
             judge(authentic, status, now)
         }
         Err(failed) => Ok(*failed),
@@ -463,6 +509,9 @@ fn with_reason(what: &str, reason: Option<&str>) -> String {
         None => what.to_owned(),
     }
 }
+
+mod batch;
+pub use batch::{BATCH_LIMIT, verify_batch};
 
 #[cfg(test)]
 mod tests;

@@ -7,9 +7,14 @@ use axum::http::{HeaderMap, StatusCode, header};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use rescard_core::report::VerificationJson;
+use rescard_core::verify::BATCH_LIMIT;
 use rescard_core::{PREFIX, verify_cached};
 use rescard_qr::DecodeError;
-use rescard_store::{HistoryEntry, StoreError};
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use rescard_core::{Serial, StatusReport, StatusSource};
+use rescard_store::{HistoryEntry, Registry, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -79,27 +84,11 @@ pub async fn verify(
             .take(ip)
             .map_err(|wait| AppError::too_many(wait, "verifications without a token"))?;
     }
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase())
-        .unwrap_or_default();
-    let payload = match content_type.as_str() {
-        "application/json" => {
-            let request: VerifyRequest = serde_json::from_slice(&body).map_err(|e| {
-                if e.is_syntax() || e.is_eof() {
-                    AppError::new(StatusCode::BAD_REQUEST, "malformed_json", e.to_string())
-                } else {
-                    AppError::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "invalid_body",
-                        e.to_string(),
-                    )
-                }
-            })?;
-            request.payload.trim().to_owned()
-        }
+    let payload = match content_type(&headers).as_str() {
+        "application/json" => parse_json::<VerifyRequest>(&body)?
+            .payload
+            .trim()
+            .to_owned(),
         "image/png" | "image/jpeg" => {
             tokio::task::spawn_blocking(move || rescard_qr::decode_payload(&body, PREFIX))
                 .await
@@ -149,6 +138,185 @@ pub async fn verify(
         }),
         history: at_least(Disclosure::Police).then(|| record.as_ref().map(|r| r.history.clone())),
     }))
+}
+
+/// The media type of a request, lower case, without parameters.
+fn content_type(headers: &HeaderMap) -> String {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// A JSON body: 400 when it is not JSON, 422 when it is JSON of the wrong shape.
+fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    serde_json::from_slice(body).map_err(|e| {
+        if e.is_syntax() || e.is_eof() {
+            AppError::new(StatusCode::BAD_REQUEST, "malformed_json", e.to_string())
+        } else {
+            AppError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+                e.to_string(),
+            )
+        }
+    })
+}
+
+/// Payloads to check together.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
+    /// Up to 10,000 QR texts, `RC1:…`.
+    pub payloads: Vec<String>,
+}
+
+/// One card's result in a batch: the verification, and what the caller's role adds
+/// (`employer`: `allowed_to_work`; `bank` and above: `passport_number`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchItem {
+    /// The payload's position in the request, from 0.
+    pub index: usize,
+    /// The verification.
+    #[serde(flatten)]
+    pub result: VerificationJson,
+    /// Whether the permit allows work (employer, bank, police, staff).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<bool>)]
+    pub allowed_to_work: Option<Option<bool>>,
+    /// The passport number from the registry (bank, police, staff).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub passport_number: Option<Option<String>>,
+}
+
+/// The results of a batch, in the order of the request.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchResponse {
+    /// How many payloads were checked.
+    pub count: usize,
+    /// How many cards got each verdict (a verdict no card got is absent).
+    pub summary: std::collections::BTreeMap<&'static str, usize>,
+    /// One result a payload.
+    pub results: Vec<BatchItem>,
+}
+
+/// The largest batch body: [`BATCH_LIMIT`] payloads of the longest length, with room for the JSON.
+pub const BATCH_BODY_LIMIT: usize =
+    BATCH_LIMIT * (rescard_core::codec::MAX_PAYLOAD_CHARS + 8) + 1024;
+
+/// `POST /api/v1/verify/batch`.
+#[utoipa::path(post, path = "/api/v1/verify/batch", tag = "verify",
+    request_body(description = "JSON `{\"payloads\": [\"RC1:…\", …]}`, at most 10,000", content(
+        (BatchRequest = "application/json"))),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "One verdict a payload, in order, and a count of each verdict", body = BatchResponse),
+        (status = 401, description = "No token, or a token that is not valid", body = ErrorBody),
+        (status = 413, description = "More than 10,000 payloads, or a larger body", body = ErrorBody),
+        (status = 415, body = ErrorBody),
+        (status = 400, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "JSON of the wrong shape", body = ErrorBody),
+    ))]
+pub async fn verify_batch(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<BatchResponse>, AppError> {
+    if caller.0.is_none() {
+        return Err(AppError::unauthorized(
+            "batch checks need a token (any role): Authorization: Bearer <token>",
+        ));
+    }
+    if content_type(&headers) != "application/json" {
+        return Err(AppError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send application/json {\"payloads\": [\"RC1:…\", …]}",
+        ));
+    }
+    let request: BatchRequest = parse_json(&body)?;
+    drop(body);
+    if request.payloads.len() > BATCH_LIMIT {
+        return Err(AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "batch_too_large",
+            format!(
+                "{} payloads; a batch holds at most {BATCH_LIMIT}: split it",
+                request.payloads.len()
+            ),
+        ));
+    }
+    let disclosure = caller.disclosure();
+    let now = state.now();
+    let keys = state.keyring();
+    let cache = state.clone();
+    let payloads = request.payloads;
+    let (verifications, passports) = state
+        .db()
+        .read(move |registry| {
+            let refs: Vec<&str> = payloads.iter().map(|p| p.trim()).collect();
+            let trust = &keys.trust;
+            let signatures = Some(cache.signatures());
+            registry.consistent(|r| {
+                if disclosure >= Disclosure::Bank {
+                    let source = WithPassports {
+                        registry: r,
+                        passports: Default::default(),
+                    };
+                    let v = rescard_core::verify_batch(&refs, trust, &source, now, signatures)?;
+                    Ok((v, source.passports.into_inner()))
+                } else {
+                    let v = rescard_core::verify_batch(&refs, trust, r, now, signatures)?;
+                    Ok((v, Default::default()))
+                }
+            })
+        })
+        .await?;
+    let mut summary = std::collections::BTreeMap::new();
+    let results = verifications
+        .iter()
+        .enumerate()
+        .map(|(index, v)| {
+            state.metrics().verdict(v.verdict);
+            *summary.entry(v.verdict.as_str()).or_insert(0) += 1;
+            BatchItem {
+                index,
+                result: VerificationJson::from(v),
+                allowed_to_work: (disclosure >= Disclosure::Employer)
+                    .then(|| v.card.as_ref().map(|c| c.permit().allows_work())),
+                passport_number: (disclosure >= Disclosure::Bank).then(|| {
+                    v.card
+                        .as_ref()
+                        .and_then(|c| passports.get(&c.serial()).cloned().flatten())
+                }),
+            }
+        })
+        .collect();
+    Ok(Json(BatchResponse {
+        count: verifications.len(),
+        summary,
+        results,
+    }))
+}
+
+/// The registry as a status source that also keeps each card's passport number (one lookup a card).
+struct WithPassports<'a> {
+    registry: &'a Registry,
+    passports: std::cell::RefCell<HashMap<Serial, Option<String>>>,
+}
+
+impl StatusSource for WithPassports<'_> {
+    type Error = StoreError;
+
+    fn status(&self, serial: Serial, now: DateTime<Utc>) -> Result<StatusReport, StoreError> {
+        let (report, passport) = self.registry.status_and_passport(serial, now)?;
+        self.passports.borrow_mut().insert(serial, passport);
+        Ok(report)
+    }
 }
 
 fn image_error(e: DecodeError) -> AppError {

@@ -196,21 +196,37 @@ impl SignedPayload {
         }
         let signature = Signature::from_slice(&self.sign1.signature)
             .map_err(|_| SignatureFailure::InvalidSignature)?;
-        let tbs = sig_structure(
+        let tbs = self.to_be_signed();
+        let key = candidates
+            .find(|k| k.public_key.verify_strict(&tbs, &signature).is_ok())
+            .ok_or(SignatureFailure::InvalidSignature)?;
+        Ok(self.verified_by(key))
+    }
+
+    /// The bytes the signature covers (the COSE Sig_structure).
+    pub(crate) fn to_be_signed(&self) -> Vec<u8> {
+        sig_structure(
             self.sign1
                 .protected
                 .original_data
                 .as_deref()
                 .unwrap_or_default(),
             self.sign1.payload.as_deref().unwrap_or_default(),
-        );
-        let key = candidates
-            .find(|k| k.public_key.verify_strict(&tbs, &signature).is_ok())
-            .ok_or(SignatureFailure::InvalidSignature)?;
-        Ok(VerifiedPayload {
+        )
+    }
+
+    /// The 64 signature bytes (`decode` checked the length).
+    pub(crate) fn signature_bytes(&self) -> &[u8] {
+        &self.sign1.signature
+    }
+
+    /// The payload as verified by `key`: only for a caller that has checked the signature itself
+    /// (the batch verifier).
+    pub(crate) fn verified_by(&self, key: &TrustedKey) -> VerifiedPayload {
+        VerifiedPayload {
             key: key.clone(),
             claims: self.sign1.payload.clone().unwrap_or_default(),
-        })
+        }
     }
 }
 
