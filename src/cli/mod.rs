@@ -20,7 +20,7 @@ use clap::{Args, Parser, Subcommand};
 use rescard_core::Serial;
 use rescard_core::domain::date::{parse_date, start_of_issuer_day};
 
-pub use context::Context;
+pub use context::{Context, REGISTRY_FILE};
 
 /// Exit code for an act refused or failed.
 pub const EXIT_FAILED: u8 = 1;
