@@ -82,10 +82,13 @@ pub fn sign1(payload: Vec<u8>, key: &IssuerKey) -> Vec<u8> {
 }
 
 /// A payload whose envelope is well formed but whose signature has not been checked.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedPayload {
     kid: Kid,
-    sign1: CoseSign1,
+    /// The protected header's bytes, as signed.
+    protected: Vec<u8>,
+    payload: Vec<u8>,
+    signature: Vec<u8>,
 }
 
 /// Why a signature check failed: no trusted key has the payload's `kid`, or none of them verifies it.
@@ -135,7 +138,55 @@ pub fn decode(text: &str) -> Result<SignedPayload, CodecError> {
 }
 
 /// Checks the envelope of COSE_Sign1 bytes.
+///
+/// The format allows exactly one encoding of an envelope, so the common case is read directly from
+/// the bytes ([`read_envelope`]); anything else goes through coset, which accepts the same single
+/// encoding and says precisely what is wrong with the others.
 pub fn decode_cose(bytes: &[u8]) -> Result<SignedPayload, CodecError> {
+    if let Some(signed) = read_envelope(bytes) {
+        return Ok(signed);
+    }
+    decode_cose_checked(bytes)
+}
+
+/// The envelope read byte by byte, when `bytes` are exactly
+/// `d2 84 4d a2 01 27 04 48 <kid:8> a0 <payload: bstr> 58 40 <signature:64>`
+/// (tag 18, a 4-array, the protected header `{1: -8, 4: kid}`, an empty unprotected header, the
+/// payload as a shortest-form byte string, and a 64-byte signature); `None` for anything else.
+fn read_envelope(bytes: &[u8]) -> Option<SignedPayload> {
+    const HEAD: [u8; 8] = [0xd2, 0x84, 0x4d, 0xa2, 0x01, 0x27, 0x04, 0x48];
+    let rest = bytes.strip_prefix(&HEAD)?;
+    let (kid, rest) = rest.split_first_chunk::<8>()?;
+    let rest = rest.strip_prefix(&[0xa0])?;
+    let (&first, rest) = rest.split_first()?;
+    let (len, rest) = match first {
+        0x40..=0x57 => (usize::from(first - 0x40), rest),
+        0x58 => {
+            let (&n, rest) = rest.split_first()?;
+            (n >= 24).then_some((usize::from(n), rest))?
+        }
+        0x59 => {
+            let (n, rest) = rest.split_first_chunk::<2>()?;
+            let n = usize::from(u16::from_be_bytes(*n));
+            (n > 0xff).then_some((n, rest))?
+        }
+        _ => return None,
+    };
+    if rest.len() != len + 2 + Signature::BYTE_SIZE {
+        return None;
+    }
+    let (payload, rest) = rest.split_at(len);
+    let signature = rest.strip_prefix(&[0x58, 0x40])?;
+    Some(SignedPayload {
+        kid: Kid(*kid),
+        protected: bytes[3..16].to_vec(),
+        payload: payload.to_vec(),
+        signature: signature.to_vec(),
+    })
+}
+
+/// [`decode_cose`] through coset, with an error for each way the bytes can be wrong.
+fn decode_cose_checked(bytes: &[u8]) -> Result<SignedPayload, CodecError> {
     let sign1 = CoseSign1::from_tagged_slice(bytes).map_err(|e| CodecError::Cose(e.to_string()))?;
     let header = &sign1.protected.header;
     if header.alg
@@ -179,7 +230,12 @@ pub fn decode_cose(bytes: &[u8]) -> Result<SignedPayload, CodecError> {
     if sign1.clone().to_tagged_vec().ok().as_deref() != Some(bytes) {
         return Err(CodecError::Cose("not in the deterministic encoding".into()));
     }
-    Ok(SignedPayload { kid, sign1 })
+    Ok(SignedPayload {
+        kid,
+        protected: canonical_protected,
+        payload: sign1.payload.unwrap_or_default(),
+        signature: sign1.signature,
+    })
 }
 
 impl SignedPayload {
@@ -194,7 +250,7 @@ impl SignedPayload {
         if candidates.peek().is_none() {
             return Err(SignatureFailure::UnknownIssuer);
         }
-        let signature = Signature::from_slice(&self.sign1.signature)
+        let signature = Signature::from_slice(&self.signature)
             .map_err(|_| SignatureFailure::InvalidSignature)?;
         let tbs = self.to_be_signed();
         let key = candidates
@@ -205,19 +261,12 @@ impl SignedPayload {
 
     /// The bytes the signature covers (the COSE Sig_structure).
     pub(crate) fn to_be_signed(&self) -> Vec<u8> {
-        sig_structure(
-            self.sign1
-                .protected
-                .original_data
-                .as_deref()
-                .unwrap_or_default(),
-            self.sign1.payload.as_deref().unwrap_or_default(),
-        )
+        sig_structure(&self.protected, &self.payload)
     }
 
     /// The 64 signature bytes (`decode` checked the length).
     pub(crate) fn signature_bytes(&self) -> &[u8] {
-        &self.sign1.signature
+        &self.signature
     }
 
     /// The payload as verified by `key`: only for a caller that has checked the signature itself
@@ -225,7 +274,7 @@ impl SignedPayload {
     pub(crate) fn verified_by(&self, key: &TrustedKey) -> VerifiedPayload {
         VerifiedPayload {
             key: key.clone(),
-            claims: self.sign1.payload.clone().unwrap_or_default(),
+            claims: self.payload.clone(),
         }
     }
 }

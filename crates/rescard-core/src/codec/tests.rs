@@ -254,3 +254,52 @@ fn the_signed_bytes_are_the_rfc_9052_sig_structure() {
         assert_eq!(ours, sign1.tbs_data(&[]), "payload of {len} bytes");
     }
 }
+
+#[test]
+fn the_direct_envelope_reader_agrees_with_coset_on_every_length_and_every_changed_byte() {
+    let key = key();
+    for len in [0, 1, 23, 24, 25, 97, 255, 256, 257, 1000] {
+        let bytes = sign1(vec![0x5a; len], &key);
+        let direct = read_envelope(&bytes).expect("a payload of this length is read directly");
+        assert_eq!(
+            Ok(direct),
+            decode_cose_checked(&bytes),
+            "payload of {len} bytes"
+        );
+    }
+    let bytes = encode_cose(&reference::card(), signed_at(), &key);
+    for i in 0..bytes.len() {
+        for value in [
+            0x00,
+            0x01,
+            0x18,
+            0x40,
+            0x58,
+            0x59,
+            0xa0,
+            0xff,
+            bytes[i] ^ 0x01,
+        ] {
+            let mut changed = bytes.clone();
+            changed[i] = value;
+            if let Some(direct) = read_envelope(&changed) {
+                assert_eq!(
+                    Ok(direct),
+                    decode_cose_checked(&changed),
+                    "byte {i} set to {value:#04x}"
+                );
+            }
+        }
+        // Cut short, and with a byte more: never read directly.
+        assert!(read_envelope(&bytes[..i]).is_none());
+    }
+    let mut longer = bytes.clone();
+    longer.push(0);
+    assert!(read_envelope(&longer).is_none());
+    // A length in a longer form than needed is not the deterministic encoding.
+    let mut long_form = bytes[..16].to_vec();
+    long_form.extend_from_slice(&[0x58, 0x05, 1, 2, 3, 4, 5, 0x58, 0x40]);
+    long_form.extend_from_slice(&[7; 64]);
+    assert!(read_envelope(&long_form).is_none());
+    assert!(decode_cose(&long_form).is_err());
+}
