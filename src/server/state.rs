@@ -1,5 +1,6 @@
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use chrono::{DateTime, Utc};
 use rescard_core::status::StatusEntry;
@@ -8,6 +9,9 @@ use super::db::Db;
 use super::limits::{RateLimiter, ServiceConfig};
 use super::metrics::Metrics;
 use crate::keystore::{KeyDir, Keyring};
+
+/// How often a check looks whether `keys.json` changed (see [`AppState::keyring_for_checks`]).
+const KEY_RECHECK: Duration = Duration::from_secs(1);
 
 /// How many verified payloads the service remembers (a few hundred bytes each).
 const SIGNATURE_CACHE_ENTRIES: usize = 50_000;
@@ -25,6 +29,9 @@ struct Inner {
     db: Arc<Db>,
     keys: KeyDir,
     keyring: RwLock<(Option<SystemTime>, Arc<Keyring>)>,
+    /// When `keys.json` was last looked at, in nanoseconds since `started`.
+    keys_checked: AtomicU64,
+    started: Instant,
     config: ServiceConfig,
     anonymous_verify: RateLimiter,
     failed_signin: RateLimiter,
@@ -49,6 +56,8 @@ impl AppState {
                 db,
                 keys,
                 keyring: RwLock::new((modified, keyring)),
+                keys_checked: AtomicU64::new(0),
+                started: Instant::now(),
                 anonymous_verify: RateLimiter::new(config.anonymous_verify_per_minute),
                 failed_signin: RateLimiter::new(config.failed_signin_per_minute),
                 config,
@@ -65,9 +74,34 @@ impl AppState {
         &self.inner.db
     }
 
+    /// The keys for checking cards: [`Self::keyring`], but looking at `keys.json` at most once a
+    /// second (a file-system call a request was a measurable share of a verification). A caller that
+    /// meets a kid these keys do not know looks again at once with [`Self::keyring`], so a new key is
+    /// never missed; a retired key stops verifying within a second.
+    pub fn keyring_for_checks(&self) -> Arc<Keyring> {
+        let now = u64::try_from(self.inner.started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let checked = self.inner.keys_checked.load(Ordering::Relaxed);
+        if now.saturating_sub(checked) >= KEY_RECHECK.as_nanos() as u64 {
+            return self.keyring();
+        }
+        Arc::clone(
+            &self
+                .inner
+                .keyring
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .1,
+        )
+    }
+
     /// The keys, reloaded when `keys.json` changed (after `rescard keys rotate` or `retire`), so a
     /// rotation needs no restart. If the reload fails the keys in use stay, and the failure is logged.
     pub fn keyring(&self) -> Arc<Keyring> {
+        let since_start =
+            u64::try_from(self.inner.started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.inner
+            .keys_checked
+            .store(since_start, Ordering::Relaxed);
         let modified = self.inner.keys.modified();
         {
             let held = self

@@ -152,7 +152,11 @@ impl Registry {
                     .transaction_with_behavior(TransactionBehavior::Immediate)?,
             )
         } else {
-            Write::Nested(self.conn.savepoint()?)
+            self.conn.prepare_cached("SAVEPOINT write")?.execute([])?;
+            Write::Nested(Savepoint {
+                conn: &mut self.conn,
+                released: false,
+            })
         })
     }
 
@@ -171,17 +175,17 @@ impl Registry {
         }
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
         let mut outcome = Ok(());
+        // The savepoint statements are prepared once: a group runs them for every job.
+        let step = |conn: &Connection, sql: &str| conn.prepare_cached(sql)?.execute([]).map(drop);
         for job in jobs {
-            outcome = self.conn.execute_batch("SAVEPOINT job");
+            outcome = step(&self.conn, "SAVEPOINT job");
             if outcome.is_err() {
                 break;
             }
-            let end = if run(self, job) {
-                "RELEASE job"
-            } else {
-                "ROLLBACK TO job; RELEASE job"
-            };
-            outcome = self.conn.execute_batch(end);
+            if !run(self, job) {
+                outcome = step(&self.conn, "ROLLBACK TO job");
+            }
+            outcome = outcome.and_then(|()| step(&self.conn, "RELEASE job"));
             if outcome.is_err() {
                 break;
             }
@@ -604,7 +608,7 @@ impl StatusSource for Registry {
         let row = self
             .conn
             .prepare_cached(
-                "SELECT state, valid_until, state_reason, replaced_by FROM cards WHERE serial = ?1",
+                "SELECT state, valid_until, state_reason, replaced_by FROM cards INDEXED BY cards_status WHERE serial = ?1",
             )?
             .query_row([serial.to_string()], StatusRow::read)
             .optional()?;
@@ -624,7 +628,7 @@ impl Registry {
             .conn
             .prepare_cached(
                 "SELECT c.state, c.valid_until, c.state_reason, c.replaced_by, h.passport_number
-                 FROM cards c JOIN holders h ON h.id = c.holder_id WHERE c.serial = ?1",
+                 FROM cards c INDEXED BY cards_status JOIN holders h ON h.id = c.holder_id WHERE c.serial = ?1",
             )?
             .query_row([serial.to_string()], |r| {
                 Ok((StatusRow::read(r)?, r.get::<_, Option<String>>(4)?))
@@ -668,7 +672,14 @@ impl StatusRow {
 /// A write in progress: see [`Registry::write`].
 pub(crate) enum Write<'a> {
     Own(Transaction<'a>),
-    Nested(rusqlite::Savepoint<'a>),
+    Nested(Savepoint<'a>),
+}
+
+/// A write inside a group: a savepoint of the group's transaction (its statements prepared once),
+/// released on commit and rolled back when dropped without one.
+pub(crate) struct Savepoint<'a> {
+    conn: &'a mut Connection,
+    released: bool,
 }
 
 impl std::ops::Deref for Write<'_> {
@@ -677,7 +688,7 @@ impl std::ops::Deref for Write<'_> {
     fn deref(&self) -> &Connection {
         match self {
             Self::Own(tx) => tx,
-            Self::Nested(savepoint) => savepoint,
+            Self::Nested(savepoint) => savepoint.conn,
         }
     }
 }
@@ -686,14 +697,36 @@ impl Write<'_> {
     pub(crate) fn commit(self) -> rusqlite::Result<()> {
         match self {
             Self::Own(tx) => tx.commit(),
-            Self::Nested(savepoint) => savepoint.commit(),
+            Self::Nested(mut savepoint) => {
+                savepoint
+                    .conn
+                    .prepare_cached("RELEASE write")?
+                    .execute([])?;
+                savepoint.released = true;
+                Ok(())
+            }
         }
     }
 
     pub(crate) fn savepoint(&mut self) -> rusqlite::Result<rusqlite::Savepoint<'_>> {
         match self {
             Self::Own(tx) => tx.savepoint(),
-            Self::Nested(savepoint) => savepoint.savepoint(),
+            Self::Nested(savepoint) => savepoint.conn.savepoint(),
+        }
+    }
+}
+
+impl Drop for Savepoint<'_> {
+    fn drop(&mut self) {
+        if !self.released {
+            // Not committed: undo what it wrote. Should this fail, the group's own savepoint for the
+            // job (rolled back when the job fails) still undoes it.
+            let conn = &*self.conn;
+            let undo = conn
+                .prepare_cached("ROLLBACK TO write")
+                .and_then(|mut s| s.execute([]))
+                .and_then(|_| conn.prepare_cached("RELEASE write")?.execute([]));
+            drop(undo);
         }
     }
 }

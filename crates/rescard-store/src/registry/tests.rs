@@ -569,3 +569,30 @@ fn a_group_left_open_by_a_panic_is_rolled_back_before_the_next() {
     .expect("the next group commits");
     assert_eq!(reg.card_count().expect("count"), 2);
 }
+
+#[test]
+fn inside_a_group_an_act_that_fails_half_way_is_undone_even_when_its_job_goes_on() {
+    let (mut reg, _) = registry_with_card();
+    let holders = |reg: &Registry| -> i64 {
+        reg.connection()
+            .query_row("SELECT COUNT(*) FROM holders", [], |r| r.get(0))
+            .expect("count")
+    };
+    let before = holders(&reg);
+    // Born after the card's first day: refused once the new holder's row is already written.
+    let mut unborn = application(Some("FD0000001"));
+    unborn.holder.date_of_birth = d("2026-12-02");
+    reg.group([()], |r, ()| {
+        assert!(r.issue(&unborn, &key(), "officer-1", at(NOW)).is_err());
+        r.issue(
+            &application(Some("FD0000002")),
+            &key(),
+            "officer-1",
+            at(NOW),
+        )
+        .is_ok()
+    })
+    .expect("commit");
+    assert_eq!(holders(&reg), before + 1, "only the second holder remains");
+    assert_eq!(reg.card_count().expect("count"), 2);
+}
