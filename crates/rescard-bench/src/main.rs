@@ -292,7 +292,10 @@ fn offline(cards: u32) -> Result<()> {
         Some(full_bytes.len() < 262_144),
     );
     row(
-        "status delta, 1,000 changes",
+        &format!(
+            "status delta after 1,000 acts ({} cards changed)",
+            delta.entries.len()
+        ),
         &format!("{} B", delta_bytes.len()),
         "-",
         None,
