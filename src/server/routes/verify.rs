@@ -13,8 +13,8 @@ use rescard_qr::DecodeError;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use rescard_core::{Serial, StatusReport, StatusSource, Verdict};
-use rescard_store::{HistoryEntry, Registry, StoreError};
+use rescard_core::{Serial, StatusReport, StatusSource, Verdict, Verification};
+use rescard_store::{CardRecord, HistoryEntry, Registry, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -131,21 +131,37 @@ pub async fn verify(
     }
     let (verification, record) = checked;
     state.metrics().verdict(verification.verdict);
-    let card = verification.card.as_ref();
-    let at_least = |level: Disclosure| disclosure >= level;
-    Ok(Json(VerifyResponse {
-        result: VerificationJson::from(&verification),
-        allowed_to_work: at_least(Disclosure::Employer)
-            .then(|| card.map(|c| c.permit().allows_work())),
-        passport_number: at_least(Disclosure::Bank)
-            .then(|| record.as_ref().and_then(|r| r.passport_number.clone())),
-        portrait: at_least(Disclosure::Police).then(|| {
-            record
-                .as_ref()
-                .and_then(|r| r.portrait.as_ref().map(|p| STANDARD.encode(p)))
-        }),
-        history: at_least(Disclosure::Police).then(|| record.as_ref().map(|r| r.history.clone())),
-    }))
+    let passport = record.as_ref().and_then(|r| r.passport_number.clone());
+    Ok(Json(VerifyResponse::new(
+        &verification,
+        disclosure,
+        passport,
+        Some(record.as_ref()),
+    )))
+}
+
+impl VerifyResponse {
+    /// What `disclosure` may see of `verification`: `passport` (the holder's, from the registry) for a
+    /// bank and above; the portrait and history of `record` for the police and staff, present only
+    /// when the record was looked up (`Some`, holding `None` when the registry has no such card).
+    fn new(
+        verification: &Verification,
+        disclosure: Disclosure,
+        passport: Option<String>,
+        record: Option<Option<&CardRecord>>,
+    ) -> Self {
+        let at_least = |level: Disclosure| disclosure >= level;
+        let police = record.filter(|_| at_least(Disclosure::Police));
+        Self {
+            result: VerificationJson::from(verification),
+            allowed_to_work: at_least(Disclosure::Employer)
+                .then(|| verification.card.as_ref().map(|c| c.permit().allows_work())),
+            passport_number: at_least(Disclosure::Bank).then_some(passport),
+            portrait: police
+                .map(|r| r.and_then(|r| r.portrait.as_ref().map(|p| STANDARD.encode(p)))),
+            history: police.map(|r| r.map(|r| r.history.clone())),
+        }
+    }
 }
 
 /// The media type of a request, lower case, without parameters.
@@ -181,23 +197,15 @@ pub struct BatchRequest {
     pub payloads: Vec<String>,
 }
 
-/// One card's result in a batch: the verification, and what the caller's role adds
-/// (`employer`: `allowed_to_work`; `bank` and above: `passport_number`).
+/// One card's result in a batch: what `POST /api/v1/verify` answers for it (without the portrait
+/// and history, which only the single check gives), and its position in the request.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BatchItem {
     /// The payload's position in the request, from 0.
     pub index: usize,
-    /// The verification.
+    /// The result.
     #[serde(flatten)]
-    pub result: VerificationJson,
-    /// Whether the permit allows work (employer, bank, police, staff).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<bool>)]
-    pub allowed_to_work: Option<Option<bool>>,
-    /// The passport number from the registry (bank, police, staff).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
-    pub passport_number: Option<Option<String>>,
+    pub result: VerifyResponse,
 }
 
 /// The results of a batch, in the order of the request.
@@ -291,16 +299,13 @@ pub async fn verify_batch(
         .map(|(index, v)| {
             state.metrics().verdict(v.verdict);
             *summary.entry(v.verdict.as_str()).or_insert(0) += 1;
+            let passport = v
+                .card
+                .as_ref()
+                .and_then(|c| passports.get(&c.serial()).cloned().flatten());
             BatchItem {
                 index,
-                result: VerificationJson::from(v),
-                allowed_to_work: (disclosure >= Disclosure::Employer)
-                    .then(|| v.card.as_ref().map(|c| c.permit().allows_work())),
-                passport_number: (disclosure >= Disclosure::Bank).then(|| {
-                    v.card
-                        .as_ref()
-                        .and_then(|c| passports.get(&c.serial()).cloned().flatten())
-                }),
+                result: VerifyResponse::new(v, disclosure, passport, None),
             }
         })
         .collect();

@@ -42,9 +42,9 @@ pub const BATCH_LIMIT: usize = 10_000;
 /// Below this many cards, a failed batch is checked card by card instead of halved again.
 const SINGLE_CHECK_BELOW: usize = 8;
 
-/// From this many cards on, a batch is split between the processor's cores (each part its own batch
-/// equation); the status lookups stay on the caller's thread.
-const PARALLEL_FROM: usize = 512;
+/// A batch is split between the processor's cores in parts of at least this many cards (each part
+/// its own batch equation); the status lookups stay on the caller's thread.
+const MIN_PART: usize = 256;
 
 /// Checks every payload as [`verify`](super::verify) would, signatures in one batch equation.
 /// Results are in the order of `payloads`. With a `cache`, payloads verified before skip the
@@ -59,26 +59,27 @@ pub fn verify_batch<S: StatusSource>(
     now: DateTime<Utc>,
     cache: Option<&SignatureCache>,
 ) -> Result<Vec<Verification>, S::Error> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let authenticated = if threads > 1 && payloads.len() >= PARALLEL_FROM {
-        let part = payloads.len().div_ceil(threads);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let parts = cores.min(payloads.len() / MIN_PART).max(1);
+    let authenticated = if parts > 1 {
+        let part = payloads.len().div_ceil(parts);
         std::thread::scope(|scope| {
             let handles: Vec<_> = payloads
                 .chunks(part)
                 .map(|chunk| {
-                    (
-                        chunk,
-                        scope.spawn(move || authenticate_all(chunk, trust, cache)),
-                    )
+                    let thread = std::thread::Builder::new()
+                        .spawn_scoped(scope, move || authenticate_all(chunk, trust, cache));
+                    (chunk, thread)
                 })
                 .collect();
             handles
                 .into_iter()
-                .flat_map(|(chunk, handle)| {
-                    // A part whose thread failed is checked again here, where a failure is the caller's.
-                    handle
-                        .join()
-                        .unwrap_or_else(|_| authenticate_all(chunk, trust, cache))
+                .flat_map(|(chunk, thread)| {
+                    // A part whose thread could not start, or failed, is checked here instead.
+                    thread
+                        .ok()
+                        .and_then(|t| t.join().ok())
+                        .unwrap_or_else(|| authenticate_all(chunk, trust, cache))
                 })
                 .collect::<Vec<_>>()
         })
