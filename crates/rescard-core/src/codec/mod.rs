@@ -185,8 +185,10 @@ fn read_envelope(bytes: &[u8]) -> Option<SignedPayload> {
     })
 }
 
-/// [`decode_cose`] through coset, with an error for each way the bytes can be wrong.
-fn decode_cose_checked(bytes: &[u8]) -> Result<SignedPayload, CodecError> {
+/// [`decode_cose`] through coset, with an error for each way the bytes can be wrong. Public only for
+/// the fuzz target that checks the direct reader against it.
+#[doc(hidden)]
+pub fn decode_cose_checked(bytes: &[u8]) -> Result<SignedPayload, CodecError> {
     let sign1 = CoseSign1::from_tagged_slice(bytes).map_err(|e| CodecError::Cose(e.to_string()))?;
     let header = &sign1.protected.header;
     if header.alg
