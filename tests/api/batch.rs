@@ -34,21 +34,8 @@ fn forged(payload: &str) -> String {
 }
 
 async fn batch(app: &TestApp, who: As, payloads: &[&str]) -> Value {
-    let reply = app
-        .call(
-            Method::POST,
-            BATCH,
-            who,
-            Some(json!({ "payloads": payloads })),
-        )
-        .await;
-    assert_eq!(
-        reply.status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&reply.bytes)
-    );
-    reply.json()
+    app.post_ok(BATCH, who, json!({ "payloads": payloads }))
+        .await
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 //! see `valid`; revoke the card, upload again, see `revoked`; in Russian; on a 360-pixel phone screen.
 //! Screenshots go to `target/screenshots/`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -52,6 +52,35 @@ async fn browser(width: u32, height: u32) -> (Driver, fantoccini::Client) {
         }
     }
     panic!("chromedriver does not answer");
+}
+
+/// Opens the check page at `url`, uploads the photo `card_file`, and returns the verdict's name
+/// (`data-verdict`) and its text.
+async fn check_photo(c: &fantoccini::Client, url: &str, card_file: &Path) -> (String, String) {
+    c.goto(url).await.expect("check page");
+    c.find(Locator::Css("#photo"))
+        .await
+        .expect("file input")
+        .send_keys(card_file.to_str().expect("path"))
+        .await
+        .expect("choose file");
+    c.find(Locator::Css("button[type=submit]"))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("submit");
+    let verdict = c
+        .wait()
+        .for_element(Locator::Css("#verdict"))
+        .await
+        .expect("a verdict");
+    let name = verdict
+        .attr("data-verdict")
+        .await
+        .expect("attr")
+        .unwrap_or_default();
+    (name, verdict.text().await.expect("text"))
 }
 
 fn screenshots() -> PathBuf {
@@ -103,44 +132,13 @@ async fn check_a_card_in_a_browser_valid_then_revoked() {
     // The browser.
     let (driver, c) = browser(1200, 1000).await;
     let shots = screenshots();
-    let check_photo = |c: fantoccini::Client, lang: &'static str| {
-        let (base, card_file) = (base.clone(), card_file.clone());
-        async move {
-            c.goto(&format!("{base}/?lang={lang}")).await.expect("page");
-            c.find(Locator::Css("#photo"))
-                .await
-                .expect("file input")
-                .send_keys(card_file.to_str().expect("path"))
-                .await
-                .expect("choose file");
-            c.find(Locator::Css("button[type=submit]"))
-                .await
-                .expect("button")
-                .click()
-                .await
-                .expect("submit");
-            let verdict = c
-                .wait()
-                .for_element(Locator::Css("#verdict"))
-                .await
-                .expect("a verdict");
-            let name = verdict
-                .attr("data-verdict")
-                .await
-                .expect("attr")
-                .unwrap_or_default();
-            let words = verdict.text().await.expect("text");
-            (c, name, words)
-        }
-    };
-
     c.goto(&format!("{base}/")).await.expect("page");
     std::fs::write(
         shots.join("check-page.png"),
         c.screenshot().await.expect("screenshot"),
     )
     .expect("save");
-    let (c, verdict, words) = check_photo(c, "en").await;
+    let (verdict, words) = check_photo(&c, &format!("{base}/?lang=en"), &card_file).await;
     assert_eq!(verdict, "valid", "{words}");
     assert!(words.contains("VALID"), "{words}");
     std::fs::write(
@@ -157,7 +155,7 @@ async fn check_a_card_in_a_browser_valid_then_revoked() {
         .await
         .expect("revoke");
     assert!(revoked.status().is_success());
-    let (c, verdict, words) = check_photo(c, "ru").await;
+    let (verdict, words) = check_photo(&c, &format!("{base}/?lang=ru"), &card_file).await;
     assert_eq!(verdict, "revoked", "{words}");
     assert!(words.contains("АННУЛИРОВАНА"), "{words}");
     std::fs::write(
@@ -325,34 +323,8 @@ async fn staff_sign_in_issue_download_check_revoke_check_again() {
         .expect("png");
     let card_file = live.dir.path().join("downloaded-card.png");
     std::fs::write(&card_file, &png).expect("save");
-    let check = |c: fantoccini::Client| {
-        let (base, card_file) = (base.clone(), card_file.clone());
-        async move {
-            c.goto(&format!("{base}/")).await.expect("check page");
-            c.find(Locator::Css("#photo"))
-                .await
-                .expect("file")
-                .send_keys(card_file.to_str().expect("path"))
-                .await
-                .expect("choose");
-            c.find(Locator::Css("button[type=submit]"))
-                .await
-                .expect("button")
-                .click()
-                .await
-                .expect("submit");
-            let v = c
-                .wait()
-                .for_element(Locator::Css("#verdict"))
-                .await
-                .expect("verdict");
-            v.attr("data-verdict")
-                .await
-                .expect("attr")
-                .unwrap_or_default()
-        }
-    };
-    assert_eq!(check(c.clone()).await, "valid");
+    let check_url = format!("{base}/");
+    assert_eq!(check_photo(&c, &check_url, &card_file).await.0, "valid");
 
     // Back to the card: revoking needs the confirmation box.
     c.back().await.expect("back");
@@ -396,7 +368,7 @@ async fn staff_sign_in_issue_download_check_revoke_check_again() {
         c.screenshot().await.expect("shot"),
     )
     .expect("save");
-    assert_eq!(check(c.clone()).await, "revoked");
+    assert_eq!(check_photo(&c, &check_url, &card_file).await.0, "revoked");
     c.close().await.expect("close");
     drop(driver);
 }

@@ -28,15 +28,7 @@ async fn issue_then_verify_anonymously_and_from_the_qr_png() {
         .await;
     assert_eq!(png.status, StatusCode::OK);
     assert_eq!(png.headers["content-type"], "image/png");
-    let reply = app
-        .send(
-            Method::POST,
-            "/api/v1/verify",
-            As::Anonymous,
-            Some("image/png"),
-            png.bytes,
-        )
-        .await;
+    let reply = app.verify_image("image/png", png.bytes).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.json()["serial"], "000000013");
 }
@@ -261,15 +253,7 @@ async fn photos_of_the_card_verify_through_the_endpoint() {
         } else {
             "image/png"
         };
-        let reply = app
-            .send(
-                Method::POST,
-                "/api/v1/verify",
-                As::Anonymous,
-                Some(content_type),
-                sample.bytes,
-            )
-            .await;
+        let reply = app.verify_image(content_type, sample.bytes).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", sample.name);
         assert_eq!(reply.json()["verdict"], "valid", "{}", sample.name);
     }
@@ -296,15 +280,7 @@ async fn the_printable_card_carries_a_qr_that_verifies() {
         (1011, 638),
         "ID-1 at 300 dpi"
     );
-    let reply = app
-        .send(
-            Method::POST,
-            "/api/v1/verify",
-            As::Anonymous,
-            Some("image/png"),
-            png.bytes,
-        )
-        .await;
+    let reply = app.verify_image("image/png", png.bytes).await;
     assert_eq!(reply.json()["verdict"], "valid");
     assert_eq!(reply.json()["serial"], card["serial"]);
 }

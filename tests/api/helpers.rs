@@ -213,14 +213,13 @@ impl TestApp {
 
     /// Verifies a payload as `who` and returns the 200 body.
     pub async fn verify(&self, payload: &str, who: As) -> Value {
-        let reply = self
-            .call(
-                Method::POST,
-                "/api/v1/verify",
-                who,
-                Some(json!({ "payload": payload })),
-            )
-            .await;
+        self.post_ok("/api/v1/verify", who, json!({ "payload": payload }))
+            .await
+    }
+
+    /// POSTs JSON to `uri` as `who`, expects 200, and returns the body.
+    pub async fn post_ok(&self, uri: &str, who: As, body: Value) -> Value {
+        let reply = self.call(Method::POST, uri, who, Some(body)).await;
         assert_eq!(
             reply.status,
             StatusCode::OK,
@@ -228,6 +227,18 @@ impl TestApp {
             String::from_utf8_lossy(&reply.bytes)
         );
         reply.json()
+    }
+
+    /// Sends an image (`image/png` or `image/jpeg`) to the verify endpoint without a token.
+    pub async fn verify_image(&self, content_type: &str, bytes: Vec<u8>) -> Reply {
+        self.send(
+            Method::POST,
+            "/api/v1/verify",
+            As::Anonymous,
+            Some(content_type),
+            bytes,
+        )
+        .await
     }
 
     pub fn audit_len(&self) -> usize {

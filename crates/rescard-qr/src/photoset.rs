@@ -309,20 +309,7 @@ pub fn generate(payload: &str, seed: u64) -> Vec<Sample> {
 
     // The printed card itself, photographed: tilted, in perspective, and small and soft.
     let printed = crate::printed::render_card_png(
-        &crate::printed::PrintedCard {
-            serial: "000000013".into(),
-            surname: "ABDYKADYROVA-NURLANOVA".into(),
-            given_names: "AIGERIM ZHANYBEKOVNA".into(),
-            native_name: Some("Абдыкадырова Айгерим".into()),
-            date_of_birth: "17.04.1991".into(),
-            sex: Some("F".into()),
-            nationality: "UZB".into(),
-            itn: "31704199100013".into(),
-            permit: "WORK / РАБОТА".into(),
-            valid_from: "01.12.2026".into(),
-            valid_until: "30.11.2027".into(),
-            payload: payload.to_owned(),
-        },
+        &crate::printed::PrintedCard::reference(payload, Some("Абдыкадырова Айгерим")),
         None,
     );
     if let Some(card) = printed

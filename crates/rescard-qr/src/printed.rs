@@ -47,6 +47,27 @@ pub struct PrintedCard {
     pub payload: String,
 }
 
+impl PrintedCard {
+    /// The reference card (`rescard_core::reference`) as printed, with `payload` in its QR code and
+    /// `native_name` if any: the robustness set's photographed card and the tests' card.
+    pub fn reference(payload: &str, native_name: Option<&str>) -> Self {
+        Self {
+            serial: "000000013".into(),
+            surname: "ABDYKADYROVA-NURLANOVA".into(),
+            given_names: "AIGERIM ZHANYBEKOVNA".into(),
+            native_name: native_name.map(Into::into),
+            date_of_birth: "17.04.1991".into(),
+            sex: Some("F".into()),
+            nationality: "UZB".into(),
+            itn: "31704199100013".into(),
+            permit: "WORK / РАБОТА".into(),
+            valid_from: "01.12.2026".into(),
+            valid_until: "30.11.2027".into(),
+            payload: payload.to_owned(),
+        }
+    }
+}
+
 const INK: Rgb<u8> = Rgb([20, 24, 40]);
 const MUTED: Rgb<u8> = Rgb([90, 98, 120]);
 const BAND: Rgb<u8> = Rgb([176, 28, 46]);
