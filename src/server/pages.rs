@@ -7,7 +7,7 @@ use axum::extract::{Multipart, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
-use rescard_core::{PREFIX, Verdict, Verification, verify_cached};
+use rescard_core::{PREFIX, Verdict, Verification};
 use serde::Deserialize;
 
 use super::limits::ClientIp;
@@ -339,14 +339,7 @@ pub async fn check(
             "Choose a photo of the card or paste the code's text.".into()
         });
     };
-    let now = state.now();
-    let keys = state.keyring();
-    let cache = state.clone();
-    let result = state
-        .db()
-        .read(move |r| verify_cached(&payload, &keys.trust, r, now, cache.signatures()))
-        .await;
-    match result {
+    match state.check(&payload, state.now()) {
         Ok(v) => {
             state.metrics().verdict(v.verdict);
             page(CheckPage {

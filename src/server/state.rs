@@ -179,6 +179,30 @@ impl AppState {
         &self.inner.signatures
     }
 
+    /// Checks one payload against the registry at `now`, on the calling thread (one status lookup),
+    /// with the keys of [`Self::keyring_for_checks`]: a kid they do not know makes it look at the key
+    /// file again at once, and check again if the keys changed.
+    pub fn check(
+        &self,
+        payload: &str,
+        now: DateTime<Utc>,
+    ) -> Result<rescard_core::Verification, super::AppError> {
+        let with = |keys: &Keyring| {
+            self.db().read_now(|r| {
+                rescard_core::verify_cached(payload, &keys.trust, r, now, self.signatures())
+            })
+        };
+        let keys = self.keyring_for_checks();
+        let verification = with(&keys)?;
+        if verification.verdict == rescard_core::Verdict::UnknownIssuer {
+            let fresh = self.keyring();
+            if !Arc::ptr_eq(&fresh, &keys) {
+                return with(&fresh);
+            }
+        }
+        Ok(verification)
+    }
+
     /// The metrics.
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics

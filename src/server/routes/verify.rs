@@ -6,14 +6,14 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use rescard_core::PREFIX;
 use rescard_core::report::VerificationJson;
 use rescard_core::verify::BATCH_LIMIT;
-use rescard_core::{PREFIX, verify_cached};
 use rescard_qr::DecodeError;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use rescard_core::{Serial, StatusReport, StatusSource, Verdict, Verification};
+use rescard_core::{Serial, StatusReport, StatusSource, Verification};
 use rescard_store::{CardRecord, HistoryEntry, Registry, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -105,31 +105,18 @@ pub async fn verify(
     };
     let disclosure = caller.disclosure();
     let now = state.now();
-    // One status lookup (and, for a bank or the police, the card's record): short enough to run here.
-    let check = |keys: &crate::keystore::Keyring| {
-        state.db().read_now(|r| {
-            let v = verify_cached(&payload, &keys.trust, r, now, state.signatures())?;
-            let record = match v.card.as_ref() {
-                Some(card) if disclosure >= Disclosure::Bank => match r.card(card.serial()) {
-                    Ok(record) => Some(record),
-                    Err(StoreError::NotFound(_)) => None,
-                    Err(e) => return Err(e),
-                },
-                _ => None,
-            };
-            Ok((v, record))
-        })
-    };
-    let keys = state.keyring_for_checks();
-    let mut checked = check(&keys)?;
-    if checked.0.verdict == Verdict::UnknownIssuer {
-        // Perhaps a key made in the last second: look at the key file now.
-        let fresh = state.keyring();
-        if !std::sync::Arc::ptr_eq(&fresh, &keys) {
-            checked = check(&fresh)?;
+    let verification = state.check(&payload, now)?;
+    // For a bank or the police, the card's record: a few lookups by key, short enough to run here.
+    let record = match verification.card.as_ref() {
+        Some(card) if disclosure >= Disclosure::Bank => {
+            state.db().read_now(|r| match r.card(card.serial()) {
+                Ok(record) => Ok(Some(record)),
+                Err(StoreError::NotFound(_)) => Ok(None),
+                Err(e) => Err(e),
+            })?
         }
-    }
-    let (verification, record) = checked;
+        _ => None,
+    };
     state.metrics().verdict(verification.verdict);
     let passport = record.as_ref().and_then(|r| r.passport_number.clone());
     Ok(Json(VerifyResponse::new(
