@@ -51,23 +51,7 @@ pub enum Command {
     /// Make the issuer key and the registry (never overwrites a key).
     Init,
     /// Run the HTTP service (initialising an empty data directory first).
-    Serve {
-        /// Address to listen on.
-        #[arg(long, env = "RESCARD_LISTEN", default_value = "127.0.0.1:8080")]
-        listen: String,
-        /// How long checkers may rely on a status snapshot before they mark results stale, in hours.
-        #[arg(long, env = "RESCARD_STATUS_MAX_AGE", default_value_t = 24, value_parser = clap::value_parser!(u64).range(1..=24 * 365))]
-        status_max_age: u64,
-        /// Verifications without a token allowed per client address and minute (then 429).
-        #[arg(long, env = "RESCARD_VERIFY_RATE_LIMIT", default_value_t = 120, value_parser = clap::value_parser!(u32).range(1..))]
-        verify_rate_limit: u32,
-        /// Requests with a bad token allowed per client address and minute (then 429).
-        #[arg(long, env = "RESCARD_SIGNIN_FAILURE_LIMIT", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
-        signin_failure_limit: u32,
-        /// Seconds a request may take, its body included, before it gets 408.
-        #[arg(long, env = "RESCARD_REQUEST_TIMEOUT", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
-        request_timeout: u64,
-    },
+    Serve(Box<serve::ServeArgs>),
     /// Walk through the whole flow in a temporary directory: init, issue, write the QR, verify it.
     Demo,
     /// Issue one card from flags, or a batch from a CSV file.
@@ -319,21 +303,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
     let now = Utc::now();
     match cli.command {
         Command::Init => keys::init(&ctx, now),
-        Command::Serve {
-            listen,
-            status_max_age,
-            verify_rate_limit,
-            signin_failure_limit,
-            request_timeout,
-        } => {
-            let config = crate::server::ServiceConfig {
-                status_max_age_seconds: status_max_age.saturating_mul(3600),
-                anonymous_verify_per_minute: verify_rate_limit,
-                failed_signin_per_minute: signin_failure_limit,
-                request_timeout: std::time::Duration::from_secs(request_timeout),
-            };
-            serve::run(&ctx, &listen, config, now)
-        }
+        Command::Serve(args) => serve::run(&ctx, &args, now),
         Command::Demo => demo::run(now),
         Command::Issue(args) => issue::run(&ctx, &args, now),
         Command::Extend {

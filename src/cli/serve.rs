@@ -5,7 +5,56 @@ use chrono::{DateTime, Utc};
 use rescard_store::{Registry, Role};
 
 use super::Context;
-use crate::server::{AppState, Db, ServiceConfig, serve, shutdown_signal};
+use crate::server::{
+    AppState, ConnectionLimits, Db, ServiceConfig, serve, serve_metrics, shutdown_signal,
+};
+
+/// `rescard serve`'s options.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "RESCARD_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Also serve `GET /metrics` without a token on this address (on the main address it needs an
+    /// admin token), for a Prometheus scraper on a private network.
+    #[arg(long, env = "RESCARD_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
+    /// How long checkers may rely on a status snapshot before they mark results stale, in hours.
+    #[arg(long, env = "RESCARD_STATUS_MAX_AGE", default_value_t = 24, value_parser = clap::value_parser!(u64).range(1..=24 * 365))]
+    pub status_max_age: u64,
+    /// Verifications without a token allowed per client address and minute (then 429).
+    #[arg(long, env = "RESCARD_VERIFY_RATE_LIMIT", default_value_t = 120, value_parser = clap::value_parser!(u32).range(1..))]
+    pub verify_rate_limit: u32,
+    /// Requests with a bad token allowed per client address and minute (then 429).
+    #[arg(long, env = "RESCARD_SIGNIN_FAILURE_LIMIT", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub signin_failure_limit: u32,
+    /// Seconds a request may take, its body included, before it gets 408.
+    #[arg(long, env = "RESCARD_REQUEST_TIMEOUT", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub request_timeout: u64,
+    /// Seconds a client has to send a request's headers (on a new connection, or an idle kept-alive
+    /// one) before the connection is closed.
+    #[arg(long, env = "RESCARD_HEADER_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub header_timeout: u64,
+    /// Connections open at once; past it, new ones wait to be accepted.
+    #[arg(long, env = "RESCARD_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: u64,
+}
+
+impl ServeArgs {
+    /// The service's limits these options set.
+    pub fn config(&self) -> ServiceConfig {
+        ServiceConfig {
+            status_max_age_seconds: self.status_max_age.saturating_mul(3600),
+            anonymous_verify_per_minute: self.verify_rate_limit,
+            failed_signin_per_minute: self.signin_failure_limit,
+            request_timeout: std::time::Duration::from_secs(self.request_timeout),
+            connections: ConnectionLimits {
+                header_timeout: std::time::Duration::from_secs(self.header_timeout),
+                max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+            },
+        }
+    }
+}
 
 /// The name of the first admin token, made when a registry has none.
 pub const FIRST_ADMIN: &str = "admin";
@@ -28,7 +77,8 @@ pub fn first_admin_token(
 }
 
 /// `rescard serve`: initialises an empty data directory, then serves until SIGINT or SIGTERM.
-pub fn run(ctx: &Context, listen: &str, config: ServiceConfig, now: DateTime<Utc>) -> Result<u8> {
+pub fn run(ctx: &Context, args: &ServeArgs, now: DateTime<Utc>) -> Result<u8> {
+    let listen = args.listen.as_str();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -50,15 +100,36 @@ pub fn run(ctx: &Context, listen: &str, config: ServiceConfig, now: DateTime<Utc
     }
     drop(registry);
     let db = Db::open(&ctx.registry_path())?;
-    let state = AppState::new(db, ctx.keys.clone(), config, Arc::new(Utc::now))?;
+    let state = AppState::new(db, ctx.keys.clone(), args.config(), Arc::new(Utc::now))?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("listening on {listen}"))?;
         let shutdown = shutdown_signal().context("installing the SIGINT and SIGTERM handlers")?;
+        let metrics = match &args.metrics_listen {
+            Some(addr) => {
+                let metrics_listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("listening on {addr} for metrics"))?;
+                tracing::info!(
+                    "metrics on http://{}/metrics",
+                    metrics_listener.local_addr()?
+                );
+                Some(tokio::spawn(serve_metrics(
+                    metrics_listener,
+                    state.clone(),
+                    std::future::pending(),
+                )))
+            }
+            None => None,
+        };
         tracing::info!("rescard listening on http://{}", listener.local_addr()?);
-        serve(listener, state, shutdown).await.context("serving")
+        let served = serve(listener, state, shutdown).await.context("serving");
+        if let Some(task) = metrics {
+            task.abort();
+        }
+        served
     })?;
     Ok(0)
 }

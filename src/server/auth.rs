@@ -9,6 +9,11 @@
 //!
 //! A request without a token is anonymous; a request with a token that is not live gets 401 (never
 //! silently anonymous); a live token whose role may not act gets 403.
+//!
+//! Staff routes are guarded twice over, so that none can be left open by forgetting a call: the router
+//! puts every route in an access group ([`Access`], see `super::router`) whose layer runs the group's
+//! extractor before the handler (and so before the body is read), and the handlers take the typed
+//! holder ([`Staff`], [`Admin`], [`AnyToken`]) they act as.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -29,7 +34,20 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let Ok(ClientIp(ip)) = ClientIp::from_request_parts(parts, state).await;
+        // The access group's guard and the handler both ask: the token is looked up (and a bad one
+        // counted against the client) once a request.
+        if let Some(known) = parts.extensions.get::<Self>() {
+            return Ok(known.clone());
+        }
+        let caller = Self::authenticate(parts, state)?;
+        parts.extensions.insert(caller.clone());
+        Ok(caller)
+    }
+}
+
+impl Caller {
+    fn authenticate(parts: &Parts, state: &AppState) -> Result<Self, AppError> {
+        let ClientIp(ip) = ClientIp::of(parts);
         let Some(value) = parts.headers.get(AUTHORIZATION) else {
             return Ok(Self(None));
         };
@@ -61,7 +79,11 @@ impl Caller {
     /// The holder, if their role is one of `roles`: 401 without a token, 403 with another role.
     pub fn require(&self, roles: &[Role]) -> Result<&TokenHolder, AppError> {
         let holder = self.0.as_ref().ok_or_else(|| {
-            AppError::unauthorized("this needs a staff token: Authorization: Bearer <token>")
+            let needed: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+            AppError::unauthorized(format!(
+                "this needs a token of role {}: Authorization: Bearer <token>",
+                needed.join(" or ")
+            ))
         })?;
         if !roles.contains(&holder.role) {
             let allowed: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
@@ -89,6 +111,69 @@ impl Caller {
 pub const STAFF: &[Role] = &[Role::Issuer, Role::Admin];
 /// The roles that may read the audit log and manage tokens.
 pub const ADMIN: &[Role] = &[Role::Admin];
+
+/// Who may call a route. Every route of the router is in exactly one group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone; a token, if sent, must be live (401 otherwise) and may add to what is shown.
+    Public,
+    /// A live token of any role.
+    AnyToken,
+    /// `issuer` or `admin`.
+    Staff,
+    /// `admin`.
+    Admin,
+    /// The staff console's pages: a console session (or the sign-in form), see `console`.
+    Console,
+}
+
+impl Access {
+    /// The roles allowed, for the token groups (`None` for public and console routes).
+    pub fn roles(self) -> Option<&'static [Role]> {
+        match self {
+            Self::Public | Self::Console => None,
+            Self::AnyToken => Some(&Role::ALL),
+            Self::Staff => Some(STAFF),
+            Self::Admin => Some(ADMIN),
+        }
+    }
+}
+
+macro_rules! holder_extractor {
+    ($(#[$doc:meta])* $name:ident, $roles:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $name(pub TokenHolder);
+
+        impl FromRequestParts<AppState> for $name {
+            type Rejection = AppError;
+
+            async fn from_request_parts(
+                parts: &mut Parts,
+                state: &AppState,
+            ) -> Result<Self, Self::Rejection> {
+                let caller = Caller::from_request_parts(parts, state).await?;
+                caller.require($roles).cloned().map(Self)
+            }
+        }
+    };
+}
+
+holder_extractor!(
+    /// The caller, an `issuer` or `admin`: 401 or 403 before anything else of the request is read.
+    Staff,
+    STAFF
+);
+holder_extractor!(
+    /// The caller, an `admin`.
+    Admin,
+    ADMIN
+);
+holder_extractor!(
+    /// The caller, with a live token of any role.
+    AnyToken,
+    &Role::ALL
+);
 
 /// How much of the registry a verification shows. Each level adds to the one before.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -23,6 +23,8 @@ pub struct ServiceConfig {
     pub failed_signin_per_minute: u32,
     /// How long a request may take, reading its body included, before it gets 408.
     pub request_timeout: Duration,
+    /// The header timeout and the cap on open connections.
+    pub connections: super::ConnectionLimits,
 }
 
 impl Default for ServiceConfig {
@@ -33,6 +35,7 @@ impl Default for ServiceConfig {
             failed_signin_per_minute: 10,
             // A 5 MB phone photo over a 1 Mbit/s mobile link takes 40 s to arrive.
             request_timeout: Duration::from_secs(120),
+            connections: super::ConnectionLimits::default(),
         }
     }
 }
@@ -98,16 +101,23 @@ impl RateLimiter {
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub IpAddr);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(
+impl ClientIp {
+    /// The client address of a request.
+    pub fn of(parts: &Parts) -> Self {
+        Self(
             parts
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
                 .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip()),
-        ))
+        )
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self::of(parts))
     }
 }
 

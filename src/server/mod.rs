@@ -3,6 +3,7 @@
 //! [`router`] builds the whole service; `main` and the tests use the same one.
 
 pub mod auth;
+mod connections;
 mod console;
 mod db;
 mod error;
@@ -11,6 +12,7 @@ pub mod limits;
 mod metrics;
 pub mod openapi;
 pub mod pages;
+mod router;
 pub mod routes;
 mod state;
 
@@ -18,12 +20,13 @@ use std::future::Future;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, post};
 use tokio::net::TcpListener;
 
+pub use connections::ConnectionLimits;
 pub use db::Db;
 pub use error::{AppError, ErrorBody};
 pub use limits::ServiceConfig;
+pub use router::{RouteInfo, route_table};
 pub use state::{AppState, Clock};
 
 /// The largest JSON body accepted, except for issuance (which may carry a portrait).
@@ -33,64 +36,8 @@ pub const ISSUE_LIMIT: usize = 1536 * 1024;
 
 /// The service.
 pub fn router(state: AppState) -> Router {
-    use routes::{admin, cards, keys, ops, status, verify};
-    Router::new()
-        .route(
-            "/api/v1/cards",
-            post(cards::issue).layer(DefaultBodyLimit::max(ISSUE_LIMIT)),
-        )
-        .route("/api/v1/cards/{serial}", get(cards::get))
-        .route("/api/v1/cards/{serial}/qr.png", get(cards::qr_png))
-        .route("/api/v1/cards/{serial}/card.png", get(cards::card_png))
-        .route("/api/v1/cards/{serial}/extensions", post(cards::extend))
-        .route(
-            "/api/v1/cards/{serial}/suspension",
-            post(cards::suspend).delete(cards::reinstate),
-        )
-        .route("/api/v1/cards/{serial}/revocation", post(cards::revoke))
-        .route("/api/v1/cards/{serial}/replacement", post(cards::replace))
-        .route(
-            "/api/v1/verify",
-            post(verify::verify).layer(DefaultBodyLimit::max(verify::IMAGE_LIMIT)),
-        )
-        .route(
-            "/api/v1/verify/batch",
-            post(verify::verify_batch).layer(DefaultBodyLimit::max(verify::BATCH_BODY_LIMIT)),
-        )
-        .route("/api/v1/keys", get(keys::list))
-        .route("/api/v1/keys/signed", get(status::signed_keys))
-        .route("/api/v1/status", get(status::snapshot))
-        .route("/api/v1/audit", get(admin::audit))
-        .route(
-            "/api/v1/tokens",
-            get(admin::tokens).post(admin::create_token),
-        )
-        .route("/api/v1/tokens/{name}", delete(admin::revoke_token))
-        .route("/api/v1/openapi.json", get(ops::openapi))
-        .route("/healthz", get(ops::healthz))
-        .route("/metrics", get(ops::metrics))
-        .route("/", get(pages::index))
-        .route(
-            "/check",
-            post(pages::check).layer(DefaultBodyLimit::max(verify::IMAGE_LIMIT)),
-        )
-        .route("/static/app.css", get(pages::stylesheet))
-        .route("/console", get(console::index))
-        .route("/console/sign-in", post(console::sign_in))
-        .route("/console/sign-out", post(console::sign_out))
-        .route("/console/find", get(console::find))
-        .route(
-            "/console/issue",
-            post(console::issue).layer(DefaultBodyLimit::max(ISSUE_LIMIT)),
-        )
-        .route("/console/cards/{serial}", get(console::card))
-        .route(
-            "/console/cards/{serial}/{act}",
-            post(console::act).get(console::image),
-        )
-        .route("/console/stats", get(console::stats))
-        .route("/console/stats.csv", get(console::stats_csv))
-        .route("/console/audit", get(console::audit))
+    use routes::ops;
+    router::build(state.clone())
         .fallback(ops::not_found)
         .method_not_allowed_fallback(ops::method_not_allowed)
         .layer(DefaultBodyLimit::max(JSON_LIMIT))
@@ -126,16 +73,29 @@ async fn deadline(
 }
 
 /// Serves `state` on `listener` until `shutdown` resolves; then stops taking connections and lets
-/// requests in flight finish.
+/// requests in flight finish. Connections are held to the limits of the state's configuration.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let service = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown)
-        .await
+    let limits = state.config().connections;
+    connections::serve_within(listener, router(state), limits, shutdown).await
+}
+
+/// Serves `GET /metrics` alone, without a token, on `listener` (`serve --metrics-listen`): for a
+/// scraper on an address strangers cannot reach.
+pub async fn serve_metrics(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let limits = state.config().connections;
+    let app = Router::new()
+        .route("/metrics", axum::routing::get(routes::ops::metrics))
+        .fallback(routes::ops::not_found)
+        .with_state(state);
+    connections::serve_within(listener, app, limits, shutdown).await
 }
 
 /// A future that resolves on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when this is

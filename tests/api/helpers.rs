@@ -24,6 +24,8 @@ pub struct TestApp {
     pub dir: tempfile::TempDir,
     pub router: Router,
     pub tokens: HashMap<Role, String>,
+    /// Every route with who may call it, as the router enforces it.
+    pub routes: Vec<rescard::server::RouteInfo>,
     clock: Arc<Mutex<DateTime<Utc>>>,
 }
 
@@ -77,6 +79,7 @@ pub fn spawn_app_with(config: rescard::server::ServiceConfig) -> TestApp {
     .expect("state");
     TestApp {
         dir,
+        routes: rescard::server::route_table(state.clone()),
         router: router(state),
         tokens,
         clock,
@@ -252,6 +255,7 @@ pub struct LiveServer {
     pub dir: tempfile::TempDir,
     pub base: String,
     pub token: String,
+    pub state: AppState,
     pub task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
@@ -279,11 +283,12 @@ pub async fn live_server(
         .await
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let task = tokio::spawn(rescard::server::serve(listener, state, shutdown));
+    let task = tokio::spawn(rescard::server::serve(listener, state.clone(), shutdown));
     LiveServer {
         dir,
         base,
         token,
+        state,
         task,
     }
 }

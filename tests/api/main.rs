@@ -5,6 +5,7 @@ mod access;
 mod batch;
 mod browser;
 mod cards;
+mod connections;
 mod crash;
 mod errors;
 mod helpers;

@@ -8,7 +8,7 @@ use rescard_store::{AuditCheck, AuditEntry, Role, TokenInfo};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::server::auth::{ADMIN, Caller};
+use crate::server::auth::Admin;
 use crate::server::error::ErrorBody;
 use crate::server::json::{ApiJson, ApiPath, ApiQuery};
 use crate::server::{AppError, AppState};
@@ -39,10 +39,9 @@ pub struct AuditPage {
     responses((status = 200, body = AuditPage), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn audit(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Admin,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Result<Json<AuditPage>, AppError> {
-    caller.require(ADMIN)?;
     let after = q.after.unwrap_or(0);
     let limit = q.limit.unwrap_or(1000).clamp(1, 1000);
     let (check, entries) = state
@@ -86,9 +85,8 @@ pub struct NewToken {
     responses((status = 200, description = "Every token made, never the secret", body = Vec<Object>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn tokens(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Admin,
 ) -> Result<Json<Vec<TokenInfo>>, AppError> {
-    caller.require(ADMIN)?;
     Ok(Json(state.db().read(|r| r.tokens()).await?))
 }
 
@@ -97,10 +95,10 @@ pub async fn tokens(
     responses((status = 201, body = NewToken), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_token(
     State(state): State<AppState>,
-    caller: Caller,
+    Admin(admin): Admin,
     ApiJson(body): ApiJson<TokenRequest>,
 ) -> Result<impl IntoResponse, AppError> {
-    let actor = caller.require(ADMIN)?.name.clone();
+    let actor = admin.name;
     let role: Role = body
         .role
         .parse()
@@ -127,10 +125,10 @@ pub async fn create_token(
     responses((status = 204, description = "Revoked"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn revoke_token(
     State(state): State<AppState>,
-    caller: Caller,
+    Admin(admin): Admin,
     ApiPath(name): ApiPath<String>,
 ) -> Result<StatusCode, AppError> {
-    let actor = caller.require(ADMIN)?.name.clone();
+    let actor = admin.name;
     let now = state.now();
     state
         .db()

@@ -8,12 +8,12 @@ use axum::response::IntoResponse;
 use chrono::{DateTime, NaiveDate, Utc};
 use rescard_core::Serial;
 use rescard_core::domain::date::parse_date;
-use rescard_store::{CardRecord, Registry, StoreError};
+use rescard_store::{CardRecord, Registry, StoreError, TokenHolder};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::issuance::Application;
-use crate::server::auth::{Caller, STAFF};
+use crate::server::auth::Staff;
 use crate::server::error::ErrorBody;
 use crate::server::json::{ApiJson, ApiPath};
 use crate::server::{AppError, AppState};
@@ -42,10 +42,10 @@ pub fn serial(text: &str) -> Result<Serial, AppError> {
     ))]
 pub async fn issue(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff(staff): Staff,
     ApiJson(app): ApiJson<Application>,
 ) -> Result<impl IntoResponse, AppError> {
-    let actor = caller.require(STAFF)?.name.clone();
+    let actor = staff.name;
     let new = app
         .validate(None)
         .map_err(|e| AppError::invalid(e.field(), e.to_string()))?;
@@ -65,10 +65,9 @@ pub async fn issue(
     responses((status = 200, body = RecordJson), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Staff,
     ApiPath(serial_text): ApiPath<String>,
 ) -> Result<Json<RecordJson>, AppError> {
-    caller.require(STAFF)?;
     let serial = serial(&serial_text)?;
     let record = state.db().read(move |r| r.card(serial)).await?;
     Ok(Json(RecordJson::from(&record)))
@@ -81,20 +80,18 @@ pub async fn get(
     responses((status = 200, description = "PNG, 6 px a module, 300 dpi", content_type = "image/png"), (status = 404, body = ErrorBody)))]
 pub async fn qr_png(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Staff,
     ApiPath(serial_text): ApiPath<String>,
 ) -> Result<impl IntoResponse, AppError> {
-    card_image(&state, &caller, &serial_text, crate::views::qr_png).await
+    card_image(&state, &serial_text, crate::views::qr_png).await
 }
 
-/// An image of the card in the path, rendered off the async runtime, for issuer or admin.
+/// An image of the card in the path, rendered off the async runtime.
 async fn card_image(
     state: &AppState,
-    caller: &Caller,
     serial_text: &str,
     render: fn(&CardRecord) -> Result<Vec<u8>, rescard_qr::RenderError>,
 ) -> Result<impl IntoResponse + use<>, AppError> {
-    caller.require(STAFF)?;
     let serial = serial(serial_text)?;
     let record = state.db().read(move |r| r.card(serial)).await?;
     let png = tokio::task::spawn_blocking(move || render(&record))
@@ -113,7 +110,7 @@ async fn card_image(
 /// Runs a registry act on the card in the path as the caller (issuer or admin), and returns the record.
 async fn act<F>(
     state: &AppState,
-    caller: &Caller,
+    staff: TokenHolder,
     serial_text: &str,
     f: F,
 ) -> Result<Json<RecordJson>, AppError>
@@ -122,7 +119,7 @@ where
         + Send
         + 'static,
 {
-    let actor = caller.require(STAFF)?.name.clone();
+    let actor = staff.name;
     let serial = serial(serial_text)?;
     let now = state.now();
     let record = state.db().write(move |r| f(r, serial, &actor, now)).await?;
@@ -136,10 +133,10 @@ where
     responses((status = 200, description = "PNG, 1011 x 638 pixels: 85.60 x 53.98 mm at 300 dpi", content_type = "image/png"), (status = 404, body = ErrorBody)))]
 pub async fn card_png(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Staff,
     ApiPath(serial_text): ApiPath<String>,
 ) -> Result<impl IntoResponse, AppError> {
-    card_image(&state, &caller, &serial_text, crate::views::card_png).await
+    card_image(&state, &serial_text, crate::views::card_png).await
 }
 
 /// An extension.
@@ -167,20 +164,15 @@ pub struct ReasonRequest {
         (status = 409, description = "Revoked, replaced, or expired past the grace period", body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn extend(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff(staff): Staff,
     ApiPath(serial_text): ApiPath<String>,
     ApiJson(body): ApiJson<ExtensionRequest>,
 ) -> Result<Json<RecordJson>, AppError> {
-    // Who asks is checked before what they ask: a stranger learns nothing from a 422.
-    caller.require(STAFF)?;
     let until: NaiveDate = parse_date("valid_until", body.valid_until.trim())
         .map_err(|e| AppError::invalid("valid_until", e.to_string()))?;
-    act(
-        &state,
-        &caller,
-        &serial_text,
-        move |r, serial, actor, now| r.extend(serial, until, &body.reason, actor, now),
-    )
+    act(&state, staff, &serial_text, move |r, serial, actor, now| {
+        r.extend(serial, until, &body.reason, actor, now)
+    })
     .await
 }
 
@@ -190,16 +182,13 @@ pub async fn extend(
     responses((status = 200, description = "Suspended", body = RecordJson), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn suspend(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff(staff): Staff,
     ApiPath(serial_text): ApiPath<String>,
     ApiJson(body): ApiJson<ReasonRequest>,
 ) -> Result<Json<RecordJson>, AppError> {
-    act(
-        &state,
-        &caller,
-        &serial_text,
-        move |r, serial, actor, now| r.suspend(serial, &body.reason, actor, now),
-    )
+    act(&state, staff, &serial_text, move |r, serial, actor, now| {
+        r.suspend(serial, &body.reason, actor, now)
+    })
     .await
 }
 
@@ -210,11 +199,10 @@ pub async fn suspend(
     responses((status = 200, description = "Reinstated", body = RecordJson), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn reinstate(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff(staff): Staff,
     ApiPath(serial_text): ApiPath<String>,
     body: Bytes,
 ) -> Result<Json<RecordJson>, AppError> {
-    caller.require(STAFF)?;
     let reason = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
@@ -227,12 +215,9 @@ pub async fn reinstate(
         })?;
         Some(parsed.reason)
     };
-    act(
-        &state,
-        &caller,
-        &serial_text,
-        move |r, serial, actor, now| r.reinstate(serial, reason.as_deref(), actor, now),
-    )
+    act(&state, staff, &serial_text, move |r, serial, actor, now| {
+        r.reinstate(serial, reason.as_deref(), actor, now)
+    })
     .await
 }
 
@@ -242,16 +227,13 @@ pub async fn reinstate(
     responses((status = 200, description = "Revoked", body = RecordJson), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn revoke(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff(staff): Staff,
     ApiPath(serial_text): ApiPath<String>,
     ApiJson(body): ApiJson<ReasonRequest>,
 ) -> Result<Json<RecordJson>, AppError> {
-    act(
-        &state,
-        &caller,
-        &serial_text,
-        move |r, serial, actor, now| r.revoke(serial, &body.reason, actor, now),
-    )
+    act(&state, staff, &serial_text, move |r, serial, actor, now| {
+        r.revoke(serial, &body.reason, actor, now)
+    })
     .await
 }
 
@@ -261,11 +243,11 @@ pub async fn revoke(
     responses((status = 201, description = "The new card", body = IssuedJson), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn replace(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff(staff): Staff,
     ApiPath(serial_text): ApiPath<String>,
     ApiJson(body): ApiJson<ReasonRequest>,
 ) -> Result<impl IntoResponse, AppError> {
-    let actor = caller.require(STAFF)?.name.clone();
+    let actor = staff.name;
     let serial = serial(&serial_text)?;
     let now = state.now();
     let keys = state.keyring();

@@ -26,9 +26,12 @@ pub async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, AppE
     Ok(Json(Health { status: "ok" }))
 }
 
-/// `GET /metrics`: Prometheus text format.
-#[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Requests and latency by route and status, verdicts, cards by state", content_type = "text/plain")))]
+/// `GET /metrics`: Prometheus text format. On the service's address it needs an `admin` token (the
+/// counts of tokens and cards are not for strangers); `serve --metrics-listen ADDR` also serves it
+/// without a token on an address of its own, for a scraper on a private network.
+#[utoipa::path(get, path = "/metrics", tag = "operations", security(("bearer" = [])),
+    responses((status = 200, description = "Requests and latency by route and status, verdicts, cards by state", content_type = "text/plain"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, AppError> {
     let cards = state.db().read(|r| r.count_by_state()).await?;
     Ok((
