@@ -48,7 +48,7 @@ impl Context {
 
     /// Creates the data directory and the registry (for `init`).
     pub fn create_registry(&self) -> Result<Registry> {
-        std::fs::create_dir_all(&self.data)
+        rescard_store::create_private_dir(&self.data)
             .with_context(|| format!("creating {}", self.data.display()))?;
         Ok(Registry::open(&self.registry_path())?)
     }

@@ -154,8 +154,12 @@ impl From<StoreError> for AppError {
                     .with_field("passport_number")
             }
             StoreError::Token(m) => Self::new(StatusCode::CONFLICT, "token_refused", m),
+            StoreError::LastAdmin(_) => {
+                Self::new(StatusCode::CONFLICT, "last_admin_token", e.to_string())
+            }
             StoreError::NoActor
             | StoreError::Corrupt(_)
+            | StoreError::Exposed(_)
             | StoreError::Commit(_)
             | StoreError::Sqlite(_) => Self::internal(e.into()),
         }

@@ -334,3 +334,42 @@ async fn an_audit_row_edited_in_sqlite_shows_in_the_api_and_in_audit_verify() {
         .code(1)
         .stdout(predicates::str::contains("BROKEN at entry 6"));
 }
+
+#[tokio::test]
+async fn the_last_admin_token_cannot_revoke_itself() {
+    let app = spawn_app();
+    let reply = app
+        .call(
+            Method::DELETE,
+            "/api/v1/tokens/admin-1",
+            As::Role(Role::Admin),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CONFLICT);
+    assert_eq!(reply.json()["error"]["code"], "last_admin_token");
+    // Still signed in: the refusal changed nothing.
+    let reply = app
+        .call(Method::GET, "/api/v1/tokens", As::Role(Role::Admin), None)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    // With a second admin, the first may go.
+    let made = app
+        .call(
+            Method::POST,
+            "/api/v1/tokens",
+            As::Role(Role::Admin),
+            Some(json!({"name": "admin-2", "role": "admin"})),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED);
+    let reply = app
+        .call(
+            Method::DELETE,
+            "/api/v1/tokens/admin-1",
+            As::Role(Role::Admin),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+}

@@ -61,7 +61,9 @@ async fn metrics_count_requests_verdicts_and_cards() {
     app.verify(card["payload"].as_str().expect("payload"), As::Anonymous)
         .await;
     app.verify("RC1:garbage", As::Anonymous).await;
-    let reply = app.call(Method::GET, "/metrics", As::Role(Role::Admin), None).await;
+    let reply = app
+        .call(Method::GET, "/metrics", As::Role(Role::Admin), None)
+        .await;
     assert_eq!(reply.status, StatusCode::OK);
     let text = String::from_utf8(reply.bytes).expect("text");
     assert!(

@@ -7,11 +7,13 @@
 #![deny(missing_docs)]
 
 mod audit;
+mod files;
 mod registry;
 mod schema;
 mod tokens;
 
 pub use audit::{AuditCheck, AuditEntry};
+pub use files::create_private_dir;
 pub use registry::{CardRecord, HistoryEntry, IssuedCard, NewCard, Registry, Statistics};
 pub use schema::version as schema_version;
 pub use tokens::{Role, TOKEN_PREFIX, TokenHolder, TokenInfo};
@@ -45,6 +47,14 @@ pub enum StoreError {
     /// A token could not be made, revoked or read.
     #[error("token: {0}")]
     Token(String),
+    /// Revoking this token would leave the registry without a live admin token.
+    #[error(
+        "token {0:?} is the last live admin token: make another admin token first (`rescard token create --role admin --name NAME`), then revoke this one"
+    )]
+    LastAdmin(String),
+    /// The registry's files are readable by other accounts, or cannot be made private.
+    #[error("the registry is not private: {0}")]
+    Exposed(String),
     /// The stored data does not parse: edited outside rescard, or a bug.
     #[error("the registry holds invalid data: {0}")]
     Corrupt(String),

@@ -131,6 +131,7 @@ fn check_actor(actor: &str) -> Result<()> {
 impl Registry {
     /// Opens (creating if need be) the registry at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Self> {
+        crate::files::make_private(path)?;
         let mut conn = Connection::open(path)?;
         schema::prepare(&mut conn)?;
         Ok(Self { conn })
@@ -516,8 +517,10 @@ impl Registry {
 
     /// Copies the whole registry into a new database at `path`, consistently, while other connections
     /// keep reading and writing: the copy is taken in one read transaction (SQLite's online backup),
-    /// so it holds every transaction committed before it began and none after.
+    /// so it holds every transaction committed before it began and none after. The copy is as
+    /// private as the registry (mode 0600).
     pub fn backup_to(&self, path: &Path) -> Result<()> {
+        crate::files::make_private(path)?;
         let mut copy = Connection::open(path)?;
         let backup = rusqlite::backup::Backup::new(&self.conn, &mut copy)?;
         // All pages in one step: one read transaction, so one consistent state of the registry.

@@ -159,9 +159,19 @@ impl Registry {
         Ok(token)
     }
 
-    /// Ends the token named `name` at once.
+    /// Ends the token named `name` at once. The last live admin token cannot be revoked: nobody could
+    /// then make tokens or read the audit log over HTTP.
     pub fn revoke_token(&mut self, name: &str, actor: &str, now: DateTime<Utc>) -> Result<()> {
         let tx = self.write()?;
+        let (role, admins_left): (Option<String>, i64) = tx.query_row(
+            "SELECT (SELECT role FROM tokens WHERE name = ?1 AND revoked_at IS NULL),
+                    (SELECT COUNT(*) FROM tokens WHERE role = 'admin' AND revoked_at IS NULL)",
+            [name],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        if role.as_deref() == Some("admin") && admins_left <= 1 {
+            return Err(StoreError::LastAdmin(name.to_owned()));
+        }
         let changed = tx.execute(
             "UPDATE tokens SET revoked_at = ?1 WHERE name = ?2 AND revoked_at IS NULL",
             params![timestamp(now), name],
@@ -279,6 +289,29 @@ mod tests {
             .expect("revoke");
         assert_eq!(reg.authenticate(&token).expect("auth"), None);
         assert!(reg.revoke_token("officer-1", "admin", now()).is_err());
+    }
+
+    #[test]
+    fn the_last_live_admin_token_cannot_be_revoked() {
+        let mut reg = Registry::open_in_memory().expect("registry");
+        reg.create_token("admin", Role::Admin, "setup", now())
+            .expect("create");
+        reg.create_token("officer", Role::Issuer, "admin", now())
+            .expect("create");
+        assert!(matches!(
+            reg.revoke_token("admin", "admin", now()),
+            Err(StoreError::LastAdmin(_))
+        ));
+        reg.revoke_token("officer", "admin", now())
+            .expect("an issuer token can go");
+        reg.create_token("admin-2", Role::Admin, "admin", now())
+            .expect("create");
+        reg.revoke_token("admin", "admin-2", now())
+            .expect("with another admin, the first can go");
+        assert!(matches!(
+            reg.revoke_token("admin-2", "admin-2", now()),
+            Err(StoreError::LastAdmin(_))
+        ));
     }
 
     #[test]
