@@ -19,6 +19,10 @@ pub struct ServeArgs {
     /// admin token), for a Prometheus scraper on a private network.
     #[arg(long, env = "RESCARD_METRICS_LISTEN")]
     pub metrics_listen: Option<String>,
+    /// The address the public reaches the service at, e.g. `https://rescard.example.kg` behind a TLS
+    /// proxy: with `https://` the console's cookie is `Secure`; sign-in forms must come from it.
+    #[arg(long, env = "RESCARD_PUBLIC_URL", value_parser = parse_public_url)]
+    pub public_url: Option<String>,
     /// How long checkers may rely on a status snapshot before they mark results stale, in hours.
     #[arg(long, env = "RESCARD_STATUS_MAX_AGE", default_value_t = 24, value_parser = clap::value_parser!(u64).range(1..=24 * 365))]
     pub status_max_age: u64,
@@ -52,8 +56,21 @@ impl ServeArgs {
                 header_timeout: std::time::Duration::from_secs(self.header_timeout),
                 max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
             },
+            public_url: self.public_url.clone(),
         }
     }
+}
+
+fn parse_public_url(text: &str) -> Result<String, String> {
+    let url = text.trim().trim_end_matches('/');
+    let host = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or("the public URL starts with https:// (or http://)")?;
+    if host.is_empty() || host.contains(char::is_whitespace) {
+        return Err("the public URL needs a host, e.g. https://rescard.example.kg".into());
+    }
+    Ok(url.to_owned())
 }
 
 /// The name of the first admin token, made when a registry has none.

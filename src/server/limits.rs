@@ -25,6 +25,9 @@ pub struct ServiceConfig {
     pub request_timeout: Duration,
     /// The header timeout and the cap on open connections.
     pub connections: super::ConnectionLimits,
+    /// The address the public reaches the service at (`https://…` behind a TLS proxy), if given:
+    /// the console's cookie is then `Secure`, and its sign-in form must come from that origin.
+    pub public_url: Option<String>,
 }
 
 impl Default for ServiceConfig {
@@ -36,6 +39,7 @@ impl Default for ServiceConfig {
             // A 5 MB phone photo over a 1 Mbit/s mobile link takes 40 s to arrive.
             request_timeout: Duration::from_secs(120),
             connections: super::ConnectionLimits::default(),
+            public_url: None,
         }
     }
 }

@@ -368,6 +368,14 @@ pub async fn security_headers(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    // The console checks the `Origin` of its sign-in and sign-out forms, and a browser sends
+    // `Origin: null` from a page under `no-referrer`: its pages tell the browser `same-origin`
+    // (a Referer to the console itself, none elsewhere).
+    let referrer_policy = if request.uri().path().starts_with("/console") {
+        "same-origin"
+    } else {
+        "no-referrer"
+    };
     let mut response = next.run(request).await;
     let h = response.headers_mut();
     h.insert(
@@ -380,7 +388,7 @@ pub async fn security_headers(
     );
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static(referrer_policy),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     response

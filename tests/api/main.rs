@@ -6,6 +6,7 @@ mod batch;
 mod browser;
 mod cards;
 mod connections;
+mod console;
 mod crash;
 mod errors;
 mod helpers;

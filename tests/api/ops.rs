@@ -184,137 +184,6 @@ async fn the_check_page_is_strict_and_checks_a_pasted_payload() {
     );
 }
 
-fn cookie(token: &str) -> String {
-    format!("rescard_console={token}")
-}
-
-async fn console(
-    app: &crate::helpers::TestApp,
-    method: Method,
-    uri: &str,
-    token: Option<&str>,
-    form: &str,
-) -> crate::helpers::Reply {
-    let mut req = axum::http::Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("content-type", "application/x-www-form-urlencoded");
-    if let Some(t) = token {
-        req = req.header("cookie", cookie(t));
-    }
-    app.request(
-        req.body(axum::body::Body::from(form.to_owned()))
-            .expect("request"),
-    )
-    .await
-}
-
-#[tokio::test]
-async fn the_console_lets_only_staff_in_and_refuses_forged_forms() {
-    let app = crate::helpers::spawn_app();
-    let issuer = app.tokens[&Role::Issuer].clone();
-    let police = app.tokens[&Role::Police].clone();
-    let admin = app.tokens[&Role::Admin].clone();
-    assert_eq!(
-        console(
-            &app,
-            Method::POST,
-            "/console/sign-in",
-            None,
-            "token=rct_wrong"
-        )
-        .await
-        .status,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        console(
-            &app,
-            Method::POST,
-            "/console/sign-in",
-            None,
-            &format!("token={police}")
-        )
-        .await
-        .status,
-        StatusCode::FORBIDDEN
-    );
-    let signed_in = console(
-        &app,
-        Method::POST,
-        "/console/sign-in",
-        None,
-        &format!("token={issuer}"),
-    )
-    .await;
-    assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
-    let set_cookie = signed_in.headers["set-cookie"].to_str().expect("ascii");
-    assert!(
-        set_cookie.contains("HttpOnly")
-            && set_cookie.contains("SameSite=Strict")
-            && set_cookie.contains("Path=/console"),
-        "{set_cookie}"
-    );
-
-    // A police token in the cookie is no session; a card act without the form's CSRF token is refused.
-    let home = console(&app, Method::GET, "/console", Some(&police), "").await;
-    assert!(
-        String::from_utf8_lossy(&home.bytes).contains("id=\"token\""),
-        "sent to sign in"
-    );
-    app.issue_reference().await;
-    let forged = console(
-        &app,
-        Method::POST,
-        "/console/cards/000000013/revoke",
-        Some(&issuer),
-        "reason=x&confirm=yes",
-    )
-    .await;
-    assert_eq!(forged.status, StatusCode::FORBIDDEN);
-    assert_eq!(
-        app.registry()
-            .card("000000013".parse().expect("serial"))
-            .expect("card")
-            .state
-            .as_str(),
-        "active"
-    );
-
-    // Statistics and the audit log are for admins; the CSV export counts the card.
-    assert_eq!(
-        console(&app, Method::GET, "/console/stats", Some(&issuer), "")
-            .await
-            .status,
-        StatusCode::FORBIDDEN
-    );
-    let stats = console(&app, Method::GET, "/console/stats", Some(&admin), "").await;
-    assert_eq!(stats.status, StatusCode::OK);
-    let csv = String::from_utf8(
-        console(&app, Method::GET, "/console/stats.csv", Some(&admin), "")
-            .await
-            .bytes,
-    )
-    .expect("utf-8");
-    assert!(
-        csv.contains("state,active,1") && csv.contains("nationality,UZB,1"),
-        "{csv}"
-    );
-    let audit = String::from_utf8(
-        console(
-            &app,
-            Method::GET,
-            "/console/audit?lang=ru",
-            Some(&admin),
-            "",
-        )
-        .await
-        .bytes,
-    )
-    .expect("utf-8");
-    assert!(audit.contains("intact") && audit.contains("lang=\"ru\""));
-}
-
 #[test]
 fn every_word_the_console_templates_ask_for_is_translated() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
@@ -325,7 +194,7 @@ fn every_word_the_console_templates_ask_for_is_translated() {
             .collect()
     };
     let source = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/server/console.rs"),
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/server/console/mod.rs"),
     )
     .expect("source");
     for entry in std::fs::read_dir(dir).expect("templates").flatten() {

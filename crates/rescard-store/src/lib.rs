@@ -10,12 +10,14 @@ mod audit;
 mod files;
 mod registry;
 mod schema;
+mod sessions;
 mod tokens;
 
 pub use audit::{AuditCheck, AuditEntry};
 pub use files::create_private_dir;
 pub use registry::{CardRecord, HistoryEntry, IssuedCard, NewCard, Registry, Statistics};
 pub use schema::version as schema_version;
+pub use sessions::{ConsoleSession, SESSION_PREFIX};
 pub use tokens::{Role, TOKEN_PREFIX, TokenHolder, TokenInfo};
 
 use rescard_core::rules::RuleError;

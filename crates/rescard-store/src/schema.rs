@@ -114,6 +114,18 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX cards_status ON cards(serial, state, valid_until, state_reason, replaced_by, holder_id);
     "#,
+    // 5: the staff console's sessions (see `sessions.rs`): the cookie carries a random id, no longer
+    // the staff token itself; a session ends on sign-out, at its expiry, or with its token.
+    r#"
+    CREATE TABLE console_sessions (
+        id_hash     TEXT PRIMARY KEY,
+        token_id    INTEGER NOT NULL REFERENCES tokens(id),
+        csrf        TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        expires_at  TEXT NOT NULL
+    );
+    CREATE INDEX console_sessions_token ON console_sessions(token_id);
+    "#,
 ];
 
 /// Applies the pragmas every connection needs and the migrations not yet run.

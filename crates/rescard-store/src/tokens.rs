@@ -179,6 +179,10 @@ impl Registry {
         if changed == 0 {
             return Err(StoreError::Token(format!("no live token named {name:?}")));
         }
+        tx.execute(
+            "DELETE FROM console_sessions WHERE token_id = (SELECT id FROM tokens WHERE name = ?1)",
+            [name],
+        )?;
         audit::append(&tx, now, actor, "token_revoke", None, json!({"name": name}))?;
         tx.commit()?;
         Ok(())

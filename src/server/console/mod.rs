@@ -1,9 +1,11 @@
 //! The staff console (`/console`): sign in with a token, issue a card from a form, find a card, act on
 //! it, download its printable image; for admins, statistics (with CSV export) and the audit log.
 //!
-//! Server-rendered like the check page, under the same Content-Security-Policy. The session is the
-//! token itself in an `HttpOnly`, `SameSite=Strict` cookie scoped to `/console`; every form also
-//! carries a CSRF token derived from it, checked in constant time on every POST.
+//! Server-rendered like the check page, under the same Content-Security-Policy. Sessions are kept
+//! server-side (see [`session`]); every form carries the session's CSRF secret, checked in constant
+//! time on every POST.
+
+mod session;
 
 use std::collections::HashMap;
 
@@ -13,16 +15,16 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use rescard_core::Serial;
 use rescard_core::domain::date::{issuer_date, parse_date};
-use rescard_store::{AuditCheck, AuditEntry, Role, Statistics, TokenHolder};
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq as _;
+use rescard_store::{AuditCheck, AuditEntry, ConsoleSession as Session, Role, Statistics};
 
+use self::session::{
+    MaybeSignedIn, SessionCookie, SignedIn, check_csrf, check_origin, cleared_cookie,
+    session_cookie,
+};
 use super::limits::ClientIp;
 use super::{AppError, AppState};
 use crate::issuance::Application;
 use crate::views::RecordJson;
-
-const COOKIE: &str = "rescard_console";
 
 /// The console's words, in English or Russian.
 pub struct Tr {
@@ -174,52 +176,6 @@ pub struct Lang {
 fn tr(lang: &Lang) -> Tr {
     Tr {
         ru: lang.lang.as_deref() == Some("ru"),
-    }
-}
-
-/// The CSRF token of a session: derived from its staff token, so nothing is stored.
-fn csrf_of(token: &str) -> String {
-    hex::encode(&Sha256::digest(format!("rescard-console-csrf\0{token}").as_bytes())[..16])
-}
-
-fn cookie_token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|c| {
-            c.trim()
-                .strip_prefix(&format!("{COOKIE}="))
-                .map(str::to_owned)
-        })
-}
-
-/// A signed-in member of staff.
-struct Session {
-    holder: TokenHolder,
-    csrf: String,
-}
-
-async fn session(state: &AppState, headers: &HeaderMap) -> Result<Option<Session>, AppError> {
-    let Some(token) = cookie_token(headers) else {
-        return Ok(None);
-    };
-    let csrf = csrf_of(&token);
-    let holder = state.db().read(move |r| r.authenticate(&token)).await?;
-    Ok(holder
-        .filter(|h| matches!(h.role, Role::Issuer | Role::Admin))
-        .map(|holder| Session { holder, csrf }))
-}
-
-fn check_csrf(session: &Session, form_value: Option<&str>) -> Result<(), AppError> {
-    let ok = form_value.is_some_and(|v| bool::from(v.as_bytes().ct_eq(session.csrf.as_bytes())));
-    if ok {
-        Ok(())
-    } else {
-        Err(AppError::forbidden(
-            "the form is stale or came from another site; reload the page",
-        ))
     }
 }
 
@@ -383,15 +339,10 @@ fn home(
 }
 
 /// `GET /console`: the sign-in form, or the staff home page.
-pub async fn index(
-    State(state): State<AppState>,
-    Query(lang): Query<Lang>,
-    headers: HeaderMap,
-) -> Response {
-    match session(&state, &headers).await {
-        Ok(Some(s)) => home(tr(&lang), &s, &HashMap::new(), None, None),
-        Ok(None) => sign_in_page(tr(&lang), None, StatusCode::OK),
-        Err(e) => e.into_response(),
+pub async fn index(Query(lang): Query<Lang>, MaybeSignedIn(session): MaybeSignedIn) -> Response {
+    match session {
+        Some(s) => home(tr(&lang), &s, &HashMap::new(), None, None),
+        None => sign_in_page(tr(&lang), None, StatusCode::OK),
     }
 }
 
@@ -400,9 +351,13 @@ pub async fn sign_in(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     Query(lang): Query<Lang>,
+    headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     let t = tr(&lang);
+    if let Err(e) = check_origin(&state, &headers) {
+        return e.into_response();
+    }
     let token = form
         .get("token")
         .map(|t| t.trim().to_owned())
@@ -414,11 +369,18 @@ pub async fn sign_in(
     };
     match holder {
         Some(h) if matches!(h.role, Role::Issuer | Role::Admin) => {
-            let cookie = format!(
-                "{COOKIE}={token}; Path=/console; HttpOnly; SameSite=Strict; Max-Age=28800"
-            );
+            let now = state.now();
+            let lifetime = chrono::Duration::hours(session::SESSION_HOURS);
+            let opened = state
+                .db()
+                .write(move |r| r.open_console_session(&h.name, now, lifetime))
+                .await;
+            let (id, _) = match opened {
+                Ok(opened) => opened,
+                Err(e) => return e.into_response(),
+            };
             let mut r = Redirect::to(&format!("/console?lang={}", t.lang())).into_response();
-            if let Ok(v) = HeaderValue::from_str(&cookie) {
+            if let Some(v) = session_cookie(&state, &id) {
                 r.headers_mut().insert(header::SET_COOKIE, v);
             }
             r
@@ -444,45 +406,41 @@ pub async fn sign_in(
     }
 }
 
-/// `POST /console/sign-out`.
-pub async fn sign_out(Query(lang): Query<Lang>) -> Response {
-    let mut r = Redirect::to(&format!("/console?lang={}", tr(&lang).lang())).into_response();
-    r.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static(
-            "rescard_console=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0",
-        ),
-    );
-    r
-}
-
-/// The signed-in member of staff, or the response that sends the browser to sign in.
-async fn require_session(
-    state: &AppState,
-    headers: &HeaderMap,
-    lang: &Lang,
-) -> Result<Session, Response> {
-    match session(state, headers).await {
-        Ok(Some(s)) => Ok(s),
-        Ok(None) => {
-            Err(Redirect::to(&format!("/console?lang={}", tr(lang).lang())).into_response())
-        }
-        Err(e) => Err(e.into_response()),
+/// `POST /console/sign-out`: ends the session on the server, not only in this browser.
+pub async fn sign_out(
+    State(state): State<AppState>,
+    Query(lang): Query<Lang>,
+    headers: HeaderMap,
+    MaybeSignedIn(session): MaybeSignedIn,
+    SessionCookie(id): SessionCookie,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if let Err(e) = check_origin(&state, &headers) {
+        return e.into_response();
     }
+    if let (Some(s), Some(id)) = (session, id) {
+        if let Err(e) = check_csrf(&s, form.get("csrf").map(String::as_str)) {
+            return e.into_response();
+        }
+        if let Err(e) = state.db().write(move |r| r.end_console_session(&id)).await {
+            return e.into_response();
+        }
+    }
+    let mut r = Redirect::to(&format!("/console?lang={}", tr(&lang).lang())).into_response();
+    if let Some(v) = cleared_cookie(&state) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
 }
 
 /// `GET /console/find?serial=`.
 pub async fn find(
     State(state): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
-    headers: HeaderMap,
+    SignedIn(s): SignedIn,
 ) -> Response {
     let lang = Lang {
         lang: q.get("lang").cloned(),
-    };
-    let s = match require_session(&state, &headers, &lang).await {
-        Ok(s) => s,
-        Err(r) => return r,
     };
     let t = tr(&lang);
     match q.get("serial").map(|v| v.parse::<Serial>()) {
@@ -507,13 +465,9 @@ pub async fn find(
 pub async fn issue(
     State(state): State<AppState>,
     Query(lang): Query<Lang>,
-    headers: HeaderMap,
+    SignedIn(s): SignedIn,
     mut form: Multipart,
 ) -> Response {
-    let s = match require_session(&state, &headers, &lang).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let t = tr(&lang);
     let mut values = HashMap::new();
     let mut portrait = Vec::new();
@@ -639,14 +593,10 @@ pub async fn card(
     State(state): State<AppState>,
     axum::extract::Path(serial_text): axum::extract::Path<String>,
     Query(q): Query<HashMap<String, String>>,
-    headers: HeaderMap,
+    SignedIn(s): SignedIn,
 ) -> Response {
     let lang = Lang {
         lang: q.get("lang").cloned(),
-    };
-    let s = match require_session(&state, &headers, &lang).await {
-        Ok(s) => s,
-        Err(r) => return r,
     };
     let t = tr(&lang);
     let Ok(serial) = serial_text.parse::<Serial>() else {
@@ -676,13 +626,9 @@ pub async fn act(
     State(state): State<AppState>,
     axum::extract::Path((serial_text, act)): axum::extract::Path<(String, String)>,
     Query(lang): Query<Lang>,
-    headers: HeaderMap,
+    SignedIn(s): SignedIn,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let s = match require_session(&state, &headers, &lang).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let t = tr(&lang);
     if let Err(e) = check_csrf(&s, form.get("csrf").map(String::as_str)) {
         return e.into_response();
@@ -767,13 +713,8 @@ pub async fn act(
 pub async fn image(
     State(state): State<AppState>,
     axum::extract::Path((serial_text, file)): axum::extract::Path<(String, String)>,
-    headers: HeaderMap,
+    SignedIn(_session): SignedIn,
 ) -> Response {
-    let lang = Lang { lang: None };
-    let _session = match require_session(&state, &headers, &lang).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let Ok(serial) = serial_text.parse::<Serial>() else {
         return AppError::new(StatusCode::NOT_FOUND, "card_not_found", "no such card")
             .into_response();
@@ -819,12 +760,8 @@ fn admin_only(s: &Session) -> Result<(), AppError> {
 pub async fn stats(
     State(state): State<AppState>,
     Query(lang): Query<Lang>,
-    headers: HeaderMap,
+    SignedIn(s): SignedIn,
 ) -> Response {
-    let s = match require_session(&state, &headers, &lang).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     if let Err(e) = admin_only(&s) {
         return e.into_response();
     }
@@ -856,12 +793,7 @@ pub async fn stats(
 }
 
 /// `GET /console/stats.csv`: `table,key,count` rows.
-pub async fn stats_csv(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let lang = Lang { lang: None };
-    let s = match require_session(&state, &headers, &lang).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+pub async fn stats_csv(State(state): State<AppState>, SignedIn(s): SignedIn) -> Response {
     if let Err(e) = admin_only(&s) {
         return e.into_response();
     }
@@ -903,12 +835,8 @@ pub async fn stats_csv(State(state): State<AppState>, headers: HeaderMap) -> Res
 pub async fn audit(
     State(state): State<AppState>,
     Query(lang): Query<Lang>,
-    headers: HeaderMap,
+    SignedIn(s): SignedIn,
 ) -> Response {
-    let s = match require_session(&state, &headers, &lang).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     if let Err(e) = admin_only(&s) {
         return e.into_response();
     }
