@@ -130,7 +130,7 @@ pub enum Command {
     /// Fetch the signed trust list and the status snapshot (or the delta since the one held) for
     /// offline checks.
     Sync {
-        /// The service, e.g. https://rescard.example.kg
+        /// The service, e.g. `https://rescard.example.kg`.
         url: String,
         /// On the first sync: the id of the issuer key to trust (16 hex digits, from the issuing authority).
         #[arg(long)]

@@ -140,7 +140,7 @@ pub fn decode(text: &str) -> Result<SignedPayload, CodecError> {
 /// Checks the envelope of COSE_Sign1 bytes.
 ///
 /// The format allows exactly one encoding of an envelope, so the common case is read directly from
-/// the bytes ([`read_envelope`]); anything else goes through coset, which accepts the same single
+/// the bytes (`read_envelope`); anything else goes through coset, which accepts the same single
 /// encoding and says precisely what is wrong with the others.
 pub fn decode_cose(bytes: &[u8]) -> Result<SignedPayload, CodecError> {
     if let Some(signed) = read_envelope(bytes) {
