@@ -2,7 +2,7 @@ use std::path::Path;
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
-use rescard_core::Serial;
+use rescard_core::{Reason, Serial};
 use rescard_store::CardRecord;
 
 use super::Context;
@@ -63,7 +63,7 @@ pub fn print_record(r: &CardRecord, json: bool) -> Result<u8> {
 pub fn replace(
     ctx: &Context,
     serial: Serial,
-    reason: &str,
+    reason: &Reason,
     qr: Option<&Path>,
     json: bool,
     now: DateTime<Utc>,

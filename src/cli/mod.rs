@@ -17,8 +17,8 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand};
-use rescard_core::Serial;
 use rescard_core::domain::date::{parse_date, start_of_issuer_day};
+use rescard_core::{Reason, Serial};
 
 pub use context::{Context, REGISTRY_FILE};
 
@@ -80,7 +80,7 @@ pub enum Command {
         /// The new last day of validity, YYYY-MM-DD.
         #[arg(long, value_parser = parse_date_arg)]
         until: NaiveDate,
-        /// Why (recorded in the history).
+        /// Why (recorded in the history): one line of at most 500 characters.
         #[arg(long, default_value = "extension of stay")]
         reason: String,
     },
@@ -89,7 +89,8 @@ pub enum Command {
         /// The card.
         #[command(flatten)]
         card: CardArg,
-        /// Why (required).
+        /// Why (required): one line of at most 500 characters, no control, invisible or
+        /// direction-changing characters.
         #[arg(long)]
         reason: String,
     },
@@ -98,7 +99,7 @@ pub enum Command {
         /// The card.
         #[command(flatten)]
         card: CardArg,
-        /// Why.
+        /// Why: one line of at most 500 characters.
         #[arg(long)]
         reason: Option<String>,
     },
@@ -107,7 +108,7 @@ pub enum Command {
         /// The card.
         #[command(flatten)]
         card: CardArg,
-        /// Why (required).
+        /// Why (required): one line of at most 500 characters.
         #[arg(long)]
         reason: String,
     },
@@ -116,7 +117,7 @@ pub enum Command {
         /// The card.
         #[command(flatten)]
         card: CardArg,
-        /// Why (required), e.g. "lost".
+        /// Why (required), e.g. "lost": one line of at most 500 characters.
         #[arg(long)]
         reason: String,
         /// Write the new card's QR code to this PNG file.
@@ -341,30 +342,35 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             until,
             reason,
         } => {
+            let reason = Reason::parse(&reason)?;
             let record = ctx
                 .registry()?
                 .extend(card.serial, until, &reason, &ctx.actor, now)?;
             acts::print_record(&record, card.json)
         }
         Command::Suspend { card, reason } => {
+            let reason = Reason::parse(&reason)?;
             let record = ctx
                 .registry()?
                 .suspend(card.serial, &reason, &ctx.actor, now)?;
             acts::print_record(&record, card.json)
         }
         Command::Reinstate { card, reason } => {
+            let reason = reason.as_deref().map(Reason::parse).transpose()?;
             let record =
                 ctx.registry()?
-                    .reinstate(card.serial, reason.as_deref(), &ctx.actor, now)?;
+                    .reinstate(card.serial, reason.as_ref(), &ctx.actor, now)?;
             acts::print_record(&record, card.json)
         }
         Command::Revoke { card, reason } => {
+            let reason = Reason::parse(&reason)?;
             let record = ctx
                 .registry()?
                 .revoke(card.serial, &reason, &ctx.actor, now)?;
             acts::print_record(&record, card.json)
         }
         Command::Replace { card, reason, qr } => {
+            let reason = Reason::parse(&reason)?;
             acts::replace(&ctx, card.serial, &reason, qr.as_deref(), card.json, now)
         }
         Command::Show { card } => {

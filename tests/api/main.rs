@@ -12,3 +12,4 @@ mod http;
 mod offline;
 mod ops;
 mod secrets;
+mod text;

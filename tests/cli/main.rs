@@ -4,3 +4,4 @@ mod commands;
 mod fixtures;
 mod helpers;
 mod interop;
+mod text;

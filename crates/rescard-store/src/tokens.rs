@@ -128,6 +128,7 @@ impl Registry {
         now: DateTime<Utc>,
     ) -> Result<String> {
         check_name(name)?;
+        crate::registry::check_actor(actor)?;
         let mut secret = [0u8; 32];
         getrandom::fill(&mut secret)
             .map_err(|e| StoreError::Token(format!("no randomness: {e}")))?;
@@ -161,6 +162,7 @@ impl Registry {
 
     /// Ends the token named `name` at once.
     pub fn revoke_token(&mut self, name: &str, actor: &str, now: DateTime<Utc>) -> Result<()> {
+        crate::registry::check_actor(actor)?;
         let tx = self.write()?;
         let changed = tx.execute(
             "UPDATE tokens SET revoked_at = ?1 WHERE name = ?2 AND revoked_at IS NULL",
