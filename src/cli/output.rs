@@ -29,10 +29,13 @@ pub fn verdict_headline(v: Verdict) -> &'static str {
 pub fn print_verification(v: &Verification) {
     let j = VerificationJson::from(v);
     println!("{} ({})", verdict_headline(v.verdict), v.detail);
+    let row = |label: &str, value: String| println!("  {label:<12}{value}");
+    if let Some(Some(reason)) = &j.state_reason {
+        row("reason", reason.clone());
+    }
     let Some(holder) = &j.holder else {
         return;
     };
-    let row = |label: &str, value: String| println!("  {label:<12}{value}");
     row("card", j.serial.clone().unwrap_or_default());
     row("surname", holder.surname.clone());
     row("given names", holder.given_names.clone());
