@@ -1,6 +1,11 @@
-//! The `rescard` command line. Exit codes: 0 success (for `verify`: the card is `valid`); 1 the act
-//! was refused or failed, with a message saying why; 2 the command line itself is wrong; 4 a CSV batch
-//! in which some rows were rejected; 10–22 `verify` verdicts (see the README).
+//! The `rescard` command line. Everything it prints goes through `output` (see there why).
+//!
+//! Exit codes: 0 success (for `verify`: the card is `valid`); 1 the act was refused or failed, with a
+//! message saying why; 2 the command line itself is wrong; 4 a CSV batch in which some rows were
+//! rejected; 10–22 `verify` verdicts (see the README).
+
+// Printing goes through `output`, which escapes registry text and survives a reader that has gone.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod acts;
 mod context;
@@ -21,6 +26,7 @@ use rescard_core::domain::date::{parse_date, start_of_issuer_day};
 use rescard_core::{Reason, Serial};
 
 pub use context::{Context, REGISTRY_FILE};
+use output::{errln, outln};
 
 /// Exit code for an act refused or failed.
 pub const EXIT_FAILED: u8 = 1;
@@ -308,7 +314,8 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // A message may quote what a file or a service held: escaped like everything printed.
+            errln!("error: {}", output::escape(&format!("{e:#}")));
             ExitCode::from(EXIT_FAILED)
         }
     }
@@ -387,30 +394,30 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Keys(KeysCommand::List { json }) => keys::list(&ctx, json),
         Command::Keys(KeysCommand::Rotate) => {
             let key = ctx.keys.rotate(now)?;
-            println!(
+            outln!(
                 "new signing key {}; the previous key is verify-only from now on",
                 key.kid
-            );
+            )?;
             Ok(0)
         }
         Command::Keys(KeysCommand::Retire { kid }) => {
             let kid = rescard_core::Kid::parse_hex(&kid).context("a key id is 16 hex digits")?;
             ctx.keys.retire(kid, now)?;
-            println!("key {kid} retired: the cards it signed now verify as unknown_issuer");
+            outln!("key {kid} retired: the cards it signed now verify as unknown_issuer")?;
             Ok(0)
         }
         Command::Audit(AuditCommand::Verify) => keys::audit_verify(&ctx),
         Command::Token(TokenCommand::Create { role, name }) => {
             let role: rescard_store::Role = role.parse()?;
-            println!(
+            outln!(
                 "{}",
                 ctx.registry()?.create_token(&name, role, &ctx.actor, now)?
-            );
+            )?;
             Ok(0)
         }
         Command::Token(TokenCommand::Revoke { name }) => {
             ctx.registry()?.revoke_token(&name, &ctx.actor, now)?;
-            eprintln!("token {name:?} revoked");
+            errln!("token {name:?} revoked");
             Ok(0)
         }
         Command::Token(TokenCommand::List { json }) => keys::list_tokens(&ctx, json),

@@ -6,7 +6,7 @@ use rescard_core::report::VerificationJson;
 use rescard_core::{NoStatus, PREFIX, Verdict, Verification, verify};
 
 use super::Context;
-use super::output::{print_json, print_verification, verdict_headline};
+use super::output::{errln, escape, outln, print_json, print_verification, row, verdict_headline};
 use crate::checker::Checker;
 
 /// The payload text INPUT names: the text itself, standard input for `-`, or the QR in an image file.
@@ -57,10 +57,10 @@ pub fn run(
     if json {
         print_json(&VerificationJson::from(&result))?;
     } else {
-        print_verification(&result);
+        print_verification(&result)?;
     }
     for w in &warnings {
-        eprintln!("WARNING: {w}");
+        errln!("WARNING: {}", escape(w));
     }
     Ok(result.verdict.exit_code())
 }
@@ -147,12 +147,18 @@ fn run_online(url: &str, payload: &str, json: bool) -> Result<u8> {
     if json {
         print_json(&body)?;
     } else {
-        println!(
+        // The answer comes from elsewhere: every value is escaped before a terminal sees it.
+        let text = |field: &str| match &body[field] {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        outln!(
             "{} ({})",
             verdict_headline(verdict),
-            body["detail"].as_str().unwrap_or_default()
-        );
+            escape(body["detail"].as_str().unwrap_or_default())
+        )?;
         for (label, field) in [
+            ("reason", "state_reason"),
             ("card", "serial"),
             ("ITN", "itn"),
             ("permit", "permit"),
@@ -161,7 +167,7 @@ fn run_online(url: &str, payload: &str, json: bool) -> Result<u8> {
             ("status from", "status_source"),
         ] {
             if !body[field].is_null() {
-                println!("  {label:<12}{}", body[field].to_string().trim_matches('"'));
+                row(label, &text(field))?;
             }
         }
     }

@@ -41,7 +41,12 @@ impl Machine {
 
     /// `rescard ARGS` on this machine, as officer `test-officer`.
     pub fn run(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::cargo_bin("rescard").expect("binary");
+        Command::from_std(self.command(args))
+    }
+
+    /// The same, as a plain process command (to handle its pipes by hand).
+    pub fn command(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("rescard"));
         cmd.env_remove("RESCARD_DATA")
             .env_remove("RESCARD_KEYS")
             .env("RESCARD_ACTOR", "test-officer")
