@@ -104,6 +104,12 @@ pub fn sync(ctx: &Context, url: &str, pin: Option<&str>) -> Result<u8> {
                 .ok_or_else(|| anyhow::anyhow!("--pin takes a key id of 16 hex digits"))
         })
         .transpose()?;
+    if ctx.registry_path().exists() {
+        anyhow::bail!(
+            "{} holds a registry: an issuing machine checks cards against its own keys and registry. A checker syncs into a data directory of its own (--data)",
+            ctx.data.display()
+        );
+    }
     let base = url.trim_end_matches('/').to_owned();
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(std::time::Duration::from_secs(120)))

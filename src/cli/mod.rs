@@ -1,8 +1,9 @@
 //! The `rescard` command line. Everything it prints goes through `output` (see there why).
 //!
 //! Exit codes: 0 success (for `verify`: the card is `valid`); 1 the act was refused or failed, with a
-//! message saying why; 2 the command line itself is wrong; 4 a CSV batch in which some rows were
-//! rejected; 10–22 `verify` verdicts (see the README).
+//! message saying why (for `verify` on a checker, also a trust list or status altered, older or
+//! missing at rest: never a verdict); 2 the command line itself is wrong; 4 a CSV batch in which some
+//! rows were rejected; 10–22 `verify` verdicts (see the README).
 
 // Printing goes through `output`, which escapes registry text and survives a reader that has gone.
 #![deny(clippy::print_stdout, clippy::print_stderr)]

@@ -65,32 +65,37 @@ pub fn run(
     Ok(result.verdict.exit_code())
 }
 
-/// The verification of `payload` on this machine: against the local registry on an issuing machine,
-/// else against the synced status snapshot on a checker, else against the card alone; with the
-/// warnings a checkpoint officer must see.
+/// The verification of `payload` on this machine: against the local registry and its own issuer
+/// keys on an issuing machine; else against what the checker synced, verified at rest (a trust list
+/// or status altered, older or missing is refused, never a verdict), or against the card alone when
+/// the checker has synced no status yet; with the warnings a checkpoint officer must see.
 pub fn check(
     ctx: &Context,
     payload: &str,
     now: DateTime<Utc>,
 ) -> Result<(Verification, Vec<String>)> {
-    let trust = ctx.trust_list()?;
+    let checker = Checker::new(&ctx.data);
     let mut warnings = Vec::new();
     if let Some(registry) = ctx.registry_if_any()? {
+        if checker.has_state() {
+            bail!(
+                "{} holds both a registry and a checker's state ({}): a checker syncs into a data directory of its own. Refused until one of them is moved aside",
+                ctx.data.display(),
+                crate::checker::STATE_FILE
+            );
+        }
+        let trust = ctx.own_trust_list()?;
         return Ok((verify(payload, &trust, &registry, now)?, warnings));
     }
-    let checker = Checker::new(&ctx.data);
-    let view = if checker.has_status() {
-        match checker.view(&trust) {
-            Ok(view) => view,
-            Err(e) => {
-                warnings.push(format!("the synced status cannot be used ({e:#}); only the printed dates are checked: run `rescard sync URL`"));
-                None
-            }
-        }
-    } else {
-        None
+    // A checker: the keys it synced and sealed, never the issuer keys of --keys.
+    let Some(held) = checker.load()? else {
+        bail!(
+            "no trusted issuer keys: {} holds neither a registry nor a synced checker. On a checker, run `rescard sync URL --pin KID` first (the key id from the issuing authority); on an issuing machine, pass the --data of its registry",
+            ctx.data.display()
+        );
     };
-    let result = match &view {
+    let trust = &held.trust.keys;
+    let result = match &held.status {
         Some(view) => {
             if view.clock_is_behind(now) {
                 warnings.push(format!(
@@ -99,18 +104,18 @@ pub fn check(
                     view.issued_at().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
                 ));
             }
-            match verify(payload, &trust, view, now) {
+            match verify(payload, trust, view, now) {
                 Ok(v) => v,
                 Err(never) => match never {},
             }
         }
-        None => match verify(payload, &trust, &NoStatus, now) {
+        None => match verify(payload, trust, &NoStatus, now) {
             Ok(v) => v,
             Err(never) => match never {},
         },
     };
     if result.status.stale
-        && let Some(view) = &view
+        && let Some(view) = &held.status
     {
         warnings.push(format!(
             "the status snapshot is {} hours old, older than the {} hours it may be relied on: a recent suspension or revocation may be missing; sync this checker",

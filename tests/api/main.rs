@@ -2,6 +2,7 @@
 //! the real server on port 0.
 
 mod access;
+mod at_rest;
 mod batch;
 mod browser;
 mod cards;

@@ -1,5 +1,6 @@
 //! The command-line tests: one integration binary, so the suite builds once.
 
+mod checker;
 mod commands;
 mod fixtures;
 mod helpers;
