@@ -2,8 +2,9 @@
 //!
 //! Exit codes: 0 success (for `verify`: the card is `valid`); 1 the act was refused or failed, with a
 //! message saying why (for `verify` on a checker, also a trust list or status altered, older or
-//! missing at rest: never a verdict); 2 the command line itself is wrong; 4 a CSV batch in which some
-//! rows were rejected; 10–22 `verify` verdicts (see the README).
+//! missing at rest: never a verdict); 2 the command line itself is wrong; 3 `verify --require-fresh`
+//! on a genuine card whose status is stale or not known; 4 a CSV batch in which some rows were
+//! rejected; 10–22 `verify` verdicts (see the README).
 
 // Printing goes through `output`, which escapes registry text and survives a reader that has gone.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
@@ -31,6 +32,9 @@ use output::{errln, outln};
 
 /// Exit code for an act refused or failed.
 pub const EXIT_FAILED: u8 = 1;
+/// Exit code of `verify --require-fresh` for a genuine card whose status is stale or not known (no
+/// status snapshot held).
+pub const EXIT_NOT_FRESH: u8 = 3;
 /// Exit code for a CSV batch in which some rows were rejected.
 pub const EXIT_ROWS_REJECTED: u8 = 4;
 
@@ -150,6 +154,10 @@ pub enum Command {
         /// Ask the service at this URL instead of checking offline (token from RESCARD_TOKEN, if set).
         #[arg(long)]
         online: Option<String>,
+        /// For posts that must not rely on an old status: exit 3 when the card is genuine but the
+        /// status snapshot is stale, or none is held (the result is still printed).
+        #[arg(long)]
+        require_fresh: bool,
     },
     /// Fetch the signed trust list and the status snapshot (or the delta since the one held) for
     /// offline checks.
@@ -389,7 +397,15 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             json,
             at,
             online,
-        } => verify::run(&ctx, &input, json, online.as_deref(), at.unwrap_or(now)),
+            require_fresh,
+        } => verify::run(
+            &ctx,
+            &input,
+            json,
+            online.as_deref(),
+            require_fresh,
+            at.unwrap_or(now),
+        ),
         Command::Sync { url, pin } => keys::sync(&ctx, &url, pin.as_deref()),
         Command::Backup { file } => keys::backup(&ctx, &file),
         Command::Keys(KeysCommand::List { json }) => keys::list(&ctx, json),

@@ -3,10 +3,10 @@ use std::io::Read as _;
 use anyhow::{Context as _, Result, bail};
 use chrono::{DateTime, Utc};
 use rescard_core::report::VerificationJson;
-use rescard_core::{NoStatus, PREFIX, Verdict, Verification, verify};
+use rescard_core::{NoStatus, PREFIX, StatusOrigin, Verdict, Verification, verify};
 
-use super::Context;
 use super::output::{errln, escape, outln, print_json, print_verification, row, verdict_headline};
+use super::{Context, EXIT_NOT_FRESH};
 use crate::checker::Checker;
 
 /// The payload text INPUT names: the text itself, standard input for `-`, or the QR in an image file.
@@ -41,17 +41,19 @@ pub fn read_input(input: &str) -> Result<String> {
 }
 
 /// Checks INPUT against this machine's trust list and status, and prints the result. Warnings (a
-/// stale snapshot, a clock behind the newest signed time) go to standard error as well.
+/// stale snapshot, a clock behind the newest signed time) go to standard error as well. With
+/// `require_fresh`, a genuine card whose status is stale or unknown exits [`EXIT_NOT_FRESH`].
 pub fn run(
     ctx: &Context,
     input: &str,
     json: bool,
     online: Option<&str>,
+    require_fresh: bool,
     now: DateTime<Utc>,
 ) -> Result<u8> {
     let payload = read_input(input)?;
     if let Some(url) = online {
-        return run_online(url, &payload, json);
+        return run_online(url, &payload, json, require_fresh);
     }
     let (result, warnings) = check(ctx, &payload, now)?;
     if json {
@@ -62,7 +64,42 @@ pub fn run(
     for w in &warnings {
         errln!("WARNING: {}", escape(w));
     }
-    Ok(result.verdict.exit_code())
+    let stale = not_fresh(
+        result.card.is_some(),
+        result.status.origin == StatusOrigin::Card,
+        result.status.stale,
+    );
+    Ok(finish(
+        result.verdict,
+        require_fresh.then_some(stale).flatten(),
+    ))
+}
+
+/// Why a genuine card's result may not be relied on at a post that needs a fresh status: no status
+/// at all, or a stale one. A payload that failed its signature or format gets its verdict anyway: no
+/// status could change it.
+fn not_fresh(genuine: bool, card_alone: bool, stale: bool) -> Option<&'static str> {
+    match (genuine, card_alone, stale) {
+        (false, _, _) => None,
+        (true, true, _) => Some(
+            "no status snapshot is held, so a suspension, revocation or extension cannot be seen: sync this checker",
+        ),
+        (true, false, true) => {
+            Some("the status snapshot is past the age it may be relied on: sync this checker")
+        }
+        (true, false, false) => None,
+    }
+}
+
+/// The exit code: the verdict's, or [`EXIT_NOT_FRESH`] with the reason on standard error.
+fn finish(verdict: Verdict, stale: Option<&str>) -> u8 {
+    match stale {
+        Some(why) => {
+            errln!("REFUSED (--require-fresh): {why}");
+            EXIT_NOT_FRESH
+        }
+        None => verdict.exit_code(),
+    }
 }
 
 /// The verification of `payload` on this machine: against the local registry and its own issuer
@@ -127,7 +164,7 @@ pub fn check(
 }
 
 /// `verify --online URL`: asks the service instead (token from `RESCARD_TOKEN`, if set).
-fn run_online(url: &str, payload: &str, json: bool) -> Result<u8> {
+fn run_online(url: &str, payload: &str, json: bool, require_fresh: bool) -> Result<u8> {
     let endpoint = format!("{}/api/v1/verify", url.trim_end_matches('/'));
     let mut request = ureq::post(&endpoint).header("Content-Type", "application/json");
     if let Ok(token) = std::env::var("RESCARD_TOKEN") {
@@ -176,5 +213,10 @@ fn run_online(url: &str, payload: &str, json: bool) -> Result<u8> {
             }
         }
     }
-    Ok(verdict.exit_code())
+    let stale = not_fresh(
+        !body["serial"].is_null(),
+        body["status_source"] == "card",
+        body["status_stale"] == true,
+    );
+    Ok(finish(verdict, require_fresh.then_some(stale).flatten()))
 }

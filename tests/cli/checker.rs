@@ -9,8 +9,10 @@ use serde_json::Value;
 use crate::fixtures;
 use crate::helpers::Machine;
 
-/// A time inside the fixtures' validity, hours after their newest status was signed.
+/// A time inside the fixtures' validity, an hour after their newest status was signed.
 const CHECK_TIME: &str = "2027-01-15T12:00:00Z";
+/// Five days later: the status (24 hours' worth) is stale.
+const STALE_TIME: &str = "2027-01-20T12:00:00Z";
 
 fn payload(name: &str) -> String {
     std::fs::read_to_string(fixtures::path(&format!("payloads/{name}.txt")))
@@ -155,6 +157,41 @@ fn a_status_file_deleted_after_a_sync_is_refused() {
     let m = Machine::fixture_checker(true);
     std::fs::remove_file(m.data().join(rescard::checker::STATUS_FILE)).expect("rm");
     assert_refused(&m, &payload("reference"), "is missing");
+}
+
+#[test]
+fn require_fresh_has_its_own_exit_code_for_a_stale_or_missing_status() {
+    let m = Machine::fixture_checker(true);
+    let reference = payload("reference");
+    let fresh = ["--at", CHECK_TIME, "--require-fresh"];
+    assert_eq!(m.verify(&reference, &fresh).0, 0);
+    // Stale: by default the answer stands, with its warning; a post that needs fresh data gets 3.
+    m.run(&["verify", &reference, "--at", STALE_TIME])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("WARNING"));
+    let (code, v) = m.verify(&reference, &["--at", STALE_TIME, "--require-fresh"]);
+    assert_eq!((code, v["status_stale"].as_bool()), (3, Some(true)));
+    m.run(&["verify", &reference, "--at", STALE_TIME, "--require-fresh"])
+        .assert()
+        .code(3)
+        .stdout(predicate::str::starts_with("VALID"))
+        .stderr(predicate::str::contains("REFUSED (--require-fresh)"));
+    // A forgery is a forgery, fresh or not.
+    assert_eq!(
+        m.verify(
+            &payload("bad-signature"),
+            &["--at", STALE_TIME, "--require-fresh"]
+        )
+        .0,
+        20
+    );
+
+    // No snapshot at all: the card alone.
+    let bare = Machine::fixture_checker(false);
+    assert_eq!(bare.verify(&reference, &["--at", CHECK_TIME]).0, 0);
+    let (code, v) = bare.verify(&reference, &fresh);
+    assert_eq!((code, v["status_source"].as_str()), (3, Some("card")));
 }
 
 #[test]
