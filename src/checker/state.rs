@@ -9,7 +9,7 @@
 //! in practice is anyone with the checker account's own access. They can write a state of their
 //! choosing and seal it; only keeping that account and its data directory to the officer helps. Nor
 //! can it tell a whole data directory put back from a backup (state, secret and snapshot together)
-//! from the real one: that shows only as a status older than the service's, on the next sync.
+//! from the real one; the next sync brings it up to date.
 
 use std::fs::{self, DirBuilder, OpenOptions};
 use std::io::Write as _;
