@@ -2,12 +2,12 @@ use std::path::Path;
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
-use rescard_core::Serial;
+use rescard_core::{Reason, Serial};
 use rescard_store::CardRecord;
 
 use super::Context;
 use super::issue::write_qr;
-use super::output::print_json;
+use super::output::{escape, outln, print_json};
 use crate::views::{IssuedJson, RecordJson};
 
 /// Prints a card record for a person, or as JSON.
@@ -18,44 +18,50 @@ pub fn print_record(r: &CardRecord, json: bool) -> Result<u8> {
     }
     let c = &r.card;
     let h = c.holder();
-    let row = |label: &str, value: &dyn std::fmt::Display| println!("  {label:<13}{value}");
-    println!("card {}: {}", c.serial(), r.state);
+    // Every value is escaped: an older registry may hold a reason or an actor a terminal would obey.
+    let row = |label: &str, value: &dyn std::fmt::Display| {
+        outln!("  {label:<13}{}", escape(&value.to_string()))
+    };
+    outln!("card {}: {}", c.serial(), r.state)?;
     if let Some(reason) = &r.state_reason {
-        row("reason", reason);
+        row("reason", reason)?;
     }
-    row("surname", &h.surname);
-    row("given names", &h.given_names);
+    row("surname", &h.surname)?;
+    row("given names", &h.given_names)?;
     if let Some(n) = &h.native_name {
-        row("native name", n);
+        row("native name", n)?;
     }
-    row("born", &h.date_of_birth);
+    row("born", &h.date_of_birth)?;
     if let Some(s) = h.sex {
-        row("sex", &s);
+        row("sex", &s)?;
     }
-    row("nationality", &h.nationality);
-    row("ITN", &c.itn());
+    row("nationality", &h.nationality)?;
+    row("ITN", &c.itn())?;
     if let Some(p) = &r.passport_number {
-        row("passport", p);
+        row("passport", p)?;
     }
-    row("permit", &c.permit());
+    row("permit", &c.permit())?;
     row(
         "printed",
         &format!("{} to {}", c.validity().from(), c.validity().until()),
-    );
-    row("valid until", &r.valid_until);
+    )?;
+    row("valid until", &r.valid_until)?;
     if let Some(s) = r.replaces {
-        row("replaces", &s);
+        row("replaces", &s)?;
     }
     if let Some(s) = r.replaced_by {
-        row("replaced by", &s);
+        row("replaced by", &s)?;
     }
-    row("signed by", &r.kid);
-    println!("  history");
+    row("signed by", &r.kid)?;
+    outln!("  history")?;
     for e in &r.history {
-        println!(
+        outln!(
             "    {}  {:<20} {:<12} {}",
-            e.at, e.action, e.actor, e.details
-        );
+            escape(&e.at),
+            escape(&e.action),
+            escape(&e.actor),
+            escape(&e.details.to_string())
+        )?;
     }
     Ok(0)
 }
@@ -63,7 +69,7 @@ pub fn print_record(r: &CardRecord, json: bool) -> Result<u8> {
 pub fn replace(
     ctx: &Context,
     serial: Serial,
-    reason: &str,
+    reason: &Reason,
     qr: Option<&Path>,
     json: bool,
     now: DateTime<Utc>,
@@ -78,13 +84,13 @@ pub fn replace(
     if json {
         print_json(&IssuedJson::from(&issued))?;
     } else {
-        println!("card {serial} is replaced by card {}", issued.card.serial());
-        println!(
+        outln!("card {serial} is replaced by card {}", issued.card.serial())?;
+        outln!(
             "  valid    {} to {}",
             issued.card.validity().from(),
             issued.card.validity().until()
-        );
-        println!("  payload  {}", issued.payload);
+        )?;
+        outln!("  payload  {}", issued.payload)?;
     }
     Ok(0)
 }

@@ -75,32 +75,15 @@ impl Context {
         ))
     }
 
-    /// Every key this machine trusts: its own issuer keys and the synced trust list.
-    pub fn trust_list(&self) -> Result<TrustList> {
-        let mut keys = self
-            .keys
-            .trust_list()?
-            .map(|l| l.keys().to_vec())
-            .unwrap_or_default();
-        let synced = self.data.join(crate::checker::TRUST_JSON);
-        if synced.exists() {
-            let text = std::fs::read_to_string(&synced)
-                .with_context(|| format!("reading {}", synced.display()))?;
-            let list =
-                TrustList::from_json(&text).with_context(|| format!("in {}", synced.display()))?;
-            for k in list.keys() {
-                if !keys.iter().any(|mine| mine.public_key == k.public_key) {
-                    keys.push(k.clone());
-                }
-            }
-        }
-        if keys.is_empty() {
-            bail!(
-                "no trusted issuer keys: neither {} nor {} exists (run `rescard init` on an issuing machine)",
-                self.keys.trust_path().display(),
-                synced.display()
-            );
-        }
-        Ok(TrustList::new(keys)?)
+    /// The issuing machine's own issuer keys (`--keys`). Only a machine that holds the registry uses
+    /// them: a checker trusts what it synced alone (see [`crate::checker`]).
+    pub fn own_trust_list(&self) -> Result<TrustList> {
+        self.keys.trust_list()?.with_context(|| {
+            format!(
+                "no trusted issuer keys: this machine holds a registry in {} but no issuer keys in {} (pass --keys)",
+                self.data.display(),
+                self.keys.trust_path().display()
+            )
+        })
     }
 }

@@ -6,7 +6,7 @@ use rescard_store::NewCard;
 
 use super::Context;
 use super::issue::write_qr;
-use super::output::print_verification;
+use super::output::{outln, print_verification};
 use super::verify::{check, read_input};
 
 /// `rescard demo`: the whole flow in a fresh directory that is kept for a look afterwards.
@@ -17,11 +17,11 @@ pub fn run(now: DateTime<Utc>) -> Result<u8> {
         .context("making a temporary directory")?
         .keep();
     let ctx = Context::at(&dir.join("data"), &dir.join("keys"), Some("demo".into()));
-    println!("rescard demo in {}", dir.display());
+    outln!("rescard demo in {}", dir.display())?;
 
     let key = ctx.keys.init(now)?;
     let mut registry = ctx.create_registry()?;
-    println!("1. made issuer key {} and an empty registry", key.kid);
+    outln!("1. made issuer key {} and an empty registry", key.kid)?;
 
     let today = issuer_date(now);
     let new = NewCard {
@@ -33,7 +33,7 @@ pub fn run(now: DateTime<Utc>) -> Result<u8> {
     };
     let issued = registry.issue(&new, &ctx.keys.active_key()?, &ctx.actor, now)?;
     let c = &issued.card;
-    println!(
+    outln!(
         "2. issued card {} to {} {}, ITN {}, valid {} to {}",
         c.serial(),
         c.holder().surname,
@@ -41,20 +41,20 @@ pub fn run(now: DateTime<Utc>) -> Result<u8> {
         c.itn(),
         c.validity().from(),
         c.validity().until()
-    );
+    )?;
 
     let qr = dir.join(format!("card-{}-qr.png", c.serial()));
     write_qr(&qr, &issued.payload)?;
-    println!(
+    outln!(
         "3. wrote its QR code ({} characters, version {} at level M) to {}",
         issued.payload.len(),
         rescard_qr::version_for(&issued.payload, rescard_qr::EcLevel::M).unwrap_or_default(),
         qr.display()
-    );
+    )?;
 
     let read_back = read_input(&qr.to_string_lossy())?;
     let (result, _) = check(&ctx, &read_back, now)?;
-    println!("4. read the QR code back from the PNG and verified it:\n");
-    print_verification(&result);
+    outln!("4. read the QR code back from the PNG and verified it:\n")?;
+    print_verification(&result)?;
     Ok(result.verdict.exit_code())
 }

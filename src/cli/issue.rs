@@ -4,7 +4,7 @@ use anyhow::{Context as _, Result};
 use chrono::{DateTime, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::output::print_json;
+use super::output::{Stdout, errln, escape, outln, print_json};
 use super::{Context, EXIT_ROWS_REJECTED, IssueArgs};
 use crate::issuance::Application;
 use crate::views::IssuedJson;
@@ -53,22 +53,22 @@ pub fn run(ctx: &Context, args: &IssueArgs, now: DateTime<Utc>) -> Result<u8> {
         print_json(&IssuedJson::from(&issued))?;
     } else {
         let c = &issued.card;
-        println!(
+        outln!(
             "issued card {} to {} {}",
             c.serial(),
             c.holder().surname,
             c.holder().given_names
-        );
-        println!("  ITN    {}", c.itn());
-        println!(
+        )?;
+        outln!("  ITN    {}", c.itn())?;
+        outln!(
             "  valid  {} to {}",
             c.validity().from(),
             c.validity().until()
-        );
+        )?;
         if let Some(qr) = &args.qr {
-            println!("  QR     {}", qr.display());
+            outln!("  QR     {}", qr.display())?;
         }
-        println!("  payload {}", issued.payload);
+        outln!("  payload {}", issued.payload)?;
     }
     Ok(0)
 }
@@ -107,7 +107,7 @@ fn batch(ctx: &Context, path: &Path, now: DateTime<Utc>) -> Result<u8> {
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> "),
     );
-    let mut out = csv::Writer::from_writer(std::io::stdout());
+    let mut out = csv::Writer::from_writer(Stdout);
     out.write_record([
         "row",
         "serial",
@@ -124,7 +124,7 @@ fn batch(ctx: &Context, path: &Path, now: DateTime<Utc>) -> Result<u8> {
     let mut pending: Vec<(usize, rescard_store::NewCard)> = Vec::with_capacity(BATCH_ROWS);
     let mut flush = |pending: &mut Vec<(usize, rescard_store::NewCard)>,
                      rejected: &mut Vec<Rejected>,
-                     out: &mut csv::Writer<std::io::Stdout>|
+                     out: &mut csv::Writer<Stdout>|
      -> Result<()> {
         if pending.is_empty() {
             return Ok(());
@@ -174,9 +174,9 @@ fn batch(ctx: &Context, path: &Path, now: DateTime<Utc>) -> Result<u8> {
     out.flush()?;
     progress.finish_and_clear();
     for r in &rejected {
-        eprintln!("line {}: {}", r.row, r.problem);
+        errln!("line {}: {}", r.row, escape(&r.problem));
     }
-    eprintln!("{issued} cards issued, {} rows rejected", rejected.len());
+    errln!("{issued} cards issued, {} rows rejected", rejected.len());
     Ok(if rejected.is_empty() {
         0
     } else {

@@ -2,19 +2,19 @@ use anyhow::{Context as _, Result};
 use chrono::{DateTime, Utc};
 use rescard_store::AuditCheck;
 
-use super::output::print_json;
+use super::output::{errln, escape, outln, print_json};
 use super::{Context, EXIT_FAILED};
 
 /// `rescard init`: the issuer key (unless there is one) and the registry.
 pub fn init(ctx: &Context, now: DateTime<Utc>) -> Result<u8> {
     if ctx.keys.exists() {
-        eprintln!(
+        errln!(
             "issuer keys already exist in {}; nothing overwritten",
             ctx.keys.trust_path().display()
         );
     } else {
         let key = ctx.keys.init(now)?;
-        println!(
+        outln!(
             "issuer key {} created in {}",
             key.kid,
             ctx.keys
@@ -22,13 +22,13 @@ pub fn init(ctx: &Context, now: DateTime<Utc>) -> Result<u8> {
                 .parent()
                 .map(|p| p.display().to_string())
                 .unwrap_or_default()
-        );
+        )?;
     }
     let mut registry = ctx.create_registry()?;
-    println!("registry ready in {}", ctx.data.display());
+    outln!("registry ready in {}", ctx.data.display())?;
     if let Some(token) = super::serve::first_admin_token(&mut registry, &ctx.actor, now)? {
-        println!("admin token: {token}");
-        eprintln!("keep the admin token now: only its hash is stored");
+        outln!("admin token: {token}")?;
+        errln!("keep the admin token now: only its hash is stored");
     }
     Ok(0)
 }
@@ -41,21 +41,21 @@ pub fn list(ctx: &Context, json: bool) -> Result<u8> {
         return Ok(0);
     }
     if list.keys().is_empty() {
-        println!("no issuer keys in {}", ctx.keys.trust_path().display());
+        outln!("no issuer keys in {}", ctx.keys.trust_path().display())?;
     }
     for k in list.keys() {
         let until = k
             .not_after
             .map(|t| t.to_rfc3339())
             .unwrap_or_else(|| "-".into());
-        println!(
+        outln!(
             "{}  {:<11}  from {}  until {}  {}",
             k.kid,
             k.status.as_str(),
             k.not_before.to_rfc3339(),
             until,
             rescard_core::keys::public_key_base64url(&k.public_key)
-        );
+        )?;
     }
     Ok(0)
 }
@@ -64,11 +64,11 @@ pub fn list(ctx: &Context, json: bool) -> Result<u8> {
 pub fn audit_verify(ctx: &Context) -> Result<u8> {
     match ctx.registry()?.verify_audit()? {
         AuditCheck::Intact { entries, head } => {
-            println!("audit log intact: {entries} entries, head {head}");
+            outln!("audit log intact: {entries} entries, head {head}")?;
             Ok(0)
         }
         AuditCheck::Broken { seq, problem } => {
-            println!("audit log BROKEN at entry {seq}: {problem}");
+            outln!("audit log BROKEN at entry {seq}: {problem}")?;
             Ok(EXIT_FAILED)
         }
     }
@@ -85,10 +85,13 @@ pub fn list_tokens(ctx: &Context, json: bool) -> Result<u8> {
         let state = t
             .revoked_at
             .map_or_else(|| "live".to_owned(), |at| format!("revoked {at}"));
-        println!(
+        outln!(
             "{:<24} {:<9} made {} by {}  {state}",
-            t.name, t.role, t.created_at, t.created_by
-        );
+            escape(&t.name),
+            t.role,
+            t.created_at,
+            escape(&t.created_by)
+        )?;
     }
     Ok(0)
 }
@@ -101,6 +104,12 @@ pub fn sync(ctx: &Context, url: &str, pin: Option<&str>) -> Result<u8> {
                 .ok_or_else(|| anyhow::anyhow!("--pin takes a key id of 16 hex digits"))
         })
         .transpose()?;
+    if ctx.registry_path().exists() {
+        anyhow::bail!(
+            "{} holds a registry: an issuing machine checks cards against its own keys and registry. A checker syncs into a data directory of its own (--data)",
+            ctx.data.display()
+        );
+    }
     let base = url.trim_end_matches('/').to_owned();
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(std::time::Duration::from_secs(120)))
@@ -122,7 +131,7 @@ pub fn sync(ctx: &Context, url: &str, pin: Option<&str>) -> Result<u8> {
     let report = crate::checker::Checker::new(&ctx.data).sync(pin, fetch)?;
     let keys = report.trust.keys.keys();
     let count = |s: rescard_core::KeyStatus| keys.iter().filter(|k| k.status == s).count();
-    println!(
+    outln!(
         "trust list: {} keys ({} active, {} verify-only, {} retired), issued {}",
         keys.len(),
         count(rescard_core::KeyStatus::Active),
@@ -132,8 +141,8 @@ pub fn sync(ctx: &Context, url: &str, pin: Option<&str>) -> Result<u8> {
             .trust
             .issued_at
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-    );
-    println!(
+    )?;
+    outln!(
         "status: sequence {} ({} of {} bytes), {} cards listed, signed {}, may be relied on for {} hours",
         report.view.sequence(),
         if report.delta {
@@ -148,7 +157,7 @@ pub fn sync(ctx: &Context, url: &str, pin: Option<&str>) -> Result<u8> {
             .issued_at()
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         report.view.max_age().num_hours()
-    );
+    )?;
     Ok(0)
 }
 
@@ -188,9 +197,9 @@ pub fn backup(ctx: &Context, file: &std::path::Path) -> Result<u8> {
     tmp.persist_noclobber(file)
         .map_err(|e| e.error)
         .with_context(|| format!("putting the backup at {}", file.display()))?;
-    println!(
+    outln!(
         "backup of {cards} cards written to {} ({head})",
         file.display()
-    );
+    )?;
     Ok(0)
 }

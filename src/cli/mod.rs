@@ -1,6 +1,13 @@
-//! The `rescard` command line. Exit codes: 0 success (for `verify`: the card is `valid`); 1 the act
-//! was refused or failed, with a message saying why; 2 the command line itself is wrong; 4 a CSV batch
-//! in which some rows were rejected; 10–22 `verify` verdicts (see the README).
+//! The `rescard` command line. Everything it prints goes through `output` (see there why).
+//!
+//! Exit codes: 0 success (for `verify`: the card is `valid`); 1 the act was refused or failed, with a
+//! message saying why (for `verify` on a checker, also a trust list or status altered, older or
+//! missing at rest: never a verdict); 2 the command line itself is wrong; 3 `verify --require-fresh`
+//! on a genuine card whose status is stale or not known; 4 a CSV batch in which some rows were
+//! rejected; 10–22 `verify` verdicts (see the README).
+
+// Printing goes through `output`, which escapes registry text and survives a reader that has gone.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod acts;
 mod context;
@@ -17,13 +24,17 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand};
-use rescard_core::Serial;
 use rescard_core::domain::date::{parse_date, start_of_issuer_day};
+use rescard_core::{Reason, Serial};
 
 pub use context::{Context, REGISTRY_FILE};
+use output::{errln, outln};
 
 /// Exit code for an act refused or failed.
 pub const EXIT_FAILED: u8 = 1;
+/// Exit code of `verify --require-fresh` for a genuine card whose status is stale or not known (no
+/// status snapshot held).
+pub const EXIT_NOT_FRESH: u8 = 3;
 /// Exit code for a CSV batch in which some rows were rejected.
 pub const EXIT_ROWS_REJECTED: u8 = 4;
 
@@ -64,7 +75,7 @@ pub enum Command {
         /// The new last day of validity, YYYY-MM-DD.
         #[arg(long, value_parser = parse_date_arg)]
         until: NaiveDate,
-        /// Why (recorded in the history).
+        /// Why (recorded in the history): one line of at most 500 characters.
         #[arg(long, default_value = "extension of stay")]
         reason: String,
     },
@@ -73,7 +84,8 @@ pub enum Command {
         /// The card.
         #[command(flatten)]
         card: CardArg,
-        /// Why (required).
+        /// Why (required): one line of at most 500 characters, no control, invisible or
+        /// direction-changing characters.
         #[arg(long)]
         reason: String,
     },
@@ -82,7 +94,7 @@ pub enum Command {
         /// The card.
         #[command(flatten)]
         card: CardArg,
-        /// Why.
+        /// Why: one line of at most 500 characters.
         #[arg(long)]
         reason: Option<String>,
     },
@@ -91,7 +103,7 @@ pub enum Command {
         /// The card.
         #[command(flatten)]
         card: CardArg,
-        /// Why (required).
+        /// Why (required): one line of at most 500 characters.
         #[arg(long)]
         reason: String,
     },
@@ -100,7 +112,7 @@ pub enum Command {
         /// The card.
         #[command(flatten)]
         card: CardArg,
-        /// Why (required), e.g. "lost".
+        /// Why (required), e.g. "lost": one line of at most 500 characters.
         #[arg(long)]
         reason: String,
         /// Write the new card's QR code to this PNG file.
@@ -126,6 +138,10 @@ pub enum Command {
         /// Ask the service at this URL instead of checking offline (token from RESCARD_TOKEN, if set).
         #[arg(long)]
         online: Option<String>,
+        /// For posts that must not rely on an old status: exit 3 when the card is genuine but the
+        /// status snapshot is stale, or none is held (the result is still printed).
+        #[arg(long)]
+        require_fresh: bool,
     },
     /// Fetch the signed trust list and the status snapshot (or the delta since the one held) for
     /// offline checks.
@@ -291,7 +307,8 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // A message may quote what a file or a service held: escaped like everything printed.
+            errln!("error: {}", output::escape(&format!("{e:#}")));
             ExitCode::from(EXIT_FAILED)
         }
     }
@@ -311,30 +328,35 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             until,
             reason,
         } => {
+            let reason = Reason::parse(&reason)?;
             let record = ctx
                 .registry()?
                 .extend(card.serial, until, &reason, &ctx.actor, now)?;
             acts::print_record(&record, card.json)
         }
         Command::Suspend { card, reason } => {
+            let reason = Reason::parse(&reason)?;
             let record = ctx
                 .registry()?
                 .suspend(card.serial, &reason, &ctx.actor, now)?;
             acts::print_record(&record, card.json)
         }
         Command::Reinstate { card, reason } => {
+            let reason = reason.as_deref().map(Reason::parse).transpose()?;
             let record =
                 ctx.registry()?
-                    .reinstate(card.serial, reason.as_deref(), &ctx.actor, now)?;
+                    .reinstate(card.serial, reason.as_ref(), &ctx.actor, now)?;
             acts::print_record(&record, card.json)
         }
         Command::Revoke { card, reason } => {
+            let reason = Reason::parse(&reason)?;
             let record = ctx
                 .registry()?
                 .revoke(card.serial, &reason, &ctx.actor, now)?;
             acts::print_record(&record, card.json)
         }
         Command::Replace { card, reason, qr } => {
+            let reason = Reason::parse(&reason)?;
             acts::replace(&ctx, card.serial, &reason, qr.as_deref(), card.json, now)
         }
         Command::Show { card } => {
@@ -345,36 +367,44 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             json,
             at,
             online,
-        } => verify::run(&ctx, &input, json, online.as_deref(), at.unwrap_or(now)),
+            require_fresh,
+        } => verify::run(
+            &ctx,
+            &input,
+            json,
+            online.as_deref(),
+            require_fresh,
+            at.unwrap_or(now),
+        ),
         Command::Sync { url, pin } => keys::sync(&ctx, &url, pin.as_deref()),
         Command::Backup { file } => keys::backup(&ctx, &file),
         Command::Keys(KeysCommand::List { json }) => keys::list(&ctx, json),
         Command::Keys(KeysCommand::Rotate) => {
             let key = ctx.keys.rotate(now)?;
-            println!(
+            outln!(
                 "new signing key {}; the previous key is verify-only from now on",
                 key.kid
-            );
+            )?;
             Ok(0)
         }
         Command::Keys(KeysCommand::Retire { kid }) => {
             let kid = rescard_core::Kid::parse_hex(&kid).context("a key id is 16 hex digits")?;
             ctx.keys.retire(kid, now)?;
-            println!("key {kid} retired: the cards it signed now verify as unknown_issuer");
+            outln!("key {kid} retired: the cards it signed now verify as unknown_issuer")?;
             Ok(0)
         }
         Command::Audit(AuditCommand::Verify) => keys::audit_verify(&ctx),
         Command::Token(TokenCommand::Create { role, name }) => {
             let role: rescard_store::Role = role.parse()?;
-            println!(
+            outln!(
                 "{}",
                 ctx.registry()?.create_token(&name, role, &ctx.actor, now)?
-            );
+            )?;
             Ok(0)
         }
         Command::Token(TokenCommand::Revoke { name }) => {
             ctx.registry()?.revoke_token(&name, &ctx.actor, now)?;
-            eprintln!("token {name:?} revoked");
+            errln!("token {name:?} revoked");
             Ok(0)
         }
         Command::Token(TokenCommand::List { json }) => keys::list_tokens(&ctx, json),

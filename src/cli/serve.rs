@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use rescard_store::{Registry, Role};
 
 use super::Context;
+use super::output::outln;
 use crate::server::{
     AppState, ConnectionLimits, Db, ServiceConfig, serve, serve_metrics, shutdown_signal,
 };
@@ -113,7 +114,7 @@ pub fn run(ctx: &Context, args: &ServeArgs, now: DateTime<Utc>) -> Result<u8> {
     let mut registry = ctx.create_registry()?;
     if let Some(token) = first_admin_token(&mut registry, &ctx.actor, now)? {
         // The operator's one chance to see it: only its hash is kept.
-        println!("admin token: {token}");
+        outln!("admin token: {token}")?;
     }
     drop(registry);
     let db = Db::open(&ctx.registry_path())?;

@@ -3,10 +3,10 @@ use std::io::Read as _;
 use anyhow::{Context as _, Result, bail};
 use chrono::{DateTime, Utc};
 use rescard_core::report::VerificationJson;
-use rescard_core::{NoStatus, PREFIX, Verdict, Verification, verify};
+use rescard_core::{NoStatus, PREFIX, StatusOrigin, Verdict, Verification, verify};
 
-use super::Context;
-use super::output::{print_json, print_verification, verdict_headline};
+use super::output::{errln, escape, outln, print_json, print_verification, row, verdict_headline};
+use super::{Context, EXIT_NOT_FRESH};
 use crate::checker::Checker;
 
 /// The payload text INPUT names: the text itself, standard input for `-`, or the QR in an image file.
@@ -41,56 +41,98 @@ pub fn read_input(input: &str) -> Result<String> {
 }
 
 /// Checks INPUT against this machine's trust list and status, and prints the result. Warnings (a
-/// stale snapshot, a clock behind the newest signed time) go to standard error as well.
+/// stale snapshot, a clock behind the newest signed time) go to standard error as well. With
+/// `require_fresh`, a genuine card whose status is stale or unknown exits [`EXIT_NOT_FRESH`].
 pub fn run(
     ctx: &Context,
     input: &str,
     json: bool,
     online: Option<&str>,
+    require_fresh: bool,
     now: DateTime<Utc>,
 ) -> Result<u8> {
     let payload = read_input(input)?;
     if let Some(url) = online {
-        return run_online(url, &payload, json);
+        return run_online(url, &payload, json, require_fresh);
     }
     let (result, warnings) = check(ctx, &payload, now)?;
     if json {
         print_json(&VerificationJson::from(&result))?;
     } else {
-        print_verification(&result);
+        print_verification(&result)?;
     }
     for w in &warnings {
-        eprintln!("WARNING: {w}");
+        errln!("WARNING: {}", escape(w));
     }
-    Ok(result.verdict.exit_code())
+    let stale = not_fresh(
+        result.card.is_some(),
+        result.status.origin == StatusOrigin::Card,
+        result.status.stale,
+    );
+    Ok(finish(
+        result.verdict,
+        require_fresh.then_some(stale).flatten(),
+    ))
 }
 
-/// The verification of `payload` on this machine: against the local registry on an issuing machine,
-/// else against the synced status snapshot on a checker, else against the card alone; with the
-/// warnings a checkpoint officer must see.
+/// Why a genuine card's result may not be relied on at a post that needs a fresh status: no status
+/// at all, or a stale one. A payload that failed its signature or format gets its verdict anyway: no
+/// status could change it.
+fn not_fresh(genuine: bool, card_alone: bool, stale: bool) -> Option<&'static str> {
+    match (genuine, card_alone, stale) {
+        (false, _, _) => None,
+        (true, true, _) => Some(
+            "no status snapshot is held, so a suspension, revocation or extension cannot be seen: sync this checker",
+        ),
+        (true, false, true) => {
+            Some("the status snapshot is past the age it may be relied on: sync this checker")
+        }
+        (true, false, false) => None,
+    }
+}
+
+/// The exit code: the verdict's, or [`EXIT_NOT_FRESH`] with the reason on standard error.
+fn finish(verdict: Verdict, stale: Option<&str>) -> u8 {
+    match stale {
+        Some(why) => {
+            errln!("REFUSED (--require-fresh): {why}");
+            EXIT_NOT_FRESH
+        }
+        None => verdict.exit_code(),
+    }
+}
+
+/// The verification of `payload` on this machine: against the local registry and its own issuer
+/// keys on an issuing machine; else against what the checker synced, verified at rest (a trust list
+/// or status altered, older or missing is refused, never a verdict), or against the card alone when
+/// the checker has synced no status yet; with the warnings a checkpoint officer must see.
 pub fn check(
     ctx: &Context,
     payload: &str,
     now: DateTime<Utc>,
 ) -> Result<(Verification, Vec<String>)> {
-    let trust = ctx.trust_list()?;
+    let checker = Checker::new(&ctx.data);
     let mut warnings = Vec::new();
     if let Some(registry) = ctx.registry_if_any()? {
+        if checker.has_state() {
+            bail!(
+                "{} holds both a registry and a checker's state ({}): a checker syncs into a data directory of its own. Refused until one of them is moved aside",
+                ctx.data.display(),
+                crate::checker::STATE_FILE
+            );
+        }
+        let trust = ctx.own_trust_list()?;
         return Ok((verify(payload, &trust, &registry, now)?, warnings));
     }
-    let checker = Checker::new(&ctx.data);
-    let view = if checker.has_status() {
-        match checker.view(&trust) {
-            Ok(view) => view,
-            Err(e) => {
-                warnings.push(format!("the synced status cannot be used ({e:#}); only the printed dates are checked: run `rescard sync URL`"));
-                None
-            }
-        }
-    } else {
-        None
+    // A checker: the keys it synced and sealed, never the issuer keys of --keys.
+    let Some(held) = checker.load()? else {
+        bail!(
+            "no trusted issuer keys: {} holds neither a registry nor a synced checker. On a checker, run `rescard sync URL --pin KID` first (the key id from the issuing authority); on an issuing machine, pass the --data of its registry",
+            ctx.data.display()
+        );
     };
-    let result = match &view {
+    let trust = &held.trust.keys;
+    let result = match &held.status {
         Some(view) => {
             if view.clock_is_behind(now) {
                 warnings.push(format!(
@@ -99,18 +141,18 @@ pub fn check(
                     view.issued_at().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
                 ));
             }
-            match verify(payload, &trust, view, now) {
+            match verify(payload, trust, view, now) {
                 Ok(v) => v,
                 Err(never) => match never {},
             }
         }
-        None => match verify(payload, &trust, &NoStatus, now) {
+        None => match verify(payload, trust, &NoStatus, now) {
             Ok(v) => v,
             Err(never) => match never {},
         },
     };
     if result.status.stale
-        && let Some(view) = &view
+        && let Some(view) = &held.status
     {
         warnings.push(format!(
             "the status snapshot is {} hours old, older than the {} hours it may be relied on: a recent suspension or revocation may be missing; sync this checker",
@@ -122,7 +164,7 @@ pub fn check(
 }
 
 /// `verify --online URL`: asks the service instead (token from `RESCARD_TOKEN`, if set).
-fn run_online(url: &str, payload: &str, json: bool) -> Result<u8> {
+fn run_online(url: &str, payload: &str, json: bool, require_fresh: bool) -> Result<u8> {
     let endpoint = format!("{}/api/v1/verify", url.trim_end_matches('/'));
     let mut request = ureq::post(&endpoint).header("Content-Type", "application/json");
     if let Ok(token) = std::env::var("RESCARD_TOKEN") {
@@ -147,12 +189,18 @@ fn run_online(url: &str, payload: &str, json: bool) -> Result<u8> {
     if json {
         print_json(&body)?;
     } else {
-        println!(
+        // The answer comes from elsewhere: every value is escaped before a terminal sees it.
+        let text = |field: &str| match &body[field] {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        outln!(
             "{} ({})",
             verdict_headline(verdict),
-            body["detail"].as_str().unwrap_or_default()
-        );
+            escape(body["detail"].as_str().unwrap_or_default())
+        )?;
         for (label, field) in [
+            ("reason", "state_reason"),
             ("card", "serial"),
             ("ITN", "itn"),
             ("permit", "permit"),
@@ -161,9 +209,14 @@ fn run_online(url: &str, payload: &str, json: bool) -> Result<u8> {
             ("status from", "status_source"),
         ] {
             if !body[field].is_null() {
-                println!("  {label:<12}{}", body[field].to_string().trim_matches('"'));
+                row(label, &text(field))?;
             }
         }
     }
-    Ok(verdict.exit_code())
+    let stale = not_fresh(
+        !body["serial"].is_null(),
+        body["status_source"] == "card",
+        body["status_stale"] == true,
+    );
+    Ok(finish(verdict, require_fresh.then_some(stale).flatten()))
 }

@@ -184,6 +184,7 @@ pub enum Disclosure {
     Employer,
     /// Banks: the passport number.
     Bank,
-    /// Police (and issuing staff): the registry portrait and the card's history.
+    /// Police (and issuing staff): the officer's reason for a state, the registry portrait and the
+    /// card's history.
     Police,
 }

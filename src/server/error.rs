@@ -8,6 +8,7 @@ use axum::Json;
 use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use rescard_core::DomainError;
 use rescard_core::rules::RuleError;
 use rescard_store::StoreError;
 use serde::Serialize;
@@ -139,6 +140,13 @@ impl IntoResponse for AppError {
     }
 }
 
+/// A field that is not a valid value of its type: 422 naming the field.
+impl From<DomainError> for AppError {
+    fn from(d: DomainError) -> Self {
+        Self::invalid(d.field(), d.to_string())
+    }
+}
+
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
@@ -147,7 +155,7 @@ impl From<StoreError> for AppError {
                 "card_not_found",
                 format!("no card with serial {serial}"),
             ),
-            StoreError::Domain(d) => Self::invalid(d.field(), d.to_string()),
+            StoreError::Domain(d) => d.into(),
             StoreError::Rule(r) => rule(r),
             StoreError::HolderMismatch { .. } => {
                 Self::new(StatusCode::CONFLICT, "holder_mismatch", e.to_string())

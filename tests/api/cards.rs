@@ -137,7 +137,7 @@ async fn extension_suspension_revocation_and_replacement_show_in_verdicts() {
         .status,
         StatusCode::OK
     );
-    let v = app.verify(new_payload, As::Anonymous).await;
+    let v = app.verify(new_payload, As::Role(Role::Police)).await;
     assert_eq!(
         (v["verdict"].as_str(), v["state_reason"].as_str()),
         (Some("revoked"), Some("fraud"))

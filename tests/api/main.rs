@@ -2,6 +2,7 @@
 //! the real server on port 0.
 
 mod access;
+mod at_rest;
 mod batch;
 mod browser;
 mod cards;
@@ -14,3 +15,4 @@ mod http;
 mod offline;
 mod ops;
 mod secrets;
+mod text;

@@ -10,15 +10,15 @@ use rescard_core::ValidityPeriod;
 use rescard_core::domain::date::issuer_date;
 use serde_json::{Value, json};
 
-struct Server {
-    dir: tempfile::TempDir,
-    base: String,
-    token: String,
-    client: reqwest::Client,
+pub(crate) struct Server {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) base: String,
+    pub(crate) token: String,
+    pub(crate) client: reqwest::Client,
 }
 
 impl Server {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let live = crate::helpers::live_server(
             rescard::server::ServiceConfig::default(),
             std::future::pending(),
@@ -32,11 +32,11 @@ impl Server {
         }
     }
 
-    fn keys(&self) -> PathBuf {
+    pub(crate) fn keys(&self) -> PathBuf {
         self.dir.path().join("keys")
     }
 
-    async fn post(&self, path: &str, body: Value) -> Value {
+    pub(crate) async fn post(&self, path: &str, body: Value) -> Value {
         let r = self
             .client
             .post(format!("{}{path}", self.base))
@@ -49,7 +49,7 @@ impl Server {
         r.json().await.expect("json")
     }
 
-    async fn issue(&self, passport: &str) -> Value {
+    pub(crate) async fn issue(&self, passport: &str) -> Value {
         let today = issuer_date(Utc::now());
         self.post(
             "/api/v1/cards",
@@ -63,7 +63,7 @@ impl Server {
     }
 
     /// Runs `rescard` on the server's key directory (rotate, retire, keys list).
-    fn cli(&self, args: &[&str]) -> std::process::Output {
+    pub(crate) fn cli(&self, args: &[&str]) -> std::process::Output {
         assert_cmd::Command::cargo_bin("rescard")
             .expect("bin")
             .arg("--keys")
@@ -75,7 +75,7 @@ impl Server {
 }
 
 /// `rescard` on a checker's data directory: no registry, no keys of its own.
-fn checker(dir: &Path, args: &[&str]) -> std::process::Output {
+pub(crate) fn checker(dir: &Path, args: &[&str]) -> std::process::Output {
     assert_cmd::Command::cargo_bin("rescard")
         .expect("bin")
         .arg("--data")
@@ -89,7 +89,7 @@ fn checker(dir: &Path, args: &[&str]) -> std::process::Output {
         .expect("run")
 }
 
-fn verify(dir: &Path, payload: &str, at: Option<&str>) -> (i32, Value, String) {
+pub(crate) fn verify(dir: &Path, payload: &str, at: Option<&str>) -> (i32, Value, String) {
     let mut args = vec!["verify", payload, "--json"];
     if let Some(at) = at {
         args.extend(["--at", at]);
@@ -104,7 +104,7 @@ fn verify(dir: &Path, payload: &str, at: Option<&str>) -> (i32, Value, String) {
     )
 }
 
-fn sync(dir: &Path, base: &str, pin: Option<&str>) -> std::process::Output {
+pub(crate) fn sync(dir: &Path, base: &str, pin: Option<&str>) -> std::process::Output {
     let mut args = vec!["sync", base];
     if let Some(pin) = pin {
         args.extend(["--pin", pin]);
@@ -112,7 +112,7 @@ fn sync(dir: &Path, base: &str, pin: Option<&str>) -> std::process::Output {
     checker(dir, &args)
 }
 
-fn payload(card: &Value) -> String {
+pub(crate) fn payload(card: &Value) -> String {
     card["payload"].as_str().expect("payload").to_owned()
 }
 

@@ -217,9 +217,7 @@ fn tampered_foreign_and_malformed_payloads_get_their_verdicts() {
 #[test]
 fn a_signature_that_does_not_verify_exits_20() {
     // The fixture is signed by the committed test key, so this machine must trust that key.
-    let m = Machine::empty();
-    std::fs::create_dir_all(m.data()).expect("mkdir");
-    std::fs::copy(fixtures::path("trust.json"), m.data().join("trust.json")).expect("copy");
+    let m = Machine::fixture_checker(false);
     let bad =
         std::fs::read_to_string(fixtures::path("payloads/bad-signature.txt")).expect("fixture");
     let (code, v) = m.verify(bad.trim(), &[]);

@@ -4,8 +4,11 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use chrono::{Duration, NaiveDate, Utc};
-use rescard_core::ValidityPeriod;
 use rescard_core::domain::date::issuer_date;
+use rescard_core::{Kid, ValidityPeriod};
+
+/// The id of the committed test issuer key (`keys/test/issuer.pem`), which signs every fixture.
+pub const FIXTURE_KID: &str = "10ba682c8ad13513";
 
 /// An initialised issuing machine in a temporary directory.
 pub struct Machine {
@@ -17,6 +20,26 @@ impl Machine {
     pub fn new() -> Self {
         let m = Self::empty();
         m.run(&["init"]).assert().success();
+        m
+    }
+
+    /// A checker: no registry and no issuer keys, only what it synced. It accepted the fixtures'
+    /// signed trust list pinned to the test key, and with `status` their snapshot and delta, as
+    /// `rescard sync URL --pin KID` would from a service serving them.
+    pub fn fixture_checker(status: bool) -> Self {
+        let m = Self::empty();
+        let checker = rescard::checker::Checker::new(&m.data());
+        let read = |rel: &str| std::fs::read(crate::fixtures::path(rel)).expect("fixture");
+        let trust = checker
+            .accept_trust(&read("trust.cose"), Kid::parse_hex(FIXTURE_KID))
+            .expect("the fixtures' trust list");
+        if status {
+            for part in ["status/full.cose", "status/delta.cose"] {
+                checker
+                    .accept_status(&read(part), &trust.keys)
+                    .expect("the fixtures' status");
+            }
+        }
         m
     }
 
@@ -41,7 +64,12 @@ impl Machine {
 
     /// `rescard ARGS` on this machine, as officer `test-officer`.
     pub fn run(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::cargo_bin("rescard").expect("binary");
+        Command::from_std(self.command(args))
+    }
+
+    /// The same, as a plain process command (to handle its pipes by hand).
+    pub fn command(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("rescard"));
         cmd.env_remove("RESCARD_DATA")
             .env_remove("RESCARD_KEYS")
             .env("RESCARD_ACTOR", "test-officer")

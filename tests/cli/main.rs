@@ -1,7 +1,9 @@
 //! The command-line tests: one integration binary, so the suite builds once.
 
+mod checker;
 mod commands;
 mod fixtures;
 mod helpers;
 mod interop;
 mod private;
+mod text;

@@ -217,15 +217,16 @@ fn offline(cards: u32) -> Result<()> {
     // 1,000 changes through the registry's own acts: revocations, suspensions and extensions.
     let mut rng = Rng(42);
     let mut changed = 0;
+    let reason = rescard_core::Reason::parse("benchmark")?;
     while changed < 1000 {
         let serial = rescard_core::Serial::from_sequence(1 + rng.below(u64::from(cards)) as u32)?;
         let act = match changed % 3 {
-            0 => registry.revoke(serial, "benchmark", "bench", now),
-            1 => registry.suspend(serial, "benchmark", "bench", now),
+            0 => registry.revoke(serial, &reason, "bench", now),
+            1 => registry.suspend(serial, &reason, "bench", now),
             _ => registry.card(serial).and_then(|c| {
                 let until =
                     rescard_core::ValidityPeriod::latest_end(c.valid_until + Duration::days(1));
-                registry.extend(serial, until, "benchmark", "bench", now)
+                registry.extend(serial, until, &reason, "bench", now)
             }),
         };
         if act.is_ok() {

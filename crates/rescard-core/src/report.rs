@@ -1,7 +1,8 @@
 //! The JSON shape of a verification, shared by `rescard verify --json` and `POST /api/v1/verify`.
 //!
 //! Every field of the contract is always present; those that could not be established (for a
-//! malformed or forged payload nothing is trusted) are `null`.
+//! malformed or forged payload nothing is trusted) are `null`. The one exception is `state_reason`,
+//! the officer's own words, which a report for a reader not allowed to see them leaves out.
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::Serialize;
@@ -74,10 +75,22 @@ pub struct VerificationJson {
     pub kid: Option<String>,
     /// When the card was signed.
     pub issued_at: Option<String>,
-    /// The reason for a suspension, revocation or replacement.
-    pub state_reason: Option<String>,
+    /// The reason an officer gave for a suspension, revocation or replacement (`null` when none).
+    /// It is free text meant for the police and staff: a report shown to anyone else leaves the
+    /// field out ([`VerificationJson::without_state_reason`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub state_reason: Option<Option<String>>,
     /// The card that replaced this one.
     pub replaced_by: Option<String>,
+}
+
+impl VerificationJson {
+    /// The report without the officer's reason: the field is then absent.
+    pub fn without_state_reason(mut self) -> Self {
+        self.state_reason = None;
+        self
+    }
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {
@@ -104,7 +117,7 @@ impl From<&Verification> for VerificationJson {
             status_stale: v.status.stale,
             kid: v.kid.map(|k| k.to_string()),
             issued_at: v.issued_at.map(rfc3339),
-            state_reason: current.and_then(|c| c.reason.clone()),
+            state_reason: Some(current.and_then(|c| c.reason.clone())),
             replaced_by: current.and_then(|c| c.replaced_by).map(|s| s.to_string()),
         }
     }

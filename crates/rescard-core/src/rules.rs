@@ -79,9 +79,6 @@ pub enum RuleError {
     /// The new period is not a valid period.
     #[error(transparent)]
     Period(#[from] DomainError),
-    /// A reason is required and was empty.
-    #[error("reason: a reason is required")]
-    MissingReason,
 }
 
 impl RuleError {
@@ -90,7 +87,6 @@ impl RuleError {
         match self {
             Self::NotLater { .. } => Some("valid_until"),
             Self::Period(e) => Some(e.field()),
-            Self::MissingReason => Some("reason"),
             Self::Dates(_) => Some("valid_from"),
             _ => None,
         }
@@ -161,15 +157,6 @@ pub fn transition(act: Act, state: CardState) -> Result<CardState, RuleError> {
         (Act::Extend, Active | Suspended) => Ok(state),
         _ => Err(RuleError::WrongState { act, state }),
     }
-}
-
-/// A reason, trimmed; empty ones are refused.
-pub fn reason(text: &str) -> Result<String, RuleError> {
-    let trimmed = text.trim();
-    if trimmed.is_empty() {
-        return Err(RuleError::MissingReason);
-    }
-    Ok(trimmed.to_owned())
 }
 
 #[cfg(test)]
@@ -276,11 +263,5 @@ mod tests {
         assert!(check_new_period(past, today).is_err());
         let far = ValidityPeriod::new(d("2027-05-21"), d("2027-06-30")).expect("period");
         assert!(check_new_period(far, today).is_err());
-    }
-
-    #[test]
-    fn reasons_are_required() {
-        assert_eq!(reason("  "), Err(RuleError::MissingReason));
-        assert_eq!(reason(" lost "), Ok("lost".into()));
     }
 }

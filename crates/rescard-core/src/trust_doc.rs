@@ -92,6 +92,17 @@ impl TrustDocument {
         })?;
         Ok((doc, kid))
     }
+
+    /// Opens a list signed by a key it lists itself (not retired). This proves the bytes are a whole
+    /// list that one of the keys it names signed, and nothing about whether to trust those keys: a
+    /// checker calls it on a list it accepted earlier through [`open`](Self::open) or
+    /// [`open_pinned`](Self::open_pinned), and recorded, to check on every use that the list is still
+    /// intact.
+    pub fn open_self_signed(bytes: &[u8]) -> Result<(Self, Kid), TrustDocError> {
+        let (sign, doc) = parse(bytes)?;
+        let kid = verify_any(&sign, |kid| doc.keys.candidates(kid).cloned().collect())?;
+        Ok((doc, kid))
+    }
 }
 
 fn parse(bytes: &[u8]) -> Result<(CoseSign, TrustDocument), TrustDocError> {
@@ -232,6 +243,28 @@ mod tests {
             TrustDocument::open_pinned(&forged, new.kid()).map(|_| ()),
             Err(TrustDocError::Untrusted)
         );
+    }
+
+    #[test]
+    fn a_list_opens_by_itself_only_when_a_key_it_lists_signed_it() {
+        let (old, new) = keys();
+        let bytes = rotated_doc(&old, &new).sign(&[&new]);
+        assert_eq!(
+            TrustDocument::open_self_signed(&bytes).map(|(_, kid)| kid),
+            Ok(new.kid())
+        );
+        let stranger = IssuerKey::from_seed(&[3; 32]);
+        let foreign = rotated_doc(&old, &new).sign(&[&stranger]);
+        assert_eq!(
+            TrustDocument::open_self_signed(&foreign).map(|_| ()),
+            Err(TrustDocError::Untrusted)
+        );
+        // Only a retired key of its own signed it: that is no signature at all.
+        let mut doc = rotated_doc(&old, &new);
+        let mut keys = doc.keys.keys().to_vec();
+        keys[0].status = KeyStatus::Retired;
+        doc.keys = TrustList::new(keys).expect("list");
+        assert!(TrustDocument::open_self_signed(&doc.sign(&[&old])).is_err());
     }
 
     #[test]

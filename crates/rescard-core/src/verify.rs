@@ -227,7 +227,8 @@ impl StatusSource for NoStatus {
 pub struct Verification {
     /// The verdict.
     pub verdict: Verdict,
-    /// A sentence for a person saying why.
+    /// A sentence for a person saying why. It never holds the staff's free text (see
+    /// [`CurrentStatus::reason`]).
     pub detail: String,
     /// The key id in the payload, when the envelope was readable.
     pub kid: Option<Kid>,
@@ -365,10 +366,9 @@ fn judge<S: StatusSource>(
     let today = issuer_date(now);
     let days_remaining = (valid_until - today).num_days();
     let (verdict, detail) = match report.current.as_ref().map(|c| (c.state, c)) {
-        Some((CardState::Revoked, c)) => (
-            Verdict::Revoked,
-            with_reason("revoked", c.reason.as_deref()),
-        ),
+        // The staff's reason is not part of the sentence: it is free text an officer wrote, which
+        // the report carries on its own (`state_reason`) for those allowed to read it.
+        Some((CardState::Revoked, _)) => (Verdict::Revoked, "revoked by the issuer".into()),
         Some((CardState::Replaced, c)) => (
             Verdict::Replaced,
             match c.replaced_by {
@@ -376,10 +376,7 @@ fn judge<S: StatusSource>(
                 None => "replaced by a new card".into(),
             },
         ),
-        Some((CardState::Suspended, c)) => (
-            Verdict::Suspended,
-            with_reason("suspended", c.reason.as_deref()),
-        ),
+        Some((CardState::Suspended, _)) => (Verdict::Suspended, "suspended by the issuer".into()),
         _ if today < printed.from() => (
             Verdict::NotYetValid,
             format!("valid from {}", printed.from()),
@@ -500,13 +497,6 @@ pub fn verify_cached<S: StatusSource>(
             judge(authentic, status, now)
         }
         Err(failed) => Ok(*failed),
-    }
-}
-
-fn with_reason(what: &str, reason: Option<&str>) -> String {
-    match reason {
-        Some(r) => format!("{what}: {r}"),
-        None => what.to_owned(),
     }
 }
 

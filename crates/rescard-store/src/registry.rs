@@ -6,7 +6,7 @@ use rescard_core::rules::{self, Act};
 use rescard_core::status::StatusEntry;
 use rescard_core::{
     Card, CardState, CurrentStatus, Holder, IssuerKey, Itn, LatinName, Nationality, NativeName,
-    PassportNumber, Permit, Portrait, Serial, StatusOrigin, StatusReport, StatusSource,
+    PassportNumber, Permit, Portrait, Reason, Serial, StatusOrigin, StatusReport, StatusSource,
     ValidityPeriod, codec,
 };
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
@@ -121,10 +121,13 @@ pub(crate) fn timestamp(now: DateTime<Utc>) -> String {
     now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
-fn check_actor(actor: &str) -> Result<()> {
+/// Refuses an act without an actor, or with one a listing could not show as it is.
+pub(crate) fn check_actor(actor: &str) -> Result<()> {
     if actor.trim().is_empty() {
         return Err(StoreError::NoActor);
     }
+    // The actor is shown in every history and audit listing: the same characters as a reason.
+    Reason::check_actor(actor)?;
     Ok(())
 }
 
@@ -259,12 +262,12 @@ impl Registry {
         &mut self,
         serial: Serial,
         until: NaiveDate,
-        reason: &str,
+        reason: &Reason,
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<CardRecord> {
         check_actor(actor)?;
-        let reason = rules::reason(reason)?;
+        let reason = reason.as_ref();
         let tx = self.write()?;
         let (state, current_until) = state_of(&tx, serial)?;
         let period = rules::extension(state, current_until, until, issuer_date(now))?;
@@ -295,11 +298,10 @@ impl Registry {
     pub fn suspend(
         &mut self,
         serial: Serial,
-        reason: &str,
+        reason: &Reason,
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<CardRecord> {
-        let reason = rules::reason(reason)?;
         self.change_state(Act::Suspend, serial, Some(reason), actor, now)
     }
 
@@ -307,11 +309,10 @@ impl Registry {
     pub fn reinstate(
         &mut self,
         serial: Serial,
-        reason: Option<&str>,
+        reason: Option<&Reason>,
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<CardRecord> {
-        let reason = reason.map(rules::reason).transpose()?;
         self.change_state(Act::Reinstate, serial, reason, actor, now)
     }
 
@@ -319,11 +320,10 @@ impl Registry {
     pub fn revoke(
         &mut self,
         serial: Serial,
-        reason: &str,
+        reason: &Reason,
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<CardRecord> {
-        let reason = rules::reason(reason)?;
         self.change_state(Act::Revoke, serial, Some(reason), actor, now)
     }
 
@@ -331,15 +331,16 @@ impl Registry {
         &mut self,
         act: Act,
         serial: Serial,
-        reason: Option<String>,
+        reason: Option<&Reason>,
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<CardRecord> {
         check_actor(actor)?;
+        let reason = reason.map(AsRef::<str>::as_ref);
         let tx = self.write()?;
         let (state, _) = state_of(&tx, serial)?;
         let next = rules::transition(act, state)?;
-        record_transition(&tx, serial, state, next, reason.as_deref(), actor, now)?;
+        record_transition(&tx, serial, state, next, reason, actor, now)?;
         audit::append(
             &tx,
             now,
@@ -357,13 +358,13 @@ impl Registry {
     pub fn replace(
         &mut self,
         serial: Serial,
-        reason: &str,
+        reason: &Reason,
         key: &IssuerKey,
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<IssuedCard> {
         check_actor(actor)?;
-        let reason = rules::reason(reason)?;
+        let reason = reason.as_ref();
         let old = self.card(serial)?;
         let tx = self.write()?;
         let (state, valid_until) = state_of(&tx, serial)?;
@@ -408,7 +409,7 @@ impl Registry {
             serial,
             state,
             CardState::Replaced,
-            Some(&reason),
+            Some(reason),
             actor,
             now,
         )?;

@@ -128,6 +128,7 @@ impl Registry {
         now: DateTime<Utc>,
     ) -> Result<String> {
         check_name(name)?;
+        crate::registry::check_actor(actor)?;
         let mut secret = [0u8; 32];
         getrandom::fill(&mut secret)
             .map_err(|e| StoreError::Token(format!("no randomness: {e}")))?;
@@ -162,6 +163,7 @@ impl Registry {
     /// Ends the token named `name` at once. The last live admin token cannot be revoked: nobody could
     /// then make tokens or read the audit log over HTTP.
     pub fn revoke_token(&mut self, name: &str, actor: &str, now: DateTime<Utc>) -> Result<()> {
+        crate::registry::check_actor(actor)?;
         let tx = self.write()?;
         let (role, admins_left): (Option<String>, i64) = tx.query_row(
             "SELECT (SELECT role FROM tokens WHERE name = ?1 AND revoked_at IS NULL),

@@ -13,8 +13,8 @@ use askama::Template;
 use axum::extract::{Form, Multipart, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use rescard_core::Serial;
 use rescard_core::domain::date::{issuer_date, parse_date};
+use rescard_core::{Reason, Serial};
 use rescard_store::{AuditCheck, AuditEntry, ConsoleSession as Session, Role, Statistics};
 
 use self::session::{
@@ -658,40 +658,57 @@ pub async fn act(
     let until = form.get("valid_until").cloned().unwrap_or_default();
     let act_name = act.clone();
     let db = state.db();
+    // The same reason rules as the API and the command line; an extension may leave it blank.
+    let reason_or = |default: &str| {
+        Reason::parse(if reason.is_empty() { default } else { &reason }).map_err(AppError::from)
+    };
     let result: Result<Serial, AppError> = match act.as_str() {
-        "extend" => match parse_date("valid_until", until.trim()) {
-            Ok(d) => {
-                let reason = if reason.is_empty() {
-                    "extension of stay".to_owned()
-                } else {
-                    reason
-                };
+        "extend" => {
+            async {
+                let d = parse_date("valid_until", until.trim())
+                    .map_err(|e| AppError::invalid("valid_until", e.to_string()))?;
+                let reason = reason_or("extension of stay")?;
                 db.write(move |r| r.extend(serial, d, &reason, &actor, now).map(|_| serial))
                     .await
             }
-            Err(e) => Err(AppError::invalid("valid_until", e.to_string())),
-        },
+            .await
+        }
         "suspend" => {
-            db.write(move |r| r.suspend(serial, &reason, &actor, now).map(|_| serial))
-                .await
+            async {
+                let reason = reason_or("")?;
+                db.write(move |r| r.suspend(serial, &reason, &actor, now).map(|_| serial))
+                    .await
+            }
+            .await
         }
         "reinstate" => {
-            let reason = (!reason.is_empty()).then_some(reason);
-            db.write(move |r| {
-                r.reinstate(serial, reason.as_deref(), &actor, now)
-                    .map(|_| serial)
-            })
+            async {
+                let reason = (!reason.is_empty()).then(|| reason_or("")).transpose()?;
+                db.write(move |r| {
+                    r.reinstate(serial, reason.as_ref(), &actor, now)
+                        .map(|_| serial)
+                })
+                .await
+            }
             .await
         }
         "revoke" => {
-            db.write(move |r| r.revoke(serial, &reason, &actor, now).map(|_| serial))
-                .await
+            async {
+                let reason = reason_or("")?;
+                db.write(move |r| r.revoke(serial, &reason, &actor, now).map(|_| serial))
+                    .await
+            }
+            .await
         }
         "replace" => {
-            db.write(move |r| {
-                r.replace(serial, &reason, &keys.active, &actor, now)
-                    .map(|c| c.card.serial())
-            })
+            async {
+                let reason = reason_or("")?;
+                db.write(move |r| {
+                    r.replace(serial, &reason, &keys.active, &actor, now)
+                        .map(|c| c.card.serial())
+                })
+                .await
+            }
             .await
         }
         _ => {

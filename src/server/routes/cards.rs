@@ -6,8 +6,8 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use chrono::{DateTime, NaiveDate, Utc};
-use rescard_core::Serial;
 use rescard_core::domain::date::parse_date;
+use rescard_core::{Reason, Serial};
 use rescard_store::{CardRecord, Registry, StoreError, TokenHolder};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -145,7 +145,7 @@ pub async fn card_png(
 pub struct ExtensionRequest {
     /// The new last day of validity, `YYYY-MM-DD`: at most one year after the current one.
     pub valid_until: String,
-    /// Why.
+    /// Why: one line, at most 500 characters, no control, invisible or direction-changing characters.
     pub reason: String,
 }
 
@@ -153,7 +153,8 @@ pub struct ExtensionRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReasonRequest {
-    /// Why (required, not empty).
+    /// Why (required): one line, at most 500 characters, no control, invisible or direction-changing
+    /// characters.
     pub reason: String,
 }
 
@@ -170,8 +171,9 @@ pub async fn extend(
 ) -> Result<Json<RecordJson>, AppError> {
     let until: NaiveDate = parse_date("valid_until", body.valid_until.trim())
         .map_err(|e| AppError::invalid("valid_until", e.to_string()))?;
+    let reason = Reason::parse(&body.reason)?;
     act(&state, staff, &serial_text, move |r, serial, actor, now| {
-        r.extend(serial, until, &body.reason, actor, now)
+        r.extend(serial, until, &reason, actor, now)
     })
     .await
 }
@@ -186,8 +188,9 @@ pub async fn suspend(
     ApiPath(serial_text): ApiPath<String>,
     ApiJson(body): ApiJson<ReasonRequest>,
 ) -> Result<Json<RecordJson>, AppError> {
+    let reason = Reason::parse(&body.reason)?;
     act(&state, staff, &serial_text, move |r, serial, actor, now| {
-        r.suspend(serial, &body.reason, actor, now)
+        r.suspend(serial, &reason, actor, now)
     })
     .await
 }
@@ -213,10 +216,10 @@ pub async fn reinstate(
                 format!("expected {{\"reason\": \"...\"}} or no body: {e}"),
             )
         })?;
-        Some(parsed.reason)
+        Some(Reason::parse(&parsed.reason)?)
     };
     act(&state, staff, &serial_text, move |r, serial, actor, now| {
-        r.reinstate(serial, reason.as_deref(), actor, now)
+        r.reinstate(serial, reason.as_ref(), actor, now)
     })
     .await
 }
@@ -231,8 +234,9 @@ pub async fn revoke(
     ApiPath(serial_text): ApiPath<String>,
     ApiJson(body): ApiJson<ReasonRequest>,
 ) -> Result<Json<RecordJson>, AppError> {
+    let reason = Reason::parse(&body.reason)?;
     act(&state, staff, &serial_text, move |r, serial, actor, now| {
-        r.revoke(serial, &body.reason, actor, now)
+        r.revoke(serial, &reason, actor, now)
     })
     .await
 }
@@ -249,11 +253,12 @@ pub async fn replace(
 ) -> Result<impl IntoResponse, AppError> {
     let actor = staff.name;
     let serial = serial(&serial_text)?;
+    let reason = Reason::parse(&body.reason)?;
     let now = state.now();
     let keys = state.keyring();
     let issued = state
         .db()
-        .write(move |r| r.replace(serial, &body.reason, &keys.active, &actor, now))
+        .write(move |r| r.replace(serial, &reason, &keys.active, &actor, now))
         .await?;
     Ok((StatusCode::CREATED, Json(IssuedJson::from(&issued))))
 }

@@ -31,9 +31,11 @@ pub struct VerifyRequest {
     pub payload: String,
 }
 
-/// The result of a check. Every caller gets the verification; a token adds, by role: `employer`
-/// `allowed_to_work`; `bank` also `passport_number`; `police` (and issuing staff) also `portrait`
-/// (base64) and `history`. A field the caller's role may not see is absent, not null.
+/// The result of a check. Every caller gets the verification (without `state_reason`, the officer's
+/// reason for a suspension, revocation or replacement); a token adds, by role: `employer`
+/// `allowed_to_work`; `bank` also `passport_number`; `police` (and issuing staff) also
+/// `state_reason`, `portrait` (base64) and `history`. A field the caller's role may not see is
+/// absent, not null.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct VerifyResponse {
     /// The verification.
@@ -139,8 +141,14 @@ impl VerifyResponse {
     ) -> Self {
         let at_least = |level: Disclosure| disclosure >= level;
         let police = record.filter(|_| at_least(Disclosure::Police));
+        // The officer's reason is for the police and staff; the others get the verdict alone.
+        let result = VerificationJson::from(verification);
         Self {
-            result: VerificationJson::from(verification),
+            result: if at_least(Disclosure::Police) {
+                result
+            } else {
+                result.without_state_reason()
+            },
             allowed_to_work: at_least(Disclosure::Employer)
                 .then(|| verification.card.as_ref().map(|c| c.permit().allows_work())),
             passport_number: at_least(Disclosure::Bank).then_some(passport),

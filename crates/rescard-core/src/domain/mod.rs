@@ -14,6 +14,7 @@ mod passport;
 mod permit;
 mod serial;
 mod sex;
+pub mod text;
 mod validity;
 
 pub use card::{Card, Holder, PortraitDigest};
@@ -24,6 +25,7 @@ pub use passport::{PassportNumber, Portrait};
 pub use permit::Permit;
 pub use serial::Serial;
 pub use sex::Sex;
+pub use text::Reason;
 pub use validity::ValidityPeriod;
 
 /// Why a value is not a valid part of a card. `field()` names the field, in the contract's spelling.
@@ -32,6 +34,14 @@ pub enum DomainError {
     /// A name that is not a passport name.
     #[error("{field}: {problem}")]
     Name {
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        problem: String,
+    },
+    /// Free text (a reason) that is empty, too long, or holds characters a screen would obey or hide.
+    #[error("{field}: {problem}")]
+    Text {
         /// The field.
         field: &'static str,
         /// What is wrong.
@@ -98,6 +108,7 @@ impl DomainError {
     pub fn field(&self) -> &'static str {
         match self {
             Self::Name { field, .. }
+            | Self::Text { field, .. }
             | Self::Date { field, .. }
             | Self::Inconsistent { field, .. } => field,
             Self::UnknownNationality(_) | Self::OwnNationality => "nationality",

@@ -13,6 +13,10 @@ fn d(text: &str) -> NaiveDate {
     text.parse().expect("date")
 }
 
+fn why(text: &str) -> Reason {
+    Reason::parse(text).expect("reason")
+}
+
 fn key() -> IssuerKey {
     IssuerKey::from_seed(&[3; 32])
 }
@@ -121,7 +125,7 @@ fn an_extension_shows_at_once_and_is_refused_after_revocation() {
         .extend(
             serial,
             d("2028-11-30"),
-            "contract renewed",
+            &why("contract renewed"),
             "officer-2",
             at("2027-11-01T09:00:00Z"),
         )
@@ -132,8 +136,13 @@ fn an_extension_shows_at_once_and_is_refused_after_revocation() {
         verdict(&reg, &issued.payload, "2028-06-01T12:00:00Z"),
         Verdict::Valid
     );
-    reg.revoke(serial, "fraud", "officer-2", at("2027-11-02T09:00:00Z"))
-        .expect("revoke");
+    reg.revoke(
+        serial,
+        &why("fraud"),
+        "officer-2",
+        at("2027-11-02T09:00:00Z"),
+    )
+    .expect("revoke");
     assert_eq!(
         verdict(&reg, &issued.payload, "2028-06-01T12:00:00Z"),
         Verdict::Revoked
@@ -141,7 +150,7 @@ fn an_extension_shows_at_once_and_is_refused_after_revocation() {
     let refused = reg.extend(
         serial,
         d("2028-12-30"),
-        "again",
+        &why("again"),
         "officer-2",
         at("2027-11-03T09:00:00Z"),
     );
@@ -156,7 +165,7 @@ fn suspension_and_reinstatement() {
     let (mut reg, issued) = registry_with_card();
     let serial = issued.card.serial();
     let r = reg
-        .suspend(serial, "under investigation", "officer-2", at(NOW))
+        .suspend(serial, &why("under investigation"), "officer-2", at(NOW))
         .expect("suspend");
     assert_eq!(
         (r.state, r.state_reason.as_deref()),
@@ -166,7 +175,10 @@ fn suspension_and_reinstatement() {
         verdict(&reg, &issued.payload, "2027-01-15T12:00:00Z"),
         Verdict::Suspended
     );
-    assert!(reg.suspend(serial, "twice", "officer-2", at(NOW)).is_err());
+    assert!(
+        reg.suspend(serial, &why("twice"), "officer-2", at(NOW))
+            .is_err()
+    );
     let r = reg
         .reinstate(serial, None, "officer-2", at(NOW))
         .expect("reinstate");
@@ -189,7 +201,13 @@ fn a_replaced_card_says_so_and_the_new_one_is_valid() {
     let (mut reg, issued) = registry_with_card();
     let old = issued.card.serial();
     let new = reg
-        .replace(old, "lost", &key(), "officer-3", at("2027-03-01T09:00:00Z"))
+        .replace(
+            old,
+            &why("lost"),
+            &key(),
+            "officer-3",
+            at("2027-03-01T09:00:00Z"),
+        )
         .expect("replace");
     assert_ne!(new.card.serial(), old);
     assert_eq!(new.card.itn(), issued.card.itn());
@@ -214,16 +232,26 @@ fn refused_acts_write_nothing() {
     let (mut reg, issued) = registry_with_card();
     let serial = issued.card.serial();
     let before = reg.audit_log().expect("log");
-    assert!(reg.revoke(serial, "   ", "officer", at(NOW)).is_err());
     assert!(
-        reg.extend(serial, d("2029-01-01"), "too long", "officer", at(NOW))
-            .is_err()
+        reg.revoke(serial, &why("fraud"), "cli:\u{1b}]0;x\u{7}", at(NOW))
+            .is_err(),
+        "an actor a listing would obey"
+    );
+    assert!(
+        reg.extend(
+            serial,
+            d("2029-01-01"),
+            &why("too long"),
+            "officer",
+            at(NOW)
+        )
+        .is_err()
     );
     assert!(reg.reinstate(serial, None, "officer", at(NOW)).is_err());
-    assert!(reg.suspend(serial, "x", "", at(NOW)).is_err());
+    assert!(reg.suspend(serial, &why("x"), "", at(NOW)).is_err());
     let missing = Serial::from_sequence(999).expect("serial");
     assert!(matches!(
-        reg.suspend(missing, "x", "officer", at(NOW)),
+        reg.suspend(missing, &why("x"), "officer", at(NOW)),
         Err(StoreError::NotFound(_))
     ));
     assert_eq!(reg.audit_log().expect("log"), before);
@@ -265,11 +293,11 @@ fn an_unknown_card_falls_back_to_its_printed_dates() {
 fn the_audit_chain_names_the_first_edited_removed_or_reordered_entry() {
     let (mut reg, issued) = registry_with_card();
     let serial = issued.card.serial();
-    reg.suspend(serial, "check", "officer", at(NOW))
+    reg.suspend(serial, &why("check"), "officer", at(NOW))
         .expect("suspend");
-    reg.reinstate(serial, Some("cleared"), "officer", at(NOW))
+    reg.reinstate(serial, Some(&why("cleared")), "officer", at(NOW))
         .expect("reinstate");
-    reg.revoke(serial, "left the country", "officer", at(NOW))
+    reg.revoke(serial, &why("left the country"), "officer", at(NOW))
         .expect("revoke");
     assert!(matches!(
         reg.verify_audit().expect("check"),
@@ -362,14 +390,14 @@ fn status_entries_list_what_differs_from_the_qr_and_deltas_what_changed() {
     reg.extend(
         cards[0],
         d("2028-11-30"),
-        "renewal",
+        &why("renewal"),
         "officer",
         at("2027-11-01T09:00:00Z"),
     )
     .expect("extend");
-    reg.revoke(cards[1], "fraud", "officer", at(NOW))
+    reg.revoke(cards[1], &why("fraud"), "officer", at(NOW))
         .expect("revoke");
-    reg.suspend(cards[2], "check", "officer", at(NOW))
+    reg.suspend(cards[2], &why("check"), "officer", at(NOW))
         .expect("suspend");
     let (seq, full) = reg.status_entries(0).expect("full");
     assert_eq!(seq, 3);
@@ -387,7 +415,7 @@ fn status_entries_list_what_differs_from_the_qr_and_deltas_what_changed() {
     reg.reinstate(cards[2], None, "officer", at(NOW))
         .expect("reinstate");
     let new = reg
-        .replace(cards[3], "lost", &key(), "officer", at(NOW))
+        .replace(cards[3], &why("lost"), &key(), "officer", at(NOW))
         .expect("replace")
         .card
         .serial();

@@ -1,0 +1,326 @@
+//! An offline checker's data directory: the signed trust list it accepted and the status snapshot
+//! with the deltas applied since, checked again on every use.
+//!
+//! | file | what |
+//! | --- | --- |
+//! | `checker.json` | the state: the key id pinned on the first sync, the signed trust list accepted, and the newest status accepted (sequence and signing time), sealed with `checker.key` (see [`state`]) |
+//! | `checker.key` | the 32-byte secret of the seal, mode 0600 |
+//! | `status.bin` | a CBOR array of byte strings: the last full snapshot, then each delta applied to it |
+//!
+//! The directory is 0700 and its files 0600. A check trusts only the keys of the trust list in the
+//! sealed state, whose own signature it verifies again; a `trust.json`, `trust.cose` or issuer key
+//! directory beside it is never read. A status file that is missing, no longer verifies, or is older
+//! than the newest one the state records is refused, never silently replaced by "the card alone".
+//!
+//! Nothing is replaced until what replaces it has been verified in full: a failed, partial, forged or
+//! older download leaves the files as they were. Every file is replaced through a rename, the status
+//! file before the state, so a sync cut off between the two leaves a status newer than the state
+//! records, which is accepted.
+
+pub mod state;
+mod status_file;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result, bail};
+use rescard_core::status::{ApplyError, Snapshot, StatusView};
+use rescard_core::trust_doc::TrustDocument;
+use rescard_core::{Kid, TrustList};
+
+use state::{HeldStatus, State, StateFiles};
+
+pub use state::{SECRET_FILE, STATE_FILE};
+
+/// The snapshot and its deltas.
+pub const STATUS_FILE: &str = "status.bin";
+/// Files an older rescard kept in a checker's data directory, unsealed: never read, removed by the
+/// next sync.
+pub const LEGACY_FILES: [&str; 2] = ["trust.json", "trust.cose"];
+/// After this many deltas the next sync asks for a full snapshot, so the file stays small.
+pub const MAX_DELTAS: usize = 16;
+/// The largest download accepted.
+pub const MAX_DOWNLOAD: u64 = 16 * 1024 * 1024;
+
+/// A checker's data directory.
+pub struct Checker {
+    dir: PathBuf,
+    state: StateFiles,
+}
+
+/// What a checker holds, verified: the trust list and, once a status was synced, the status view.
+#[derive(Debug, Clone)]
+pub struct Held {
+    /// The key id the first sync was given.
+    pub pinned: Kid,
+    /// The trust list: the only keys this checker trusts.
+    pub trust: TrustDocument,
+    /// The status, if one was synced.
+    pub status: Option<StatusView>,
+}
+
+/// What a sync did.
+#[derive(Debug, Clone)]
+pub struct SyncReport {
+    /// The trust list now held.
+    pub trust: TrustDocument,
+    /// The status now held.
+    pub view: StatusView,
+    /// Whether the status download was a delta.
+    pub delta: bool,
+    /// Bytes downloaded for the status.
+    pub status_bytes: usize,
+}
+
+impl Checker {
+    /// The checker state in `dir`.
+    pub fn new(dir: &Path) -> Self {
+        Self {
+            dir: dir.to_path_buf(),
+            state: StateFiles::new(dir),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// Whether `dir` holds a checker's sealed state.
+    pub fn has_state(&self) -> bool {
+        self.state.exists()
+    }
+
+    /// Everything this checker holds, verified at rest: the seal of its state, the signature of its
+    /// trust list, and a status file that is there, verifies, and is not older than the state
+    /// records. `None` when the directory holds no checker at all.
+    pub fn load(&self) -> Result<Option<Held>> {
+        let Some(state) = self.state.read()? else {
+            if self.state.state_missing() {
+                bail!(
+                    "{} was deleted: this checker no longer knows what it accepted, and refuses to \
+                     check cards. Find out who deleted it; to start again, sync with --pin KID",
+                    self.state.path().display()
+                );
+            }
+            if let Some(legacy) = self.legacy_files().first() {
+                bail!(
+                    "no trusted issuer keys: {} was written by an older rescard without a sealed \
+                     state, so it is not trusted. Sync again with --pin KID (the issuer key id from \
+                     the issuing authority)",
+                    legacy.display()
+                );
+            }
+            return Ok(None);
+        };
+        let trust = opened_trust(&state)?;
+        let parts = status_file::read(&self.path(STATUS_FILE))?;
+        let status = match (parts, state.status) {
+            (None, None) => None,
+            (None, Some(held)) => bail!(
+                "the status snapshot {} is missing, though this checker accepted sequence {} \
+                 (signed {}): it was deleted. Refused, rather than checking the card alone: run \
+                 `rescard sync URL`",
+                self.path(STATUS_FILE).display(),
+                held.sequence,
+                rfc3339(held.issued_at)
+            ),
+            (Some(parts), held) => {
+                state::check_not_writable_by_others(&self.path(STATUS_FILE))?;
+                let view = status_file::view(&parts, &trust.keys).with_context(|| {
+                    format!(
+                        "{} cannot be used; refused: run `rescard sync URL`",
+                        self.path(STATUS_FILE).display()
+                    )
+                })?;
+                if let Some(held) = held
+                    && held.is_newer_than(view.sequence(), view.issued_at())
+                {
+                    bail!(
+                        "the status snapshot {} is at sequence {} (signed {}), older than the \
+                         sequence {} (signed {}) this checker accepted: an older file was put back, \
+                         which could make a revoked card valid again. Refused: run `rescard sync URL`",
+                        self.path(STATUS_FILE).display(),
+                        view.sequence(),
+                        rfc3339(view.issued_at()),
+                        held.sequence,
+                        rfc3339(held.issued_at)
+                    );
+                }
+                Some(view)
+            }
+        };
+        Ok(Some(Held {
+            pinned: state.pinned,
+            trust,
+            status,
+        }))
+    }
+
+    /// The trust list last accepted, its seal and signature verified again (the status is not
+    /// looked at: see [`load`](Self::load) for everything a check needs).
+    pub fn trust(&self) -> Result<Option<TrustDocument>> {
+        self.state.read()?.map(|s| opened_trust(&s)).transpose()
+    }
+
+    fn legacy_files(&self) -> Vec<PathBuf> {
+        LEGACY_FILES
+            .iter()
+            .map(|f| self.path(f))
+            .filter(|p| p.exists())
+            .collect()
+    }
+
+    /// Accepts a downloaded signed trust list: through a key already trusted, or on a first sync
+    /// through the pinned key. An older list than the one held is refused.
+    pub fn accept_trust(&self, bytes: &[u8], pin: Option<Kid>) -> Result<TrustDocument> {
+        let held = self.state.read()?;
+        let (doc, pinned) = match (&held, pin) {
+            (Some(state), _) => {
+                let held = opened_trust(state)?;
+                let (doc, _) = TrustDocument::open(bytes, &held.keys)?;
+                if doc.issued_at < held.issued_at {
+                    bail!(
+                        "the trust list offered was issued {}, before the one held ({}): refused as a rollback",
+                        doc.issued_at,
+                        held.issued_at
+                    );
+                }
+                (doc, state.pinned)
+            }
+            (None, Some(pin)) => (TrustDocument::open_pinned(bytes, pin)?.0, pin),
+            (None, None) => bail!(
+                "this checker trusts no issuer key yet: give the first sync the issuer's key id, `rescard sync URL --pin KID` (ask the issuing authority for it; `rescard keys list` shows it)"
+            ),
+        };
+        // Every later check opens the list by itself: keep none that would not.
+        TrustDocument::open_self_signed(bytes)
+            .context("the trust list offered is not signed by any key it lists: refused")?;
+        state::make_private_dir(&self.dir)?;
+        self.state.write(&State {
+            pinned,
+            trust: bytes.to_vec(),
+            status: held.and_then(|s| s.status),
+        })?;
+        for legacy in self.legacy_files() {
+            std::fs::remove_file(&legacy)
+                .with_context(|| format!("removing {}", legacy.display()))?;
+        }
+        Ok(doc)
+    }
+
+    /// What is held of the status that can be built on: verified with `trust` and not older than the
+    /// newest status the state records. A status file that fails either is not built on (a full
+    /// snapshot will replace it).
+    fn held_status(&self, trust: &TrustList, floor: Option<HeldStatus>) -> Option<StatusView> {
+        let floor = floor?;
+        let parts = status_file::read(&self.path(STATUS_FILE)).ok()??;
+        status_file::view(&parts, trust)
+            .ok()
+            .filter(|v| !floor.is_newer_than(v.sequence(), v.issued_at()))
+    }
+
+    /// Accepts a downloaded snapshot or delta, verified with `trust`, on top of what is held. A
+    /// snapshot older than the newest the state records is refused, whatever the status file holds.
+    pub fn accept_status(&self, bytes: &[u8], trust: &TrustList) -> Result<StatusView> {
+        let (snapshot, _) = Snapshot::open(bytes, trust)?;
+        let Some(mut state) = self.state.read()? else {
+            bail!("this checker has accepted no trust list yet: sync with --pin KID");
+        };
+        if let Some(floor) = state.status
+            && floor.is_newer_than(snapshot.sequence, snapshot.issued_at)
+        {
+            return Err(ApplyError::Backwards {
+                offered: snapshot.sequence,
+                held: floor.sequence,
+            }
+            .into());
+        }
+        let (view, mut parts) = match self.held_status(trust, state.status) {
+            Some(mut view) => {
+                let full = snapshot.since.is_none();
+                view.apply(snapshot)?;
+                let parts = if full {
+                    Vec::new()
+                } else {
+                    status_file::read(&self.path(STATUS_FILE))?.unwrap_or_default()
+                };
+                (view, parts)
+            }
+            None => (StatusView::from_full(snapshot)?, Vec::new()),
+        };
+        parts.push(bytes.to_vec());
+        status_file::write(&self.path(STATUS_FILE), parts)?;
+        state.status = Some(HeldStatus {
+            sequence: view.sequence(),
+            issued_at: view.issued_at(),
+        });
+        self.state.write(&state)?;
+        Ok(view)
+    }
+
+    /// Fetches and accepts the trust list and the status from the service at `base`, with `fetch`
+    /// doing the HTTP GET of a path.
+    pub fn sync(
+        &self,
+        pin: Option<Kid>,
+        fetch: impl Fn(&str) -> Result<Vec<u8>>,
+    ) -> Result<SyncReport> {
+        let trust = self.accept_trust(&fetch("/api/v1/keys/signed")?, pin)?;
+        let floor = self.state.read()?.and_then(|s| s.status);
+        let held = self.held_status(&trust.keys, floor);
+        let deltas = status_file::read(&self.path(STATUS_FILE))
+            .ok()
+            .flatten()
+            .map_or(0, |p| p.len().saturating_sub(1));
+        let since = held
+            .as_ref()
+            .filter(|_| deltas < MAX_DELTAS)
+            .map(|v| v.sequence());
+        let path = match since {
+            Some(seq) => format!("/api/v1/status?since={seq}"),
+            None => "/api/v1/status".to_owned(),
+        };
+        let bytes = fetch(&path)?;
+        let view = match self.accept_status(&bytes, &trust.keys) {
+            Ok(view) => view,
+            // A delta that does not fit what is held (the registry was restored, say): take it all.
+            Err(e)
+                if since.is_some()
+                    && e.downcast_ref::<ApplyError>()
+                        .is_some_and(|a| matches!(a, ApplyError::Gap { .. })) =>
+            {
+                let full = fetch("/api/v1/status")?;
+                let view = self.accept_status(&full, &trust.keys)?;
+                return Ok(SyncReport {
+                    trust,
+                    view,
+                    delta: false,
+                    status_bytes: full.len(),
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        let delta = Snapshot::open(&bytes, &trust.keys)
+            .map(|(s, _)| s.since.is_some())
+            .unwrap_or(false);
+        Ok(SyncReport {
+            trust,
+            view,
+            delta,
+            status_bytes: bytes.len(),
+        })
+    }
+}
+
+fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// The trust list a state holds, its signature verified again.
+fn opened_trust(state: &State) -> Result<TrustDocument> {
+    Ok(TrustDocument::open_self_signed(&state.trust)
+        .context("the trust list this checker accepted no longer verifies: refused")?
+        .0)
+}
+
+#[cfg(test)]
+mod tests;
