@@ -335,6 +335,33 @@ async fn bad_requests_get_a_json_error_with_the_right_status_and_write_nothing()
             StatusCode::BAD_REQUEST,
             None,
         ),
+        (
+            "reinstate: broken JSON",
+            Method::DELETE,
+            "/api/v1/cards/000000013/suspension",
+            json_ct,
+            b"{\"reason\": ".to_vec(),
+            StatusCode::BAD_REQUEST,
+            None,
+        ),
+        (
+            "reinstate: a body that is not JSON",
+            Method::DELETE,
+            "/api/v1/cards/000000013/suspension",
+            Some("text/plain"),
+            b"back".to_vec(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            None,
+        ),
+        (
+            "verify: an image over the limit",
+            Method::POST,
+            "/api/v1/verify",
+            Some("image/png"),
+            vec![0; rescard_qr::MAX_IMAGE_BYTES + 1],
+            StatusCode::PAYLOAD_TOO_LARGE,
+            None,
+        ),
     ];
     let before = app.audit_len();
     for (name, method, uri, ct, body, status, field) in cases {

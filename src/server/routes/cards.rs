@@ -1,9 +1,8 @@
 //! Issuing cards and the registry acts: `issuer` or `admin` only.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use chrono::{DateTime, NaiveDate, Utc};
 use rescard_core::Serial;
@@ -15,7 +14,7 @@ use utoipa::ToSchema;
 use crate::issuance::Application;
 use crate::server::auth::{Caller, STAFF};
 use crate::server::error::ErrorBody;
-use crate::server::json::{ApiJson, ApiPath};
+use crate::server::json::{ApiBytes, ApiJson, ApiPath, parse_json};
 use crate::server::{AppError, AppState};
 use crate::views::{IssuedJson, RecordJson};
 
@@ -205,27 +204,22 @@ pub async fn suspend(
 
 /// `DELETE /api/v1/cards/{serial}/suspension`: reinstate. An optional JSON body `{"reason"}`.
 #[utoipa::path(delete, path = "/api/v1/cards/{serial}/suspension", tag = "cards",
-    request_body(content = Option<ReasonRequest>, description = "Optional: why the suspension ends"),
+    request_body(content = Option<ReasonRequest>, description = "Optional: why the suspension ends (no body, or `null`, for none)"),
     params(("serial" = String, Path, description = "Card number")), security(("bearer" = [])),
     responses((status = 200, description = "Reinstated", body = RecordJson), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn reinstate(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(serial_text): ApiPath<String>,
-    body: Bytes,
+    headers: HeaderMap,
+    ApiBytes(body): ApiBytes,
 ) -> Result<Json<RecordJson>, AppError> {
     caller.require(STAFF)?;
+    // No body, a blank one or `null` is no reason; a body that is there is JSON like any other.
     let reason = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
-        let parsed: ReasonRequest = serde_json::from_slice(&body).map_err(|e| {
-            AppError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_body",
-                format!("expected {{\"reason\": \"...\"}} or no body: {e}"),
-            )
-        })?;
-        Some(parsed.reason)
+        parse_json::<Option<ReasonRequest>>(&headers, &body)?.map(|r| r.reason)
     };
     act(
         &state,

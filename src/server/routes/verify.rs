@@ -1,9 +1,8 @@
 //! `POST /api/v1/verify`: one card, from its payload text or a photo of its QR code.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use rescard_core::PREFIX;
@@ -20,6 +19,7 @@ use utoipa::ToSchema;
 
 use crate::server::auth::{Caller, Disclosure};
 use crate::server::error::ErrorBody;
+use crate::server::json::{ApiBytes, content_type, parse_json};
 use crate::server::limits::ClientIp;
 use crate::server::{AppError, AppState};
 
@@ -76,7 +76,7 @@ pub async fn verify(
     caller: Caller,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    body: Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> Result<Json<VerifyResponse>, AppError> {
     if caller.0.is_none() {
         state
@@ -85,7 +85,7 @@ pub async fn verify(
             .map_err(|wait| AppError::too_many(wait, "verifications without a token"))?;
     }
     let payload = match content_type(&headers).as_str() {
-        "application/json" => parse_json::<VerifyRequest>(&body)?
+        "application/json" => parse_json::<VerifyRequest>(&headers, &body)?
             .payload
             .trim()
             .to_owned(),
@@ -151,31 +151,6 @@ impl VerifyResponse {
     }
 }
 
-/// The media type of a request, lower case, without parameters.
-fn content_type(headers: &HeaderMap) -> String {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase())
-        .unwrap_or_default()
-}
-
-/// A JSON body: 400 when it is not JSON, 422 when it is JSON of the wrong shape.
-fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
-    serde_json::from_slice(body).map_err(|e| {
-        if e.is_syntax() || e.is_eof() {
-            AppError::new(StatusCode::BAD_REQUEST, "malformed_json", e.to_string())
-        } else {
-            AppError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_body",
-                e.to_string(),
-            )
-        }
-    })
-}
-
 /// Payloads to check together.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -227,7 +202,7 @@ pub async fn verify_batch(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
-    body: Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> Result<Json<BatchResponse>, AppError> {
     if caller.0.is_none() {
         return Err(AppError::unauthorized(
@@ -241,7 +216,7 @@ pub async fn verify_batch(
             "send application/json {\"payloads\": [\"RC1:…\", …]}",
         ));
     }
-    let request: BatchRequest = parse_json(&body)?;
+    let request: BatchRequest = parse_json(&headers, &body)?;
     drop(body);
     if request.payloads.len() > BATCH_LIMIT {
         return Err(AppError::new(
