@@ -154,6 +154,7 @@ impl From<StoreError> for AppError {
                     .with_field("passport_number")
             }
             StoreError::Token(m) => Self::new(StatusCode::CONFLICT, "token_refused", m),
+            StoreError::TokenName(m) => Self::invalid("name", m),
             StoreError::NoActor
             | StoreError::Corrupt(_)
             | StoreError::Commit(_)

@@ -336,6 +336,17 @@ async fn bad_requests_get_a_json_error_with_the_right_status_and_write_nothing()
             None,
         ),
         (
+            "token: a name with a space",
+            Method::POST,
+            "/api/v1/tokens",
+            json_ct,
+            json!({"name": "night shift", "role": "police"})
+                .to_string()
+                .into_bytes(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("name"),
+        ),
+        (
             "reinstate: broken JSON",
             Method::DELETE,
             "/api/v1/cards/000000013/suspension",
@@ -365,7 +376,7 @@ async fn bad_requests_get_a_json_error_with_the_right_status_and_write_nothing()
     ];
     let before = app.audit_len();
     for (name, method, uri, ct, body, status, field) in cases {
-        let who = if uri.starts_with("/api/v1/audit") {
+        let who = if uri.starts_with("/api/v1/audit") || uri.starts_with("/api/v1/tokens") {
             As::Role(Role::Admin)
         } else {
             ISSUER

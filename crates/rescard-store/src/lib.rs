@@ -45,6 +45,9 @@ pub enum StoreError {
     /// A token could not be made, revoked or read.
     #[error("token: {0}")]
     Token(String),
+    /// A token's name is not one the registry takes (the request is wrong, not the registry's state).
+    #[error("token name: {0}")]
+    TokenName(String),
     /// The stored data does not parse: edited outside rescard, or a bug.
     #[error("the registry holds invalid data: {0}")]
     Corrupt(String),
