@@ -13,6 +13,9 @@ use crate::server::error::ErrorBody;
 use crate::server::json::{ApiJson, ApiPath, ApiQuery};
 use crate::server::{AppError, AppState};
 
+/// The most entries a page of the audit log holds.
+const AUDIT_PAGE_MAX: u32 = 1000;
+
 /// A page of the audit log.
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct AuditQuery {
@@ -20,6 +23,28 @@ pub struct AuditQuery {
     pub after: Option<i64>,
     /// At most this many entries (default and maximum 1000).
     pub limit: Option<u32>,
+}
+
+impl AuditQuery {
+    /// The sequence to start after and the page size, or 400 for a value out of range.
+    fn page(&self) -> Result<(i64, u32), AppError> {
+        let bad = |message: String| AppError::new(StatusCode::BAD_REQUEST, "bad_query", message);
+        let after = match self.after {
+            None => 0,
+            Some(n) if n >= 0 => n,
+            Some(n) => {
+                return Err(bad(format!(
+                    "after: {n} is not a sequence number (0 or more)"
+                )));
+            }
+        };
+        let limit = match self.limit {
+            None => AUDIT_PAGE_MAX,
+            Some(n) if (1..=AUDIT_PAGE_MAX).contains(&n) => n,
+            Some(n) => return Err(bad(format!("limit: {n} is not 1 to {AUDIT_PAGE_MAX}"))),
+        };
+        Ok((after, limit))
+    }
 }
 
 /// The audit log, with the state of its hash chain.
@@ -43,8 +68,7 @@ pub async fn audit(
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Result<Json<AuditPage>, AppError> {
     caller.require(ADMIN)?;
-    let after = q.after.unwrap_or(0);
-    let limit = q.limit.unwrap_or(1000).clamp(1, 1000);
+    let (after, limit) = q.page()?;
     let (check, entries) = state
         .db()
         .read(move |r| Ok((r.verify_audit()?, r.audit_page(after, limit)?)))

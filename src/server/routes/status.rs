@@ -22,7 +22,7 @@ const COSE: &str = "application/cose";
 pub struct StatusQuery {
     /// The sequence number the checker holds: only the changes after it are sent. Without it, or
     /// when it is not a sequence of this registry, the full snapshot.
-    pub since: Option<u64>,
+    pub since: Option<i64>,
 }
 
 /// `GET /api/v1/status[?since=SEQ]`: a signed status snapshot or delta (COSE_Sign1, `docs/STATUS.md`).
@@ -37,7 +37,16 @@ pub async fn snapshot(
     ApiQuery(q): ApiQuery<StatusQuery>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let since = q.since.unwrap_or(0);
+    let since = match q.since {
+        None => 0,
+        Some(n) => u64::try_from(n).map_err(|_| {
+            AppError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_query",
+                format!("since: {n} is not a sequence number (0 or more)"),
+            )
+        })?,
+    };
     let cached = state.clone();
     let (sequence, since, entries) = state
         .db()
