@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::server::auth::{ADMIN, Caller};
 use crate::server::error::ErrorBody;
 use crate::server::json::{ApiJson, ApiPath, ApiQuery};
+use crate::server::openapi::fields;
 use crate::server::{AppError, AppState};
 
 /// The most entries a page of the audit log holds.
@@ -18,10 +19,13 @@ const AUDIT_PAGE_MAX: u32 = 1000;
 
 /// A page of the audit log.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Entries after this sequence number (default 0: from the start).
+    #[param(minimum = 0, nullable = false)]
     pub after: Option<i64>,
     /// At most this many entries (default and maximum 1000).
+    #[param(minimum = 1, maximum = 1000, nullable = false)]
     pub limit: Option<u32>,
 }
 
@@ -89,8 +93,10 @@ pub async fn audit(
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     /// Its name: who holds it (1-64 of letters, digits, `.`, `_`, `-`, `@`); names are never reused.
+    #[schema(pattern = "^[A-Za-z0-9._@-]{1,64}$", min_length = 1, max_length = 64)]
     pub name: String,
     /// `admin`, `issuer`, `police`, `bank` or `employer`.
+    #[schema(schema_with = fields::role)]
     pub role: String,
 }
 
@@ -100,6 +106,7 @@ pub struct NewToken {
     /// Its name.
     pub name: String,
     /// Its role.
+    #[schema(schema_with = fields::role)]
     pub role: &'static str,
     /// The bearer token. Store it now: only its hash is kept.
     pub token: String,
@@ -146,7 +153,7 @@ pub async fn create_token(
 }
 
 /// `DELETE /api/v1/tokens/{name}`: the token stops working at once.
-#[utoipa::path(delete, path = "/api/v1/tokens/{name}", tag = "admin", params(("name" = String, Path, description = "The token's name")),
+#[utoipa::path(delete, path = "/api/v1/tokens/{name}", tag = "admin", params(("name" = String, Path, description = "The token's name", pattern = "^[A-Za-z0-9._@-]{1,64}$", max_length = 64)),
     security(("bearer" = [])),
     responses((status = 204, description = "Revoked"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn revoke_token(

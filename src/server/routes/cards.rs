@@ -9,12 +9,13 @@ use rescard_core::Serial;
 use rescard_core::domain::date::parse_date;
 use rescard_store::{CardRecord, Registry, StoreError};
 use serde::Deserialize;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::issuance::Application;
 use crate::server::auth::{Caller, STAFF};
 use crate::server::error::ErrorBody;
 use crate::server::json::{ApiBytes, ApiJson, ApiPath, parse_json};
+use crate::server::openapi::fields;
 use crate::server::{AppError, AppState};
 use crate::views::{IssuedJson, RecordJson};
 
@@ -59,7 +60,7 @@ pub async fn issue(
 
 /// `GET /api/v1/cards/{serial}`: the registry record and history.
 #[utoipa::path(get, path = "/api/v1/cards/{serial}", tag = "cards",
-    params(("serial" = String, Path, description = "Card number, 9 digits")),
+    params(SerialPath),
     security(("bearer" = [])),
     responses((status = 200, body = RecordJson), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(
@@ -75,9 +76,9 @@ pub async fn get(
 
 /// `GET /api/v1/cards/{serial}/qr.png`: the card's QR code, for print.
 #[utoipa::path(get, path = "/api/v1/cards/{serial}/qr.png", tag = "cards",
-    params(("serial" = String, Path, description = "Card number, 9 digits")),
+    params(SerialPath),
     security(("bearer" = [])),
-    responses((status = 200, description = "PNG, 6 px a module, 300 dpi", content_type = "image/png"), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "PNG, 6 px a module, 300 dpi", body = fields::Image, content_type = "image/png"), (status = 404, body = ErrorBody)))]
 pub async fn qr_png(
     State(state): State<AppState>,
     caller: Caller,
@@ -130,9 +131,9 @@ where
 
 /// `GET /api/v1/cards/{serial}/card.png`: the printable card, ID-1 at 300 dpi.
 #[utoipa::path(get, path = "/api/v1/cards/{serial}/card.png", tag = "cards",
-    params(("serial" = String, Path, description = "Card number, 9 digits")),
+    params(SerialPath),
     security(("bearer" = [])),
-    responses((status = 200, description = "PNG, 1011 x 638 pixels: 85.60 x 53.98 mm at 300 dpi", content_type = "image/png"), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "PNG, 1011 x 638 pixels: 85.60 x 53.98 mm at 300 dpi", body = fields::Image, content_type = "image/png"), (status = 404, body = ErrorBody)))]
 pub async fn card_png(
     State(state): State<AppState>,
     caller: Caller,
@@ -141,13 +142,26 @@ pub async fn card_png(
     card_image(&state, &caller, &serial_text, crate::views::card_png).await
 }
 
+/// The card number in a path, as the document describes it; the handlers read it as text and check
+/// it with [`serial`], so that a number no card can have is a 404 like an unknown one.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct SerialPath {
+    /// Card number: 9 digits, the last a check digit.
+    #[param(pattern = "^[0-9]{9}$")]
+    pub serial: String,
+}
+
 /// An extension.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExtensionRequest {
-    /// The new last day of validity, `YYYY-MM-DD`: at most one year after the current one.
+    /// The new last day of validity, `YYYY-MM-DD`: later than the current one, and at most one
+    /// year after it.
+    #[schema(format = Date, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub valid_until: String,
     /// Why.
+    #[schema(schema_with = fields::reason)]
     pub reason: String,
 }
 
@@ -155,13 +169,14 @@ pub struct ExtensionRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReasonRequest {
-    /// Why (required, not empty).
+    /// Why.
+    #[schema(schema_with = fields::reason)]
     pub reason: String,
 }
 
 /// `POST /api/v1/cards/{serial}/extensions`.
 #[utoipa::path(post, path = "/api/v1/cards/{serial}/extensions", tag = "cards", request_body = ExtensionRequest,
-    params(("serial" = String, Path, description = "Card number")), security(("bearer" = [])),
+    params(SerialPath), security(("bearer" = [])),
     responses((status = 200, description = "Extended", body = RecordJson), (status = 404, body = ErrorBody),
         (status = 409, description = "Revoked, replaced, or expired past the grace period", body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn extend(
@@ -185,7 +200,7 @@ pub async fn extend(
 
 /// `POST /api/v1/cards/{serial}/suspension`.
 #[utoipa::path(post, path = "/api/v1/cards/{serial}/suspension", tag = "cards", request_body = ReasonRequest,
-    params(("serial" = String, Path, description = "Card number")), security(("bearer" = [])),
+    params(SerialPath), security(("bearer" = [])),
     responses((status = 200, description = "Suspended", body = RecordJson), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn suspend(
     State(state): State<AppState>,
@@ -205,7 +220,7 @@ pub async fn suspend(
 /// `DELETE /api/v1/cards/{serial}/suspension`: reinstate. An optional JSON body `{"reason"}`.
 #[utoipa::path(delete, path = "/api/v1/cards/{serial}/suspension", tag = "cards",
     request_body(content = Option<ReasonRequest>, description = "Optional: why the suspension ends (no body, or `null`, for none)"),
-    params(("serial" = String, Path, description = "Card number")), security(("bearer" = [])),
+    params(SerialPath), security(("bearer" = [])),
     responses((status = 200, description = "Reinstated", body = RecordJson), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn reinstate(
     State(state): State<AppState>,
@@ -232,7 +247,7 @@ pub async fn reinstate(
 
 /// `POST /api/v1/cards/{serial}/revocation`.
 #[utoipa::path(post, path = "/api/v1/cards/{serial}/revocation", tag = "cards", request_body = ReasonRequest,
-    params(("serial" = String, Path, description = "Card number")), security(("bearer" = [])),
+    params(SerialPath), security(("bearer" = [])),
     responses((status = 200, description = "Revoked", body = RecordJson), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn revoke(
     State(state): State<AppState>,
@@ -251,7 +266,7 @@ pub async fn revoke(
 
 /// `POST /api/v1/cards/{serial}/replacement`: re-issue under a new serial.
 #[utoipa::path(post, path = "/api/v1/cards/{serial}/replacement", tag = "cards", request_body = ReasonRequest,
-    params(("serial" = String, Path, description = "Card number of the lost or damaged card")), security(("bearer" = [])),
+    params(SerialPath), security(("bearer" = [])),
     responses((status = 201, description = "The new card", body = IssuedJson), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn replace(
     State(state): State<AppState>,

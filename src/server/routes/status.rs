@@ -19,9 +19,11 @@ const COSE: &str = "application/cose";
 
 /// Which snapshot.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StatusQuery {
     /// The sequence number the checker holds: only the changes after it are sent. Without it, or
     /// when it is not a sequence of this registry, the full snapshot.
+    #[param(minimum = 0, nullable = false)]
     pub since: Option<i64>,
 }
 

@@ -21,6 +21,7 @@ use crate::server::auth::{Caller, Disclosure};
 use crate::server::error::ErrorBody;
 use crate::server::json::{ApiBytes, content_type, parse_json};
 use crate::server::limits::ClientIp;
+use crate::server::openapi::fields::Image;
 use crate::server::{AppError, AppState};
 
 /// A payload to check.
@@ -63,7 +64,7 @@ pub const IMAGE_LIMIT: usize = rescard_qr::MAX_IMAGE_BYTES;
 /// `POST /api/v1/verify`.
 #[utoipa::path(post, path = "/api/v1/verify", tag = "verify",
     request_body(description = "JSON `{\"payload\": \"RC1:…\"}`, or a PNG or JPEG image of the QR code", content(
-        (VerifyRequest = "application/json"), (Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"))),
+        (VerifyRequest = "application/json"), (Image = "image/png"), (Image = "image/jpeg"))),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The verdict (a forged or revoked card is a verdict, not an error)", body = VerifyResponse),
@@ -156,6 +157,7 @@ impl VerifyResponse {
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {
     /// Up to 10,000 QR texts, `RC1:…`.
+    #[schema(max_items = 10000)]
     pub payloads: Vec<String>,
 }
 
