@@ -12,6 +12,7 @@ use crate::server::auth::{ADMIN, Caller};
 use crate::server::error::ErrorBody;
 use crate::server::json::{ApiJson, ApiPath, ApiQuery};
 use crate::server::openapi::fields;
+use crate::server::openapi::responses::{JsonBody, Malformed, Staff};
 use crate::server::{AppError, AppState};
 
 /// The most entries a page of the audit log holds.
@@ -65,7 +66,7 @@ pub struct AuditPage {
 
 /// `GET /api/v1/audit`.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "admin", params(AuditQuery), security(("bearer" = [])),
-    responses((status = 200, body = AuditPage), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, description = "A page of entries and the state of the whole chain", body = AuditPage), Staff, Malformed))]
 pub async fn audit(
     State(state): State<AppState>,
     caller: Caller,
@@ -114,7 +115,7 @@ pub struct NewToken {
 
 /// `GET /api/v1/tokens`.
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "admin", security(("bearer" = [])),
-    responses((status = 200, description = "Every token made, never the secret", body = Vec<Object>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, description = "Every token made, never the secret", body = Vec<Object>), Staff))]
 pub async fn tokens(
     State(state): State<AppState>,
     caller: Caller,
@@ -125,7 +126,8 @@ pub async fn tokens(
 
 /// `POST /api/v1/tokens`.
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "admin", request_body = TokenRequest, security(("bearer" = [])),
-    responses((status = 201, body = NewToken), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, description = "Made; the token is shown this once", body = NewToken), Staff, JsonBody,
+        (status = 409, description = "A token of this name exists or existed (`token_refused`)", body = ErrorBody)))]
 pub async fn create_token(
     State(state): State<AppState>,
     caller: Caller,
@@ -153,9 +155,11 @@ pub async fn create_token(
 }
 
 /// `DELETE /api/v1/tokens/{name}`: the token stops working at once.
-#[utoipa::path(delete, path = "/api/v1/tokens/{name}", tag = "admin", params(("name" = String, Path, description = "The token's name", pattern = "^[A-Za-z0-9._@-]{1,64}$", max_length = 64)),
+#[utoipa::path(delete, path = "/api/v1/tokens/{name}", tag = "admin",
+    params(("name" = String, Path, description = "The token's name", pattern = "^[A-Za-z0-9._@-]{1,64}$", max_length = 64)),
     security(("bearer" = [])),
-    responses((status = 204, description = "Revoked"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 204, description = "Revoked"), Staff, Malformed,
+        (status = 409, description = "No live token of this name, or it is the last live `admin` token (`token_refused`)", body = ErrorBody)))]
 pub async fn revoke_token(
     State(state): State<AppState>,
     caller: Caller,

@@ -16,6 +16,7 @@ use crate::server::auth::{Caller, STAFF};
 use crate::server::error::ErrorBody;
 use crate::server::json::{ApiBytes, ApiJson, ApiPath, parse_json};
 use crate::server::openapi::fields;
+use crate::server::openapi::responses::{CardPath, JsonBody, Staff};
 use crate::server::{AppError, AppState};
 use crate::views::{IssuedJson, RecordJson};
 
@@ -36,9 +37,8 @@ pub fn serial(text: &str) -> Result<Serial, AppError> {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Issued", body = IssuedJson),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 409, description = "The passport is registered with another date of birth", body = ErrorBody),
-        (status = 422, description = "A field is invalid; `field` names it", body = ErrorBody),
+        Staff, JsonBody,
+        (status = 409, description = "The passport is registered with another date of birth (`holder_mismatch`), or the registry refuses the card (`rule_refused`)", body = ErrorBody),
     ))]
 pub async fn issue(
     State(state): State<AppState>,
@@ -59,10 +59,8 @@ pub async fn issue(
 }
 
 /// `GET /api/v1/cards/{serial}`: the registry record and history.
-#[utoipa::path(get, path = "/api/v1/cards/{serial}", tag = "cards",
-    params(SerialPath),
-    security(("bearer" = [])),
-    responses((status = 200, body = RecordJson), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/cards/{serial}", tag = "cards", params(SerialPath), security(("bearer" = [])),
+    responses((status = 200, description = "The record", body = RecordJson), Staff, CardPath))]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
@@ -75,10 +73,8 @@ pub async fn get(
 }
 
 /// `GET /api/v1/cards/{serial}/qr.png`: the card's QR code, for print.
-#[utoipa::path(get, path = "/api/v1/cards/{serial}/qr.png", tag = "cards",
-    params(SerialPath),
-    security(("bearer" = [])),
-    responses((status = 200, description = "PNG, 6 px a module, 300 dpi", body = fields::Image, content_type = "image/png"), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/cards/{serial}/qr.png", tag = "cards", params(SerialPath), security(("bearer" = [])),
+    responses((status = 200, description = "PNG, 6 px a module, 300 dpi", body = fields::Image, content_type = "image/png"), Staff, CardPath))]
 pub async fn qr_png(
     State(state): State<AppState>,
     caller: Caller,
@@ -130,10 +126,8 @@ where
 }
 
 /// `GET /api/v1/cards/{serial}/card.png`: the printable card, ID-1 at 300 dpi.
-#[utoipa::path(get, path = "/api/v1/cards/{serial}/card.png", tag = "cards",
-    params(SerialPath),
-    security(("bearer" = [])),
-    responses((status = 200, description = "PNG, 1011 x 638 pixels: 85.60 x 53.98 mm at 300 dpi", body = fields::Image, content_type = "image/png"), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/cards/{serial}/card.png", tag = "cards", params(SerialPath), security(("bearer" = [])),
+    responses((status = 200, description = "PNG, 1011 x 638 pixels: 85.60 x 53.98 mm at 300 dpi", body = fields::Image, content_type = "image/png"), Staff, CardPath))]
 pub async fn card_png(
     State(state): State<AppState>,
     caller: Caller,
@@ -177,8 +171,8 @@ pub struct ReasonRequest {
 /// `POST /api/v1/cards/{serial}/extensions`.
 #[utoipa::path(post, path = "/api/v1/cards/{serial}/extensions", tag = "cards", request_body = ExtensionRequest,
     params(SerialPath), security(("bearer" = [])),
-    responses((status = 200, description = "Extended", body = RecordJson), (status = 404, body = ErrorBody),
-        (status = 409, description = "Revoked, replaced, or expired past the grace period", body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, description = "Extended", body = RecordJson), Staff, CardPath, JsonBody,
+        (status = 409, description = "Revoked, replaced, or expired past the grace period (`rule_refused`)", body = ErrorBody)))]
 pub async fn extend(
     State(state): State<AppState>,
     caller: Caller,
@@ -201,7 +195,8 @@ pub async fn extend(
 /// `POST /api/v1/cards/{serial}/suspension`.
 #[utoipa::path(post, path = "/api/v1/cards/{serial}/suspension", tag = "cards", request_body = ReasonRequest,
     params(SerialPath), security(("bearer" = [])),
-    responses((status = 200, description = "Suspended", body = RecordJson), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, description = "Suspended", body = RecordJson), Staff, CardPath, JsonBody,
+        (status = 409, description = "Not active (`rule_refused`)", body = ErrorBody)))]
 pub async fn suspend(
     State(state): State<AppState>,
     caller: Caller,
@@ -219,9 +214,10 @@ pub async fn suspend(
 
 /// `DELETE /api/v1/cards/{serial}/suspension`: reinstate. An optional JSON body `{"reason"}`.
 #[utoipa::path(delete, path = "/api/v1/cards/{serial}/suspension", tag = "cards",
-    request_body(content = Option<ReasonRequest>, description = "Optional: why the suspension ends (no body, or `null`, for none)"),
+    request_body(content = Option<ReasonRequest>, description = "Optional: why the suspension ends (no body, or `null`, for none)", content_type = "application/json"),
     params(SerialPath), security(("bearer" = [])),
-    responses((status = 200, description = "Reinstated", body = RecordJson), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, description = "Reinstated", body = RecordJson), Staff, CardPath, JsonBody,
+        (status = 409, description = "Not suspended (`rule_refused`)", body = ErrorBody)))]
 pub async fn reinstate(
     State(state): State<AppState>,
     caller: Caller,
@@ -248,7 +244,8 @@ pub async fn reinstate(
 /// `POST /api/v1/cards/{serial}/revocation`.
 #[utoipa::path(post, path = "/api/v1/cards/{serial}/revocation", tag = "cards", request_body = ReasonRequest,
     params(SerialPath), security(("bearer" = [])),
-    responses((status = 200, description = "Revoked", body = RecordJson), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, description = "Revoked", body = RecordJson), Staff, CardPath, JsonBody,
+        (status = 409, description = "Already revoked or replaced (`rule_refused`)", body = ErrorBody)))]
 pub async fn revoke(
     State(state): State<AppState>,
     caller: Caller,
@@ -267,7 +264,8 @@ pub async fn revoke(
 /// `POST /api/v1/cards/{serial}/replacement`: re-issue under a new serial.
 #[utoipa::path(post, path = "/api/v1/cards/{serial}/replacement", tag = "cards", request_body = ReasonRequest,
     params(SerialPath), security(("bearer" = [])),
-    responses((status = 201, description = "The new card", body = IssuedJson), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, description = "The new card", body = IssuedJson), Staff, CardPath, JsonBody,
+        (status = 409, description = "Revoked, already replaced, or expired (`rule_refused`)", body = ErrorBody)))]
 pub async fn replace(
     State(state): State<AppState>,
     caller: Caller,

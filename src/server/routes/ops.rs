@@ -9,6 +9,7 @@ use utoipa::{OpenApi as _, ToSchema};
 
 use crate::server::error::ErrorBody;
 use crate::server::openapi::ApiDoc;
+use crate::server::openapi::responses::Staff;
 use crate::server::{AppError, AppState};
 
 /// The service's health.
@@ -27,8 +28,11 @@ pub async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, AppE
 }
 
 /// `GET /metrics`: Prometheus text format.
-#[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Requests and latency by route and status, verdicts, cards by state", content_type = "text/plain")))]
+///
+/// Anyone may read it; the 401, 403 and 429 answers are for a service that keeps its metrics
+/// behind a token.
+#[utoipa::path(get, path = "/metrics", tag = "operations", security((), ("bearer" = [])),
+    responses((status = 200, description = "Requests and latency by route and status, verdicts, cards by state", body = String, content_type = "text/plain"), Staff))]
 pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, AppError> {
     let cards = state.db().read(|r| r.count_by_state()).await?;
     Ok((
@@ -41,6 +45,8 @@ pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse,
 }
 
 /// `GET /api/v1/openapi.json`: this API, generated from the code.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations",
+    responses((status = 200, description = "This document (OpenAPI 3.1)", body = Object)))]
 pub async fn openapi() -> impl IntoResponse {
     Json(ApiDoc::openapi())
 }

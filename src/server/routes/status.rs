@@ -10,8 +10,8 @@ use rescard_core::trust_doc::TrustDocument;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::server::error::ErrorBody;
 use crate::server::json::ApiQuery;
+use crate::server::openapi::responses::Malformed;
 use crate::server::{AppError, AppState};
 
 /// The media type of COSE structures (RFC 9052 §9).
@@ -32,7 +32,7 @@ pub struct StatusQuery {
     responses(
         (status = 200, description = "COSE_Sign1 of the snapshot; X-Rescard-Sequence and X-Rescard-Since say what it holds", content_type = "application/cose"),
         (status = 304, description = "Nothing changed since the ETag sent in If-None-Match"),
-        (status = 400, body = ErrorBody),
+        Malformed,
     ))]
 pub async fn snapshot(
     State(state): State<AppState>,

@@ -22,6 +22,7 @@ use crate::server::error::ErrorBody;
 use crate::server::json::{ApiBytes, content_type, parse_json};
 use crate::server::limits::ClientIp;
 use crate::server::openapi::fields::Image;
+use crate::server::openapi::responses::{Busy, JsonBody, Token};
 use crate::server::{AppError, AppState};
 
 /// A payload to check.
@@ -62,15 +63,20 @@ pub struct VerifyResponse {
 pub const IMAGE_LIMIT: usize = rescard_qr::MAX_IMAGE_BYTES;
 
 /// `POST /api/v1/verify`.
+///
+/// Anyone may check a card; a token adds registry data by role. Checks without a token are rate
+/// limited per address (429 with `Retry-After`), and so are image checks while too many images are
+/// being read at once (429, or 503 `busy`, with `Retry-After`).
 #[utoipa::path(post, path = "/api/v1/verify", tag = "verify",
     request_body(description = "JSON `{\"payload\": \"RC1:…\"}`, or a PNG or JPEG image of the QR code", content(
         (VerifyRequest = "application/json"), (Image = "image/png"), (Image = "image/jpeg"))),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The verdict (a forged or revoked card is a verdict, not an error)", body = VerifyResponse),
-        (status = 401, description = "A token was sent and is not valid", body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
-        (status = 422, description = "No readable QR code in the image, or a bad JSON body", body = ErrorBody),
+        Token, JsonBody, Busy,
+        (status = 413, description = "The body is larger than this endpoint takes (`body_too_large`), or the image has too many pixels (`image_too_large`)", body = ErrorBody),
+        (status = 415, description = "Neither JSON nor a PNG or JPEG (`unsupported_media_type`), or an image that is not what its type says (`unsupported_image`)", body = ErrorBody),
+        (status = 422, description = "JSON of the wrong shape (`invalid_body`), or an image with no readable QR code (`corrupt_image`, `no_qr_code`, `unreadable_qr_code`)", body = ErrorBody),
     ))]
 pub async fn verify(
     State(state): State<AppState>,
@@ -194,11 +200,9 @@ pub const BATCH_BODY_LIMIT: usize =
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One verdict a payload, in order, and a count of each verdict", body = BatchResponse),
-        (status = 401, description = "No token, or a token that is not valid", body = ErrorBody),
-        (status = 413, description = "More than 10,000 payloads, or a larger body", body = ErrorBody),
-        (status = 415, body = ErrorBody),
-        (status = 400, description = "Not JSON", body = ErrorBody),
-        (status = 422, description = "JSON of the wrong shape", body = ErrorBody),
+        Token, JsonBody,
+        (status = 401, description = "No token (a batch needs one, of any role), or a token that is not valid", body = ErrorBody),
+        (status = 413, description = "More than 10,000 payloads (`batch_too_large`), or a larger body (`body_too_large`)", body = ErrorBody),
     ))]
 pub async fn verify_batch(
     State(state): State<AppState>,
