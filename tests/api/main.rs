@@ -1,10 +1,11 @@
 //! The HTTP service tests: one integration binary. Most call the router directly; `http.rs` starts
-//! the real server on port 0.
+//! the real server on port 0, and `contract.rs` checks the OpenAPI document against it.
 
 mod access;
 mod batch;
 mod browser;
 mod cards;
+mod contract;
 mod crash;
 mod errors;
 mod helpers;
