@@ -17,32 +17,47 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Application {
-    /// Surname, Latin.
+    /// Surname as in the passport's Latin part: words of letters A-Z joined by single spaces,
+    /// hyphens or apostrophes, at most 64 characters.
+    #[schema(pattern = "^[A-Z]+(?:[ '-][A-Z]+)*$", min_length = 1, max_length = 64)]
     pub surname: String,
-    /// Given names, Latin (may be empty).
+    /// Given names, like the surname; empty (or absent) for a holder with a single name.
     #[serde(default)]
+    #[schema(pattern = "^(?:[A-Z]+(?:[ '-][A-Z]+)*)?$", max_length = 64)]
     pub given_names: String,
     /// `YYYY-MM-DD`.
+    #[schema(format = Date, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub date_of_birth: String,
-    /// ISO 3166-1 alpha-3.
+    /// ISO 3166-1 alpha-3 (or an ICAO code for the stateless and refugees: XXA, XXB, XXC, XXX);
+    /// not KGZ, whose citizens need no resident card.
+    #[schema(pattern = "^[A-Z]{3}$")]
     pub nationality: String,
-    /// `work`, `study`, `family`, `business` or `other`.
+    /// The purpose of stay.
+    #[schema(schema_with = rescard_core::openapi::permit)]
     pub permit: String,
-    /// `YYYY-MM-DD`.
+    /// First day of validity, `YYYY-MM-DD`: not more than the registry allows ahead of today.
+    #[schema(format = Date, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub valid_from: String,
-    /// `YYYY-MM-DD`.
+    /// Last day of validity, `YYYY-MM-DD`: not past, and at most one year after `valid_from`.
+    #[schema(format = Date, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub valid_until: String,
     /// `F`, `M` or `X`.
     #[serde(default)]
+    #[schema(schema_with = rescard_core::openapi::optional_sex)]
     pub sex: Option<String>,
-    /// Name in a native script.
+    /// Name in a native script: letters of any script the card's font prints (not Chinese, Japanese
+    /// or Korean), with spaces, hyphens, apostrophes and full stops between them; at most 64
+    /// characters.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 64)]
     pub native_name: Option<String>,
-    /// Passport number (registry only).
+    /// Passport number (registry only): 5 to 20 letters A-Z and digits.
     #[serde(default)]
+    #[schema(pattern = "^[A-Z0-9]{5,20}$")]
     pub passport_number: Option<String>,
-    /// Portrait, PNG or JPEG, base64 (registry only; its digest travels in the QR).
+    /// Portrait, a PNG or JPEG of at most 1 MiB, base64 (registry only; its digest travels in the QR).
     #[serde(default)]
+    #[schema(content_encoding = "base64", max_length = 1398104)]
     pub portrait: Option<String>,
 }
 

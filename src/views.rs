@@ -10,8 +10,10 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct IssuedJson {
     /// Card number, 9 digits.
+    #[schema(pattern = "^[0-9]{9}$")]
     pub serial: String,
     /// Taxpayer number, 14 digits.
+    #[schema(pattern = "^[0-9]{14}$")]
     pub itn: String,
     /// The signed QR payload (`RC1:…`).
     pub payload: String,
@@ -37,18 +39,22 @@ impl From<&IssuedCard> for IssuedJson {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RecordJson {
     /// Card number.
+    #[schema(pattern = "^[0-9]{9}$")]
     pub serial: String,
     /// `active`, `suspended`, `revoked` or `replaced`.
+    #[schema(schema_with = rescard_core::openapi::card_state)]
     pub state: &'static str,
     /// Why it was suspended, revoked or replaced.
     pub state_reason: Option<String>,
     /// The holder as printed.
     pub holder: HolderJson,
     /// Taxpayer number.
+    #[schema(pattern = "^[0-9]{14}$")]
     pub itn: String,
     /// Passport number (registry only).
     pub passport_number: Option<String>,
     /// Purpose of stay.
+    #[schema(schema_with = rescard_core::openapi::permit)]
     pub permit: &'static str,
     /// First day of validity as printed.
     pub valid_from: NaiveDate,
@@ -57,14 +63,18 @@ pub struct RecordJson {
     /// Current last day of validity.
     pub valid_until: NaiveDate,
     /// The card this one replaced.
+    #[schema(pattern = "^[0-9]{9}$")]
     pub replaces: Option<String>,
     /// The card that replaced this one.
+    #[schema(pattern = "^[0-9]{9}$")]
     pub replaced_by: Option<String>,
     /// Whether the registry holds a portrait.
     pub has_portrait: bool,
     /// The signing key's id.
+    #[schema(pattern = "^[0-9a-f]{16}$")]
     pub kid: String,
-    /// When issued.
+    /// When issued (RFC 3339).
+    #[schema(format = DateTime)]
     pub issued_at: String,
     /// Who issued it.
     pub issued_by: String,

@@ -165,6 +165,7 @@ impl From<StoreError> for AppError {
             StoreError::LastAdmin(_) => {
                 Self::new(StatusCode::CONFLICT, "last_admin_token", e.to_string())
             }
+            StoreError::TokenName(m) => Self::invalid("name", m),
             StoreError::NoActor
             | StoreError::Corrupt(_)
             | StoreError::Exposed(_)

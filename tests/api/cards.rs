@@ -100,6 +100,21 @@ async fn extension_suspension_revocation_and_replacement_show_in_verdicts() {
         app.verify(&payload, As::Anonymous).await["verdict"],
         "valid"
     );
+    // A reinstatement's reason is optional: a JSON `null` is none, as no body is.
+    for reinstatement in [json!({"reason": "cleared"}), json!(null)] {
+        let suspension = json!({"reason": "review"});
+        for (method, body) in [(Method::POST, suspension), (Method::DELETE, reinstatement)] {
+            let reply = app
+                .call(method, &uri("suspension"), ISSUER, Some(body))
+                .await;
+            assert_eq!(
+                reply.status,
+                StatusCode::OK,
+                "{}",
+                String::from_utf8_lossy(&reply.bytes)
+            );
+        }
+    }
 
     let r = app
         .call(

@@ -6,9 +6,8 @@
 //! `RESCARD_CRASH_ROUNDS` sets the number of rounds (default 6; `bench/crash` runs more).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead as _, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -44,43 +43,7 @@ impl Rng {
 
 fn start(dir: &Path) -> (Child, String, Option<String>) {
     // Only the first start, on an empty data directory, prints the admin token on stdout.
-    let first_start = !dir.join("data").exists();
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("rescard"))
-        .arg("--data")
-        .arg(dir.join("data"))
-        .arg("--keys")
-        .arg(dir.join("keys"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(addr) = line.split("listening on ").nth(1) {
-                let _ = tx.send(addr.trim().to_owned());
-            }
-        }
-    });
-    let base = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the server started");
-    let mut first = String::new();
-    if first_start {
-        let stdout = child.stdout.take().expect("stdout");
-        let _ = BufReader::new(stdout).read_line(&mut first);
-    }
-    (
-        child,
-        base,
-        first
-            .trim()
-            .strip_prefix("admin token: ")
-            .map(str::to_owned),
-    )
+    crate::helpers::serve_binary(dir, &[])
 }
 
 fn worker(base: &str, token: &str, id: u64, round: u64, outcomes: &Mutex<Outcomes>) {

@@ -335,10 +335,84 @@ async fn bad_requests_get_a_json_error_with_the_right_status_and_write_nothing()
             StatusCode::BAD_REQUEST,
             None,
         ),
+        (
+            "audit: a negative sequence",
+            Method::GET,
+            "/api/v1/audit?after=-1",
+            None,
+            vec![],
+            StatusCode::BAD_REQUEST,
+            None,
+        ),
+        (
+            "audit: an empty page",
+            Method::GET,
+            "/api/v1/audit?limit=0",
+            None,
+            vec![],
+            StatusCode::BAD_REQUEST,
+            None,
+        ),
+        (
+            "audit: a page over the maximum",
+            Method::GET,
+            "/api/v1/audit?limit=1001",
+            None,
+            vec![],
+            StatusCode::BAD_REQUEST,
+            None,
+        ),
+        (
+            "status: a negative sequence",
+            Method::GET,
+            "/api/v1/status?since=-1",
+            None,
+            vec![],
+            StatusCode::BAD_REQUEST,
+            None,
+        ),
+        (
+            "token: a name with a space",
+            Method::POST,
+            "/api/v1/tokens",
+            json_ct,
+            json!({"name": "night shift", "role": "police"})
+                .to_string()
+                .into_bytes(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("name"),
+        ),
+        (
+            "reinstate: broken JSON",
+            Method::DELETE,
+            "/api/v1/cards/000000013/suspension",
+            json_ct,
+            b"{\"reason\": ".to_vec(),
+            StatusCode::BAD_REQUEST,
+            None,
+        ),
+        (
+            "reinstate: a body that is not JSON",
+            Method::DELETE,
+            "/api/v1/cards/000000013/suspension",
+            Some("text/plain"),
+            b"back".to_vec(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            None,
+        ),
+        (
+            "verify: an image over the limit",
+            Method::POST,
+            "/api/v1/verify",
+            Some("image/png"),
+            vec![0; rescard_qr::MAX_IMAGE_BYTES + 1],
+            StatusCode::PAYLOAD_TOO_LARGE,
+            None,
+        ),
     ];
     let before = app.audit_len();
     for (name, method, uri, ct, body, status, field) in cases {
-        let who = if uri.starts_with("/api/v1/audit") {
+        let who = if uri.starts_with("/api/v1/audit") || uri.starts_with("/api/v1/tokens") {
             As::Role(Role::Admin)
         } else {
             ISSUER

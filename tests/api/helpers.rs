@@ -292,3 +292,52 @@ pub async fn live_server(
         task,
     }
 }
+
+/// The `rescard serve` binary on a loopback port, with `--data` and `--keys` in `dir` and `args` after
+/// `serve`: the child, its base URL, and the admin token it prints when it initialises an empty data
+/// directory (`None` on a later start). Its log is read, and so drained, until it exits.
+pub fn serve_binary(
+    dir: &std::path::Path,
+    args: &[&str],
+) -> (std::process::Child, String, Option<String>) {
+    use std::io::{BufRead as _, BufReader};
+    use std::process::{Command, Stdio};
+    let first_start = !dir.join("data").exists();
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("rescard"))
+        .arg("--data")
+        .arg(dir.join("data"))
+        .arg("--keys")
+        .arg(dir.join("keys"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(addr) = line.split("listening on ").nth(1) {
+                let _ = tx.send(addr.trim().to_owned());
+            }
+        }
+    });
+    let base = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the server started");
+    let mut first = String::new();
+    if first_start {
+        let stdout = child.stdout.take().expect("stdout");
+        let _ = BufReader::new(stdout).read_line(&mut first);
+    }
+    (
+        child,
+        base,
+        first
+            .trim()
+            .strip_prefix("admin token: ")
+            .map(str::to_owned),
+    )
+}

@@ -1,5 +1,5 @@
 //! The HTTP service tests: one integration binary. Most call the router directly; `http.rs` starts
-//! the real server on port 0.
+//! the real server on port 0, and `contract.rs` checks the OpenAPI document against it.
 
 mod access;
 mod at_rest;
@@ -8,6 +8,7 @@ mod browser;
 mod cards;
 mod connections;
 mod console;
+mod contract;
 mod crash;
 mod errors;
 mod helpers;

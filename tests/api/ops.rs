@@ -24,6 +24,7 @@ async fn the_openapi_document_describes_every_endpoint() {
         ("/api/v1/cards/{serial}/revocation", "post"),
         ("/api/v1/cards/{serial}/replacement", "post"),
         ("/api/v1/verify", "post"),
+        ("/api/v1/verify/batch", "post"),
         ("/api/v1/keys", "get"),
         ("/api/v1/keys/signed", "get"),
         ("/api/v1/status", "get"),
@@ -33,6 +34,7 @@ async fn the_openapi_document_describes_every_endpoint() {
         ("/api/v1/tokens/{name}", "delete"),
         ("/healthz", "get"),
         ("/metrics", "get"),
+        ("/api/v1/openapi.json", "get"),
     ] {
         assert!(
             paths.get(path).and_then(|p| p.get(method)).is_some(),

@@ -32,6 +32,8 @@
 pub mod codec;
 pub mod domain;
 pub mod keys;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod reference;
 pub mod report;
 pub mod rules;

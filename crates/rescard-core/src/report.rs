@@ -15,16 +15,27 @@ use crate::verify::Verification;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HolderJson {
     /// Surname (Latin).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^[A-Z]+(?:[ '-][A-Z]+)*$", max_length = 64)
+    )]
     pub surname: String,
-    /// Given names (Latin).
+    /// Given names (Latin); empty for a holder with a single name.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^(?:[A-Z]+(?:[ '-][A-Z]+)*)?$", max_length = 64)
+    )]
     pub given_names: String,
     /// Native-script name, when printed.
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
     pub native_name: Option<String>,
     /// `YYYY-MM-DD`.
     pub date_of_birth: NaiveDate,
     /// `F`, `M`, `X` or null.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::optional_sex))]
     pub sex: Option<&'static str>,
     /// ISO 3166-1 alpha-3.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Z]{3}$"))]
     pub nationality: String,
 }
 
@@ -46,16 +57,20 @@ impl From<&Holder> for HolderJson {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VerificationJson {
     /// The verdict name.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::verdict))]
     pub verdict: &'static str,
     /// A sentence saying why.
     pub detail: String,
     /// Card number.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9]{9}$"))]
     pub serial: Option<String>,
     /// The holder.
     pub holder: Option<HolderJson>,
     /// Taxpayer number.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9]{14}$"))]
     pub itn: Option<String>,
     /// Purpose of stay.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::optional_permit))]
     pub permit: Option<&'static str>,
     /// First day of validity (printed).
     pub valid_from: Option<NaiveDate>,
@@ -66,14 +81,18 @@ pub struct VerificationJson {
     /// Whole days from today to `valid_until` (0 on the last day, negative when overstayed).
     pub days_remaining: Option<i64>,
     /// `registry`, `snapshot` or `card`.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::status_origin))]
     pub status_source: &'static str,
     /// When the status was known (RFC 3339), null for `card`.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub status_as_of: Option<String>,
     /// Whether the status is older than the checker's maximum age.
     pub status_stale: bool,
     /// The signing key's id (hex), when the envelope was readable.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{16}$"))]
     pub kid: Option<String>,
-    /// When the card was signed.
+    /// When the card was signed (RFC 3339).
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub issued_at: Option<String>,
     /// The reason an officer gave for a suspension, revocation or replacement (`null` when none).
     /// It is free text meant for the police and staff: a report shown to anyone else leaves the
@@ -82,6 +101,7 @@ pub struct VerificationJson {
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub state_reason: Option<Option<String>>,
     /// The card that replaced this one.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9]{9}$"))]
     pub replaced_by: Option<String>,
 }
 

@@ -117,6 +117,9 @@ pub enum CardState {
 }
 
 impl CardState {
+    /// Every state.
+    pub const ALL: [CardState; 4] = [Self::Active, Self::Suspended, Self::Revoked, Self::Replaced];
+
     /// `active`, `suspended`, `revoked` or `replaced`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -129,9 +132,7 @@ impl CardState {
 
     /// The state named `name`.
     pub fn from_name(name: &str) -> Option<Self> {
-        [Self::Active, Self::Suspended, Self::Revoked, Self::Replaced]
-            .into_iter()
-            .find(|s| s.as_str() == name)
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
     }
 }
 
@@ -153,6 +154,9 @@ pub enum StatusOrigin {
 }
 
 impl StatusOrigin {
+    /// Every origin.
+    pub const ALL: [StatusOrigin; 3] = [Self::Registry, Self::Snapshot, Self::Card];
+
     /// `registry`, `snapshot` or `card`.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -57,6 +57,9 @@ pub enum StoreError {
     /// The registry's files are readable by other accounts, or cannot be made private.
     #[error("the registry is not private: {0}")]
     Exposed(String),
+    /// A token's name is not one the registry takes (the request is wrong, not the registry's state).
+    #[error("token name: {0}")]
+    TokenName(String),
     /// The stored data does not parse: edited outside rescard, or a bug.
     #[error("the registry holds invalid data: {0}")]
     Corrupt(String),

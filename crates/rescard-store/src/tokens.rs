@@ -111,7 +111,7 @@ fn check_name(name: &str) -> Result<()> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@'));
     if !ok {
-        return Err(StoreError::Token(format!(
+        return Err(StoreError::TokenName(format!(
             "name {name:?}: use 1 to 64 letters, digits, '.', '_', '-' or '@'"
         )));
     }

@@ -1,21 +1,22 @@
 //! Issuing cards and the registry acts: `issuer` or `admin` only.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use chrono::{DateTime, NaiveDate, Utc};
 use rescard_core::domain::date::parse_date;
 use rescard_core::{Reason, Serial};
 use rescard_store::{CardRecord, Registry, StoreError, TokenHolder};
 use serde::Deserialize;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::issuance::Application;
 use crate::server::auth::Staff;
 use crate::server::error::ErrorBody;
-use crate::server::json::{ApiJson, ApiPath};
+use crate::server::json::{ApiBytes, ApiJson, ApiPath, parse_json};
+use crate::server::openapi::fields;
+use crate::server::openapi::responses::{CardPath, JsonBody, RoleOnly};
 use crate::server::{AppError, AppState};
 use crate::views::{IssuedJson, RecordJson};
 
@@ -36,9 +37,8 @@ pub fn serial(text: &str) -> Result<Serial, AppError> {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Issued", body = IssuedJson),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 409, description = "The passport is registered with another date of birth", body = ErrorBody),
-        (status = 422, description = "A field is invalid; `field` names it", body = ErrorBody),
+        RoleOnly, JsonBody,
+        (status = 409, description = "The passport is registered with another date of birth (`holder_mismatch`), or the registry refuses the card (`rule_refused`)", body = ErrorBody),
     ))]
 pub async fn issue(
     State(state): State<AppState>,
@@ -59,10 +59,8 @@ pub async fn issue(
 }
 
 /// `GET /api/v1/cards/{serial}`: the registry record and history.
-#[utoipa::path(get, path = "/api/v1/cards/{serial}", tag = "cards",
-    params(("serial" = String, Path, description = "Card number, 9 digits")),
-    security(("bearer" = [])),
-    responses((status = 200, body = RecordJson), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/cards/{serial}", tag = "cards", params(SerialPath), security(("bearer" = [])),
+    responses((status = 200, description = "The record", body = RecordJson), RoleOnly, CardPath))]
 pub async fn get(
     State(state): State<AppState>,
     _: Staff,
@@ -74,10 +72,8 @@ pub async fn get(
 }
 
 /// `GET /api/v1/cards/{serial}/qr.png`: the card's QR code, for print.
-#[utoipa::path(get, path = "/api/v1/cards/{serial}/qr.png", tag = "cards",
-    params(("serial" = String, Path, description = "Card number, 9 digits")),
-    security(("bearer" = [])),
-    responses((status = 200, description = "PNG, 6 px a module, 300 dpi", content_type = "image/png"), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/cards/{serial}/qr.png", tag = "cards", params(SerialPath), security(("bearer" = [])),
+    responses((status = 200, description = "PNG, 6 px a module, 300 dpi", body = fields::Image, content_type = "image/png"), RoleOnly, CardPath))]
 pub async fn qr_png(
     State(state): State<AppState>,
     _: Staff,
@@ -127,10 +123,8 @@ where
 }
 
 /// `GET /api/v1/cards/{serial}/card.png`: the printable card, ID-1 at 300 dpi.
-#[utoipa::path(get, path = "/api/v1/cards/{serial}/card.png", tag = "cards",
-    params(("serial" = String, Path, description = "Card number, 9 digits")),
-    security(("bearer" = [])),
-    responses((status = 200, description = "PNG, 1011 x 638 pixels: 85.60 x 53.98 mm at 300 dpi", content_type = "image/png"), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/cards/{serial}/card.png", tag = "cards", params(SerialPath), security(("bearer" = [])),
+    responses((status = 200, description = "PNG, 1011 x 638 pixels: 85.60 x 53.98 mm at 300 dpi", body = fields::Image, content_type = "image/png"), RoleOnly, CardPath))]
 pub async fn card_png(
     State(state): State<AppState>,
     _: Staff,
@@ -139,13 +133,26 @@ pub async fn card_png(
     card_image(&state, &serial_text, crate::views::card_png).await
 }
 
+/// The card number in a path, as the document describes it; the handlers read it as text and check
+/// it with [`serial`], so that a number no card can have is a 404 like an unknown one.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct SerialPath {
+    /// Card number: 9 digits, the last a check digit.
+    #[param(pattern = "^[0-9]{9}$")]
+    pub serial: String,
+}
+
 /// An extension.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExtensionRequest {
-    /// The new last day of validity, `YYYY-MM-DD`: at most one year after the current one.
+    /// The new last day of validity, `YYYY-MM-DD`: later than the current one, and at most one
+    /// year after it.
+    #[schema(format = Date, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub valid_until: String,
     /// Why: one line, at most 500 characters, no control, invisible or direction-changing characters.
+    #[schema(schema_with = fields::reason)]
     pub reason: String,
 }
 
@@ -155,14 +162,15 @@ pub struct ExtensionRequest {
 pub struct ReasonRequest {
     /// Why (required): one line, at most 500 characters, no control, invisible or direction-changing
     /// characters.
+    #[schema(schema_with = fields::reason)]
     pub reason: String,
 }
 
 /// `POST /api/v1/cards/{serial}/extensions`.
 #[utoipa::path(post, path = "/api/v1/cards/{serial}/extensions", tag = "cards", request_body = ExtensionRequest,
-    params(("serial" = String, Path, description = "Card number")), security(("bearer" = [])),
-    responses((status = 200, description = "Extended", body = RecordJson), (status = 404, body = ErrorBody),
-        (status = 409, description = "Revoked, replaced, or expired past the grace period", body = ErrorBody), (status = 422, body = ErrorBody)))]
+    params(SerialPath), security(("bearer" = [])),
+    responses((status = 200, description = "Extended", body = RecordJson), RoleOnly, CardPath, JsonBody,
+        (status = 409, description = "Revoked, replaced, or expired past the grace period (`rule_refused`)", body = ErrorBody)))]
 pub async fn extend(
     State(state): State<AppState>,
     Staff(staff): Staff,
@@ -180,8 +188,9 @@ pub async fn extend(
 
 /// `POST /api/v1/cards/{serial}/suspension`.
 #[utoipa::path(post, path = "/api/v1/cards/{serial}/suspension", tag = "cards", request_body = ReasonRequest,
-    params(("serial" = String, Path, description = "Card number")), security(("bearer" = [])),
-    responses((status = 200, description = "Suspended", body = RecordJson), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    params(SerialPath), security(("bearer" = [])),
+    responses((status = 200, description = "Suspended", body = RecordJson), RoleOnly, CardPath, JsonBody,
+        (status = 409, description = "Not active (`rule_refused`)", body = ErrorBody)))]
 pub async fn suspend(
     State(state): State<AppState>,
     Staff(staff): Staff,
@@ -197,26 +206,24 @@ pub async fn suspend(
 
 /// `DELETE /api/v1/cards/{serial}/suspension`: reinstate. An optional JSON body `{"reason"}`.
 #[utoipa::path(delete, path = "/api/v1/cards/{serial}/suspension", tag = "cards",
-    request_body(content = Option<ReasonRequest>, description = "Optional: why the suspension ends"),
-    params(("serial" = String, Path, description = "Card number")), security(("bearer" = [])),
-    responses((status = 200, description = "Reinstated", body = RecordJson), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    request_body(content = Option<ReasonRequest>, description = "Optional: why the suspension ends (no body, or `null`, for none)", content_type = "application/json"),
+    params(SerialPath), security(("bearer" = [])),
+    responses((status = 200, description = "Reinstated", body = RecordJson), RoleOnly, CardPath, JsonBody,
+        (status = 409, description = "Not suspended (`rule_refused`)", body = ErrorBody)))]
 pub async fn reinstate(
     State(state): State<AppState>,
     Staff(staff): Staff,
     ApiPath(serial_text): ApiPath<String>,
-    body: Bytes,
+    headers: HeaderMap,
+    ApiBytes(body): ApiBytes,
 ) -> Result<Json<RecordJson>, AppError> {
+    // No body, a blank one or `null` is no reason; a body that is there is JSON like any other.
     let reason = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
-        let parsed: ReasonRequest = serde_json::from_slice(&body).map_err(|e| {
-            AppError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_body",
-                format!("expected {{\"reason\": \"...\"}} or no body: {e}"),
-            )
-        })?;
-        Some(Reason::parse(&parsed.reason)?)
+        parse_json::<Option<ReasonRequest>>(&headers, &body)?
+            .map(|r| Reason::parse(&r.reason))
+            .transpose()?
     };
     act(&state, staff, &serial_text, move |r, serial, actor, now| {
         r.reinstate(serial, reason.as_ref(), actor, now)
@@ -226,8 +233,9 @@ pub async fn reinstate(
 
 /// `POST /api/v1/cards/{serial}/revocation`.
 #[utoipa::path(post, path = "/api/v1/cards/{serial}/revocation", tag = "cards", request_body = ReasonRequest,
-    params(("serial" = String, Path, description = "Card number")), security(("bearer" = [])),
-    responses((status = 200, description = "Revoked", body = RecordJson), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    params(SerialPath), security(("bearer" = [])),
+    responses((status = 200, description = "Revoked", body = RecordJson), RoleOnly, CardPath, JsonBody,
+        (status = 409, description = "Already revoked or replaced (`rule_refused`)", body = ErrorBody)))]
 pub async fn revoke(
     State(state): State<AppState>,
     Staff(staff): Staff,
@@ -243,8 +251,9 @@ pub async fn revoke(
 
 /// `POST /api/v1/cards/{serial}/replacement`: re-issue under a new serial.
 #[utoipa::path(post, path = "/api/v1/cards/{serial}/replacement", tag = "cards", request_body = ReasonRequest,
-    params(("serial" = String, Path, description = "Card number of the lost or damaged card")), security(("bearer" = [])),
-    responses((status = 201, description = "The new card", body = IssuedJson), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    params(SerialPath), security(("bearer" = [])),
+    responses((status = 201, description = "The new card", body = IssuedJson), RoleOnly, CardPath, JsonBody,
+        (status = 409, description = "Revoked, already replaced, or expired (`rule_refused`)", body = ErrorBody)))]
 pub async fn replace(
     State(state): State<AppState>,
     Staff(staff): Staff,

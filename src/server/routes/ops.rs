@@ -9,6 +9,7 @@ use utoipa::{OpenApi as _, ToSchema};
 
 use crate::server::error::ErrorBody;
 use crate::server::openapi::ApiDoc;
+use crate::server::openapi::responses::RoleOnly;
 use crate::server::{AppError, AppState};
 
 /// The service's health.
@@ -30,8 +31,7 @@ pub async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, AppE
 /// counts of tokens and cards are not for strangers); `serve --metrics-listen ADDR` also serves it
 /// without a token on an address of its own, for a scraper on a private network.
 #[utoipa::path(get, path = "/metrics", tag = "operations", security(("bearer" = [])),
-    responses((status = 200, description = "Requests and latency by route and status, verdicts, cards by state", content_type = "text/plain"),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, description = "Requests and latency by route and status, verdicts, cards by state", body = String, content_type = "text/plain"), RoleOnly))]
 pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, AppError> {
     let cards = state.db().read(|r| r.count_by_state()).await?;
     Ok((
@@ -44,6 +44,8 @@ pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse,
 }
 
 /// `GET /api/v1/openapi.json`: this API, generated from the code.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations",
+    responses((status = 200, description = "This document (OpenAPI 3.1)", body = Object)))]
 pub async fn openapi() -> impl IntoResponse {
     Json(ApiDoc::openapi())
 }

@@ -10,8 +10,8 @@ use rescard_core::trust_doc::TrustDocument;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::server::error::ErrorBody;
 use crate::server::json::ApiQuery;
+use crate::server::openapi::responses::Malformed;
 use crate::server::{AppError, AppState};
 
 /// The media type of COSE structures (RFC 9052 §9).
@@ -19,10 +19,12 @@ const COSE: &str = "application/cose";
 
 /// Which snapshot.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StatusQuery {
     /// The sequence number the checker holds: only the changes after it are sent. Without it, or
     /// when it is not a sequence of this registry, the full snapshot.
-    pub since: Option<u64>,
+    #[param(minimum = 0, nullable = false)]
+    pub since: Option<i64>,
 }
 
 /// `GET /api/v1/status[?since=SEQ]`: a signed status snapshot or delta (COSE_Sign1, `docs/STATUS.md`).
@@ -30,14 +32,23 @@ pub struct StatusQuery {
     responses(
         (status = 200, description = "COSE_Sign1 of the snapshot; X-Rescard-Sequence and X-Rescard-Since say what it holds", content_type = "application/cose"),
         (status = 304, description = "Nothing changed since the ETag sent in If-None-Match"),
-        (status = 400, body = ErrorBody),
+        Malformed,
     ))]
 pub async fn snapshot(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<StatusQuery>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let since = q.since.unwrap_or(0);
+    let since = match q.since {
+        None => 0,
+        Some(n) => u64::try_from(n).map_err(|_| {
+            AppError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_query",
+                format!("since: {n} is not a sequence number (0 or more)"),
+            )
+        })?,
+    };
     let cached = state.clone();
     let (sequence, since, entries) = state
         .db()

@@ -1,9 +1,8 @@
 //! `POST /api/v1/verify`: one card, from its payload text or a photo of its QR code.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use rescard_core::PREFIX;
@@ -20,7 +19,10 @@ use utoipa::ToSchema;
 
 use crate::server::auth::{Caller, Disclosure};
 use crate::server::error::ErrorBody;
+use crate::server::json::{ApiBytes, content_type, parse_json};
 use crate::server::limits::ClientIp;
+use crate::server::openapi::fields::Image;
+use crate::server::openapi::responses::{Busy, JsonBody, Token};
 use crate::server::{AppError, AppState};
 
 /// A payload to check.
@@ -63,22 +65,27 @@ pub struct VerifyResponse {
 pub const IMAGE_LIMIT: usize = rescard_qr::MAX_IMAGE_BYTES;
 
 /// `POST /api/v1/verify`.
+///
+/// Anyone may check a card; a token adds registry data by role. Checks without a token are rate
+/// limited per address (429 with `Retry-After`), and so are image checks while too many images are
+/// being read at once (429, or 503 `busy`, with `Retry-After`).
 #[utoipa::path(post, path = "/api/v1/verify", tag = "verify",
     request_body(description = "JSON `{\"payload\": \"RC1:…\"}`, or a PNG or JPEG image of the QR code", content(
-        (VerifyRequest = "application/json"), (Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"))),
+        (VerifyRequest = "application/json"), (Image = "image/png"), (Image = "image/jpeg"))),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The verdict (a forged or revoked card is a verdict, not an error)", body = VerifyResponse),
-        (status = 401, description = "A token was sent and is not valid", body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
-        (status = 422, description = "No readable QR code in the image, or a bad JSON body", body = ErrorBody),
+        Token, JsonBody, Busy,
+        (status = 413, description = "The body is larger than this endpoint takes (`body_too_large`), or the image has too many pixels (`image_too_large`)", body = ErrorBody),
+        (status = 415, description = "Neither JSON nor a PNG or JPEG (`unsupported_media_type`), or an image that is not what its type says (`unsupported_image`)", body = ErrorBody),
+        (status = 422, description = "JSON of the wrong shape (`invalid_body`), or an image with no readable QR code (`corrupt_image`, `no_qr_code`, `unreadable_qr_code`)", body = ErrorBody),
     ))]
 pub async fn verify(
     State(state): State<AppState>,
     caller: Caller,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    body: Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> Result<Json<VerifyResponse>, AppError> {
     if caller.0.is_none() {
         state
@@ -87,7 +94,7 @@ pub async fn verify(
             .map_err(|wait| AppError::too_many(wait, "verifications without a token"))?;
     }
     let payload = match content_type(&headers).as_str() {
-        "application/json" => parse_json::<VerifyRequest>(&body)?
+        "application/json" => parse_json::<VerifyRequest>(&headers, &body)?
             .payload
             .trim()
             .to_owned(),
@@ -159,36 +166,12 @@ impl VerifyResponse {
     }
 }
 
-/// The media type of a request, lower case, without parameters.
-fn content_type(headers: &HeaderMap) -> String {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase())
-        .unwrap_or_default()
-}
-
-/// A JSON body: 400 when it is not JSON, 422 when it is JSON of the wrong shape.
-fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
-    serde_json::from_slice(body).map_err(|e| {
-        if e.is_syntax() || e.is_eof() {
-            AppError::new(StatusCode::BAD_REQUEST, "malformed_json", e.to_string())
-        } else {
-            AppError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_body",
-                e.to_string(),
-            )
-        }
-    })
-}
-
 /// Payloads to check together.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {
     /// Up to 10,000 QR texts, `RC1:…`.
+    #[schema(max_items = 10000)]
     pub payloads: Vec<String>,
 }
 
@@ -225,17 +208,15 @@ pub const BATCH_BODY_LIMIT: usize =
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One verdict a payload, in order, and a count of each verdict", body = BatchResponse),
-        (status = 401, description = "No token, or a token that is not valid", body = ErrorBody),
-        (status = 413, description = "More than 10,000 payloads, or a larger body", body = ErrorBody),
-        (status = 415, body = ErrorBody),
-        (status = 400, description = "Not JSON", body = ErrorBody),
-        (status = 422, description = "JSON of the wrong shape", body = ErrorBody),
+        Token, JsonBody,
+        (status = 401, description = "No token (a batch needs one, of any role), or a token that is not valid", body = ErrorBody),
+        (status = 413, description = "More than 10,000 payloads (`batch_too_large`), or a larger body (`body_too_large`)", body = ErrorBody),
     ))]
 pub async fn verify_batch(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
-    body: Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> Result<Json<BatchResponse>, AppError> {
     if caller.0.is_none() {
         return Err(AppError::unauthorized(
@@ -249,7 +230,7 @@ pub async fn verify_batch(
             "send application/json {\"payloads\": [\"RC1:…\", …]}",
         ));
     }
-    let request: BatchRequest = parse_json(&body)?;
+    let request: BatchRequest = parse_json(&headers, &body)?;
     drop(body);
     if request.payloads.len() > BATCH_LIMIT {
         return Err(AppError::new(

@@ -15,6 +15,9 @@ pub enum Sex {
 }
 
 impl Sex {
+    /// Every sex a card can show.
+    pub const ALL: [Sex; 3] = [Self::F, Self::M, Self::X];
+
     /// `"F"`, `"M"` or `"X"`.
     pub fn as_str(self) -> &'static str {
         match self {
