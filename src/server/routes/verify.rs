@@ -321,9 +321,9 @@ impl StatusSource for WithPassports<'_> {
 
 fn image_error(e: DecodeError) -> AppError {
     let (status, code) = match e {
-        DecodeError::TooLarge(_) | DecodeError::TooManyPixels { .. } => {
-            (StatusCode::PAYLOAD_TOO_LARGE, "image_too_large")
-        }
+        DecodeError::TooLarge(_)
+        | DecodeError::TooManyPixels { .. }
+        | DecodeError::TooCostly { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "image_too_large"),
         DecodeError::UnsupportedFormat => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_image"),
         DecodeError::Corrupt(_) => (StatusCode::UNPROCESSABLE_ENTITY, "corrupt_image"),
         DecodeError::NoCode => (StatusCode::UNPROCESSABLE_ENTITY, "no_qr_code"),
