@@ -67,6 +67,15 @@ pub enum Command {
         /// Seconds a request may take, its body included, before it gets 408.
         #[arg(long, env = "RESCARD_REQUEST_TIMEOUT", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
         request_timeout: u64,
+        /// Megapixels a photo of a card sent with a token may have (then 413).
+        #[arg(long, env = "RESCARD_IMAGE_MAX_MEGAPIXELS", default_value_t = 48, value_parser = clap::value_parser!(u64).range(1..=48))]
+        image_max_megapixels: u64,
+        /// Megapixels a photo sent without a token (API or check page) may have (then 413).
+        #[arg(long, env = "RESCARD_ANONYMOUS_IMAGE_MAX_MEGAPIXELS", default_value_t = 24, value_parser = clap::value_parser!(u64).range(1..=48))]
+        anonymous_image_max_megapixels: u64,
+        /// Photos decoded at once, over all callers; each takes up to about 50 MB (then 503).
+        #[arg(long, env = "RESCARD_IMAGE_DECODES_IN_FLIGHT", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=1024))]
+        image_decodes_in_flight: u16,
     },
     /// Walk through the whole flow in a temporary directory: init, issue, write the QR, verify it.
     Demo,
@@ -325,12 +334,18 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             verify_rate_limit,
             signin_failure_limit,
             request_timeout,
+            image_max_megapixels,
+            anonymous_image_max_megapixels,
+            image_decodes_in_flight,
         } => {
             let config = crate::server::ServiceConfig {
                 status_max_age_seconds: status_max_age.saturating_mul(3600),
                 anonymous_verify_per_minute: verify_rate_limit,
                 failed_signin_per_minute: signin_failure_limit,
                 request_timeout: std::time::Duration::from_secs(request_timeout),
+                image_max_pixels: image_max_megapixels * 1_000_000,
+                anonymous_image_max_pixels: anonymous_image_max_megapixels * 1_000_000,
+                image_decodes_in_flight: usize::from(image_decodes_in_flight),
             };
             serve::run(&ctx, &listen, config, now)
         }

@@ -6,6 +6,7 @@ pub mod auth;
 mod console;
 mod db;
 mod error;
+pub mod image_check;
 mod json;
 pub mod limits;
 mod metrics;

@@ -23,6 +23,8 @@ pub const CHECK_TIME: &str = "2027-01-15T12:00:00Z";
 pub struct TestApp {
     pub dir: tempfile::TempDir,
     pub router: Router,
+    /// The state behind the router (to hold a decode slot, say).
+    pub state: AppState,
     pub tokens: HashMap<Role, String>,
     clock: Arc<Mutex<DateTime<Utc>>>,
 }
@@ -77,7 +79,8 @@ pub fn spawn_app_with(config: rescard::server::ServiceConfig) -> TestApp {
     .expect("state");
     TestApp {
         dir,
-        router: router(state),
+        router: router(state.clone()),
+        state,
         tokens,
         clock,
     }

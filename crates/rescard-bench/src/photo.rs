@@ -15,10 +15,11 @@ use anyhow::{Context as _, Result};
 const DESK: u8 = 150;
 const CARD: u8 = 235;
 
-/// Writes a `megapixels` RGB PNG at 4:3 to `out`, with `payload`'s QR code when given.
+/// Writes an RGB PNG of at most `megapixels`, about 4:3, to `out`, with `payload`'s QR code when given.
 pub fn write(megapixels: f64, payload: Option<&str>, module: u32, out: &Path) -> Result<()> {
-    let height = (megapixels * 1e6 * 3.0 / 4.0).sqrt().round() as u32;
-    let width = (f64::from(height) * 4.0 / 3.0).round() as u32;
+    // About 4:3, and never more pixels than asked for (a limit is then met exactly).
+    let height = (megapixels * 1e6 * 3.0 / 4.0).sqrt().floor().max(1.0) as u32;
+    let width = (megapixels * 1e6 / f64::from(height)).floor().max(1.0) as u32;
     let code = payload
         .map(|p| rescard_qr::render_luma(p, module))
         .transpose()

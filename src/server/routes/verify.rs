@@ -6,10 +6,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use rescard_core::PREFIX;
 use rescard_core::report::VerificationJson;
 use rescard_core::verify::BATCH_LIMIT;
-use rescard_qr::DecodeError;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -20,6 +18,7 @@ use utoipa::ToSchema;
 
 use crate::server::auth::{Caller, Disclosure};
 use crate::server::error::ErrorBody;
+use crate::server::image_check;
 use crate::server::limits::ClientIp;
 use crate::server::{AppError, AppState};
 
@@ -68,8 +67,11 @@ pub const IMAGE_LIMIT: usize = rescard_qr::MAX_IMAGE_BYTES;
     responses(
         (status = 200, description = "The verdict (a forged or revoked card is a verdict, not an error)", body = VerifyResponse),
         (status = 401, description = "A token was sent and is not valid", body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 413, description = "A body or image too large: over 25 MiB, or more pixels than the caller's limit (`image_too_large`)", body = ErrorBody),
+        (status = 415, body = ErrorBody),
         (status = 422, description = "No readable QR code in the image, or a bad JSON body", body = ErrorBody),
+        (status = 429, description = "Too many checks without a token from this address (`Retry-After`)", body = ErrorBody),
+        (status = 503, description = "The service is reading as many photos as it reads at once (`image_checks_busy`, `Retry-After`)", body = ErrorBody),
     ))]
 pub async fn verify(
     State(state): State<AppState>,
@@ -90,10 +92,7 @@ pub async fn verify(
             .trim()
             .to_owned(),
         "image/png" | "image/jpeg" => {
-            tokio::task::spawn_blocking(move || rescard_qr::decode_payload(&body, PREFIX))
-                .await
-                .map_err(|e| AppError::internal(e.into()))?
-                .map_err(image_error)?
+            image_check::read_payload(&state, caller.0.is_none(), body).await?
         }
         _ => {
             return Err(AppError::new(
@@ -317,17 +316,4 @@ impl StatusSource for WithPassports<'_> {
         self.passports.borrow_mut().insert(serial, passport);
         Ok(report)
     }
-}
-
-fn image_error(e: DecodeError) -> AppError {
-    let (status, code) = match e {
-        DecodeError::TooLarge(_)
-        | DecodeError::TooManyPixels { .. }
-        | DecodeError::TooCostly { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "image_too_large"),
-        DecodeError::UnsupportedFormat => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_image"),
-        DecodeError::Corrupt(_) => (StatusCode::UNPROCESSABLE_ENTITY, "corrupt_image"),
-        DecodeError::NoCode => (StatusCode::UNPROCESSABLE_ENTITY, "no_qr_code"),
-        DecodeError::Unreadable => (StatusCode::UNPROCESSABLE_ENTITY, "unreadable_qr_code"),
-    };
-    AppError::new(status, code, e.to_string())
 }
