@@ -12,6 +12,7 @@ mod filter;
 mod load;
 #[cfg(feature = "photoset")]
 pub mod photoset;
+mod portrait;
 mod printed;
 mod render;
 
@@ -20,6 +21,7 @@ pub use decode::{
     decode_payload_within,
 };
 pub use load::{MAX_DECODE_BYTES, WORKING_PIXELS};
+pub use portrait::{MAX_PORTRAIT_PIXELS, load_portrait};
 pub use printed::{
     CARD_HEIGHT, CARD_MODULE_PX, CARD_WIDTH, PrintedCard, font_covers, render_card_png,
 };
