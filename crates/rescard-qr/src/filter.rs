@@ -64,30 +64,49 @@ pub(crate) fn blur(image: &GrayImage, sigma: f32) -> GrayImage {
     let src = image.as_raw();
     let horizontal = |y: usize, dst: &mut [f32]| {
         let row = &src[y * w..(y + 1) * w];
-        for (x, d) in dst.iter_mut().enumerate() {
-            *d = kernel
+        let clamped = |x: usize| -> f32 {
+            kernel
                 .iter()
                 .enumerate()
                 .map(|(t, weight)| weight * f32::from(row[(x + t).saturating_sub(r).min(w - 1)]))
+                .sum()
+        };
+        if w <= 2 * r {
+            for (x, d) in dst.iter_mut().enumerate() {
+                *d = clamped(x);
+            }
+            return;
+        }
+        for (d, window) in dst[r..w - r].iter_mut().zip(row.windows(k)) {
+            *d = window
+                .iter()
+                .zip(&kernel)
+                .map(|(p, weight)| weight * f32::from(*p))
                 .sum();
+        }
+        for x in (0..r).chain(w - r..w) {
+            dst[x] = clamped(x);
         }
     };
     // Row y of the horizontal pass lives in slot y % k while rows y - r ..= y + r are needed.
     let mut ring = vec![vec![0f32; w]; k];
     let mut filtered = 0;
+    let mut sum = vec![0f32; w];
     let mut out = vec![0u8; w * h];
     for (y, out_row) in out.chunks_exact_mut(w).enumerate() {
         while filtered <= (y + r).min(h - 1) {
             horizontal(filtered, &mut ring[filtered % k]);
             filtered += 1;
         }
-        for (x, o) in out_row.iter_mut().enumerate() {
-            let v: f32 = kernel
-                .iter()
-                .enumerate()
-                .map(|(t, weight)| weight * ring[(y + t).saturating_sub(r).min(h - 1) % k][x])
-                .sum();
-            *o = v.round().clamp(0.0, 255.0) as u8;
+        sum.fill(0.0);
+        for (t, weight) in kernel.iter().enumerate() {
+            let source = &ring[(y + t).saturating_sub(r).min(h - 1) % k];
+            for (s, v) in sum.iter_mut().zip(source) {
+                *s += weight * v;
+            }
+        }
+        for (o, s) in out_row.iter_mut().zip(&sum) {
+            *o = s.round().clamp(0.0, 255.0) as u8;
         }
     }
     GrayImage::from_raw(w as u32, h as u32, out).unwrap_or_else(|| image.clone())

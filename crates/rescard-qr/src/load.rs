@@ -115,6 +115,7 @@ fn png_luma(bytes: &[u8], limit: u64) -> Result<(GrayImage, Option<Orientation>)
         .and_then(Orientation::from_exif_chunk);
     let (w, h) = (width as usize, height as usize);
     let mut grey_row = Vec::with_capacity(w);
+    let (tw, th) = working_size(width, height);
     let image = if interlaced {
         // Each pass spreads over the whole picture: assemble it in grey, then reduce it in place.
         let mut full = vec![0u8; w * h];
@@ -122,15 +123,22 @@ fn png_luma(bytes: &[u8], limit: u64) -> Result<(GrayImage, Option<Orientation>)
             let png::InterlaceInfo::Adam7(pass) = *row.interlace() else {
                 return Err(corrupt("an interlaced PNG row without its pass"));
             };
+            grey_row.clear();
             to_grey(row.data(), channels, &mut grey_row);
             png::expand_interlaced_row(&mut full, w, &grey_row, &pass, 8);
         }
         reduce_in_place(full, width, height)
+    } else if (tw, th) == (width, height) {
+        let mut out = Vec::with_capacity(w * h);
+        while let Some(row) = reader.next_row().map_err(corrupt)? {
+            to_grey(row.data(), channels, &mut out);
+        }
+        GrayImage::from_raw(width, height, out)
     } else {
-        let (tw, th) = working_size(width, height);
         let mut reducer = Reducer::new(width, height, tw, th);
         let mut out = Vec::with_capacity(tw as usize * th as usize);
         while let Some(row) = reader.next_row().map_err(corrupt)? {
+            grey_row.clear();
             to_grey(row.data(), channels, &mut grey_row);
             reducer.push(&grey_row, |reduced| out.extend_from_slice(reduced));
         }
@@ -140,10 +148,10 @@ fn png_luma(bytes: &[u8], limit: u64) -> Result<(GrayImage, Option<Orientation>)
     Ok((image, orientation))
 }
 
-/// One row of 8-bit samples, `channels` a pixel (grey, grey and alpha, RGB, RGBA), as grey: the
-/// luma of RGB by the sRGB weights, alpha ignored (as `image`'s `into_luma8` does).
+/// One row of 8-bit samples, `channels` a pixel (grey, grey and alpha, RGB, RGBA), as grey,
+/// appended to `out`: the luma of RGB by the sRGB weights, alpha ignored (as `image`'s
+/// `into_luma8` does).
 fn to_grey(row: &[u8], channels: usize, out: &mut Vec<u8>) {
-    out.clear();
     match channels {
         1 => out.extend_from_slice(row),
         2 => out.extend(row.chunks_exact(2).map(|p| p[0])),
