@@ -4,7 +4,7 @@
 //! - **pixels by caller**: a photo sent without a token may have at most
 //!   [`ServiceConfig::anonymous_image_max_pixels`], one sent with a token
 //!   [`ServiceConfig::image_max_pixels`]; a larger one is refused (413 `image_too_large`) from its
-//!   header, before it is decoded;
+//!   header, before it is decoded and without taking a decode slot;
 //! - **decodes in flight**: at most [`ServiceConfig::image_decodes_in_flight`] photos are decoded at
 //!   once, over all callers; past it a photo is refused at once (503 `image_checks_busy`, with
 //!   `Retry-After`) rather than queued, so a burst of uploads cannot pile up memory.
@@ -84,8 +84,9 @@ pub enum ImageCheckError {
 }
 
 /// Reads the payload from `photo`, sent with a token or not (`anonymous`), within the service's
-/// pixel limit for that caller and its cap on decodes in flight. The decode runs on the blocking
-/// pool and holds its slot until it ends.
+/// pixel limit for that caller and its cap on decodes in flight. On the blocking pool: the header is
+/// checked first (a photo refused from it never takes a slot), then the decode holds its slot until
+/// it ends.
 pub async fn read_payload(
     state: &AppState,
     anonymous: bool,
@@ -98,20 +99,22 @@ pub async fn read_payload(
     } else {
         with_token
     };
-    let slots = state.decode_slots();
-    let slot = slots.try_take().ok_or(ImageCheckError::Busy {
-        in_flight: slots.capacity(),
-    })?;
+    let unreadable = move |error| ImageCheckError::Unreadable {
+        error,
+        with_token: (anonymous && max_pixels < with_token).then_some(with_token),
+    };
+    let state = state.clone();
     tokio::task::spawn_blocking(move || {
-        let _slot = slot;
-        rescard_qr::decode_payload_within(photo.as_ref(), PREFIX, max_pixels)
+        let photo = photo.as_ref();
+        rescard_qr::check_image(photo, max_pixels).map_err(unreadable)?;
+        let slots = state.decode_slots();
+        let _slot = slots.try_take().ok_or(ImageCheckError::Busy {
+            in_flight: slots.capacity(),
+        })?;
+        rescard_qr::decode_payload_within(photo, PREFIX, max_pixels).map_err(unreadable)
     })
     .await
     .map_err(|e| ImageCheckError::Failed(e.into()))?
-    .map_err(|error| ImageCheckError::Unreadable {
-        error,
-        with_token: (anonymous && max_pixels < with_token).then_some(with_token),
-    })
 }
 
 impl From<ImageCheckError> for AppError {

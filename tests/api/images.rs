@@ -132,6 +132,12 @@ async fn photos_past_the_cap_on_decodes_in_flight_get_503_with_retry_after() {
             .contains("try again")
     );
 
+    // What the header refuses needs no slot: 2.5 gigapixels declared in 65 bytes.
+    let bomb = include_bytes!("../../fixtures/images/portrait-bomb.png").to_vec();
+    let refused = app.verify_image("image/png", bomb).await;
+    assert_eq!(refused.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(refused.json()["error"]["code"], "image_too_large");
+
     let page = check_page(&app, "photo", &qr).await;
     assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!((1..=10).contains(&retry_after(&page)));

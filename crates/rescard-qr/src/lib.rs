@@ -20,7 +20,7 @@ pub use decode::{
     DecodeError, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, decode_image, decode_payload,
     decode_payload_within,
 };
-pub use load::{MAX_DECODE_BYTES, WORKING_PIXELS};
+pub use load::{MAX_DECODE_BYTES, WORKING_PIXELS, check_image};
 pub use portrait::{MAX_PORTRAIT_PIXELS, load_portrait};
 pub use printed::{
     CARD_HEIGHT, CARD_MODULE_PX, CARD_WIDTH, PrintedCard, font_covers, render_card_png,

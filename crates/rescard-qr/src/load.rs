@@ -37,14 +37,9 @@ pub const MAX_DECODE_BYTES: u64 = 64 * 1024 * 1024;
 /// `bytes` as a grey image of at most [`WORKING_PIXELS`], EXIF orientation applied; refused before
 /// decoding when it has more than `max_pixels` (capped at [`MAX_IMAGE_PIXELS`]).
 pub(crate) fn load_luma(bytes: &[u8], max_pixels: u64) -> Result<GrayImage, DecodeError> {
-    if bytes.len() > MAX_IMAGE_BYTES {
-        return Err(DecodeError::TooLarge(bytes.len()));
-    }
-    let limit = max_pixels.min(MAX_IMAGE_PIXELS);
-    let (image, orientation) = match image::guess_format(bytes) {
-        Ok(ImageFormat::Png) => png_luma(bytes, limit)?,
-        Ok(ImageFormat::Jpeg) => jpeg_luma(bytes, limit)?,
-        _ => return Err(DecodeError::UnsupportedFormat),
+    let (image, orientation) = match format(bytes)? {
+        ImageFormat::Png => png_luma(png_decoder(bytes, max_pixels)?)?,
+        _ => jpeg_luma(jpeg_decoder(bytes, max_pixels)?)?,
     };
     let Some(orientation) = orientation.filter(|o| *o != Orientation::NoTransforms) else {
         return Ok(image);
@@ -54,8 +49,31 @@ pub(crate) fn load_luma(bytes: &[u8], max_pixels: u64) -> Result<GrayImage, Deco
     Ok(image.into_luma8())
 }
 
-/// Refuses an image over `limit` pixels, from its header.
-fn check_pixels(width: u32, height: u32, limit: u64) -> Result<(), DecodeError> {
+/// Whether `bytes` would be refused before decoding, and why: over [`MAX_IMAGE_BYTES`], not PNG or
+/// JPEG, a header that does not parse, more than `max_pixels` (capped at [`MAX_IMAGE_PIXELS`]), or
+/// a JPEG that would take more than [`MAX_DECODE_BYTES`] to decode. Cheap: only the headers are
+/// read. [`crate::decode_payload_within`] makes the same checks first.
+pub fn check_image(bytes: &[u8], max_pixels: u64) -> Result<(), DecodeError> {
+    match format(bytes)? {
+        ImageFormat::Png => png_decoder(bytes, max_pixels).map(drop),
+        _ => jpeg_decoder(bytes, max_pixels).map(drop),
+    }
+}
+
+/// PNG or JPEG, of an accepted size.
+fn format(bytes: &[u8]) -> Result<ImageFormat, DecodeError> {
+    if bytes.len() > MAX_IMAGE_BYTES {
+        return Err(DecodeError::TooLarge(bytes.len()));
+    }
+    match image::guess_format(bytes) {
+        Ok(f @ (ImageFormat::Png | ImageFormat::Jpeg)) => Ok(f),
+        _ => Err(DecodeError::UnsupportedFormat),
+    }
+}
+
+/// Refuses an image over `max_pixels` (capped at [`MAX_IMAGE_PIXELS`]), from its header.
+fn check_pixels(width: u32, height: u32, max_pixels: u64) -> Result<(), DecodeError> {
+    let limit = max_pixels.min(MAX_IMAGE_PIXELS);
     if width == 0 || height == 0 {
         return Err(DecodeError::Corrupt("the image has no pixels".into()));
     }
@@ -91,15 +109,23 @@ fn corrupt(e: impl std::fmt::Display) -> DecodeError {
     DecodeError::Corrupt(e.to_string())
 }
 
-fn png_luma(bytes: &[u8], limit: u64) -> Result<(GrayImage, Option<Orientation>), DecodeError> {
+/// A PNG decoder past the header, the image's size checked.
+fn png_decoder(bytes: &[u8], max_pixels: u64) -> Result<png::Decoder<Cursor<&[u8]>>, DecodeError> {
     let mut decoder = png::Decoder::new(Cursor::new(bytes));
     // Palettes expanded, 16-bit samples cut to 8: every row is then 1 to 4 bytes a pixel.
     decoder.set_transformations(png::Transformations::normalize_to_color8());
     decoder.set_ignore_text_chunk(true);
     decoder.set_ignore_iccp_chunk(true);
     let header = decoder.read_header_info().map_err(corrupt)?;
+    check_pixels(header.width, header.height, max_pixels)?;
+    Ok(decoder)
+}
+
+fn png_luma(
+    mut decoder: png::Decoder<Cursor<&[u8]>>,
+) -> Result<(GrayImage, Option<Orientation>), DecodeError> {
+    let header = decoder.read_header_info().map_err(corrupt)?;
     let (width, height, interlaced) = (header.width, header.height, header.interlaced);
-    check_pixels(width, height, limit)?;
     let mut reader = decoder.read_info().map_err(corrupt)?;
     let channels = match reader.output_color_type() {
         (png::ColorType::Grayscale, png::BitDepth::Eight) => 1,
@@ -162,7 +188,17 @@ fn to_grey(row: &[u8], channels: usize, out: &mut Vec<u8>) {
     }
 }
 
-fn jpeg_luma(bytes: &[u8], limit: u64) -> Result<(GrayImage, Option<Orientation>), DecodeError> {
+/// A JPEG decoder past the headers, set to decode to grey (or RGB when the JPEG's colours cannot
+/// go straight to grey); its size, and the memory to decode it, checked.
+struct Jpeg<'a> {
+    decoder: zune_jpeg::JpegDecoder<zune_jpeg::zune_core::bytestream::ZCursor<&'a [u8]>>,
+    width: u32,
+    height: u32,
+    /// 1 for grey output, 3 for RGB.
+    out_bytes: u64,
+}
+
+fn jpeg_decoder(bytes: &[u8], max_pixels: u64) -> Result<Jpeg<'_>, DecodeError> {
     let options = DecoderOptions::default()
         .set_strict_mode(false)
         .set_max_width(usize::MAX)
@@ -176,7 +212,7 @@ fn jpeg_luma(bytes: &[u8], limit: u64) -> Result<(GrayImage, Option<Orientation>
         .info()
         .ok_or_else(|| corrupt("the JPEG has no frame header"))?;
     let (width, height) = (u32::from(info.width), u32::from(info.height));
-    check_pixels(width, height, limit)?;
+    check_pixels(width, height, max_pixels)?;
     // zune-jpeg writes grey straight from YCbCr and grey JPEGs; RGB, CMYK and YCCK ones only as RGB.
     let (out_space, out_bytes) = match decoder.input_colorspace() {
         Some(ColorSpace::YCbCr | ColorSpace::Luma) => (ColorSpace::Luma, 1),
@@ -202,6 +238,22 @@ fn jpeg_luma(bytes: &[u8], limit: u64) -> Result<(GrayImage, Option<Orientation>
         });
     }
     decoder.set_options(decoder.options().jpeg_set_out_colorspace(out_space));
+    Ok(Jpeg {
+        decoder,
+        width,
+        height,
+        out_bytes,
+    })
+}
+
+fn jpeg_luma(jpeg: Jpeg<'_>) -> Result<(GrayImage, Option<Orientation>), DecodeError> {
+    let Jpeg {
+        mut decoder,
+        width,
+        height,
+        out_bytes,
+    } = jpeg;
+    let pixels = u64::from(width) * u64::from(height);
     let orientation = decoder.exif().and_then(|e| Orientation::from_exif_chunk(e));
     let mut full = decoder.decode().map_err(corrupt)?;
     if out_bytes == 3 {
