@@ -114,9 +114,35 @@ impl Application {
             passport_number: present(&self.passport_number)
                 .map(PassportNumber::parse)
                 .transpose()?,
-            portrait: portrait.map(Portrait::parse).transpose()?,
+            portrait: portrait.map(decodable_portrait).transpose()?,
         })
     }
+}
+
+/// A portrait the card can print: a PNG or JPEG of at most [`Portrait::MAX_BYTES`] that decodes in
+/// full, of at most [`rescard_qr::MAX_PORTRAIT_PIXELS`]. Checked here, once for the API, the
+/// console and the CLI; the registry stores what passed.
+fn decodable_portrait(bytes: Vec<u8>) -> Result<Portrait, DomainError> {
+    let portrait = Portrait::parse(bytes)?;
+    let problem = match rescard_qr::load_portrait(portrait.bytes()) {
+        Ok(_) => return Ok(portrait),
+        Err(rescard_qr::DecodeError::TooManyPixels {
+            width,
+            height,
+            limit,
+        }) => format!(
+            "is {width}x{height} pixels, more than the {:.1} megapixels a portrait may have",
+            limit as f64 / 1e6
+        ),
+        Err(rescard_qr::DecodeError::Corrupt(why)) => {
+            format!("is not an image that decodes ({why})")
+        }
+        Err(_) => "is not a PNG or JPEG image".into(),
+    };
+    Err(DomainError::Inconsistent {
+        field: "portrait",
+        problem,
+    })
 }
 
 #[cfg(test)]
@@ -146,10 +172,43 @@ mod tests {
         assert!(card.holder.native_name.is_none());
     }
 
+    fn portrait_png(width: u32, height: u32) -> Vec<u8> {
+        let mut out = Vec::new();
+        image::RgbImage::from_pixel(width, height, image::Rgb([190, 170, 150]))
+            .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+            .expect("png");
+        out
+    }
+
+    #[test]
+    fn a_portrait_is_decoded_at_issuance() {
+        let photo = portrait_png(240, 300);
+        let mut app = reference();
+        app.portrait = Some(STANDARD.encode(&photo));
+        let card = app.validate(None).expect("a real photo");
+        assert_eq!(
+            card.portrait.map(|p| p.bytes().to_vec()),
+            Some(photo.clone())
+        );
+        // The same rule for a file (the console's upload, the CLI's --portrait).
+        let bomb = include_bytes!("../fixtures/images/portrait-bomb.png").to_vec();
+        let refused = reference().validate(Some(bomb)).expect_err("a pixel bomb");
+        assert_eq!(refused.field(), "portrait");
+        assert!(refused.to_string().contains("50000x50000"), "{refused}");
+        let cut = photo[..photo.len() - 30].to_vec();
+        assert_eq!(
+            reference()
+                .validate(Some(cut))
+                .map(|_| ())
+                .map_err(|e| e.field()),
+            Err("portrait")
+        );
+    }
+
     #[test]
     fn each_bad_field_is_named() {
         type Spoil = fn(&mut Application);
-        let cases: [(&str, Spoil); 8] = [
+        let cases: [(&str, Spoil); 9] = [
             ("surname", |a| a.surname = "Smith1".into()),
             ("date_of_birth", |a| a.date_of_birth = "17.04.1991".into()),
             ("nationality", |a| a.nationality = "KGZ".into()),
@@ -158,6 +217,8 @@ mod tests {
             ("passport_number", |a| a.passport_number = Some("12".into())),
             ("portrait", |a| a.portrait = Some("not base64!".into())),
             ("portrait", |a| a.portrait = Some("R0lGODlh".into())),
+            // A PNG signature with nothing behind it: the first bytes alone are not enough.
+            ("portrait", |a| a.portrait = Some("iVBORw0KGgo=".into())),
         ];
         for (field, spoil) in cases {
             let mut app = reference();

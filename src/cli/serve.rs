@@ -36,6 +36,15 @@ pub struct ServeArgs {
     /// Seconds a request may take, its body included, before it gets 408.
     #[arg(long, env = "RESCARD_REQUEST_TIMEOUT", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub request_timeout: u64,
+    /// Megapixels a photo of a card sent with a token may have (then 413).
+    #[arg(long, env = "RESCARD_IMAGE_MAX_MEGAPIXELS", default_value_t = 48, value_parser = clap::value_parser!(u64).range(1..=48))]
+    pub image_max_megapixels: u64,
+    /// Megapixels a photo sent without a token (API or check page) may have (then 413).
+    #[arg(long, env = "RESCARD_ANONYMOUS_IMAGE_MAX_MEGAPIXELS", default_value_t = 24, value_parser = clap::value_parser!(u64).range(1..=48))]
+    pub anonymous_image_max_megapixels: u64,
+    /// Photos decoded at once, over all callers; each takes up to about 50 MB (then 503).
+    #[arg(long, env = "RESCARD_IMAGE_DECODES_IN_FLIGHT", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub image_decodes_in_flight: u16,
     /// Seconds a client has to send a request's headers (on a new connection, or an idle kept-alive
     /// one) before the connection is closed.
     #[arg(long, env = "RESCARD_HEADER_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
@@ -58,6 +67,9 @@ impl ServeArgs {
                 max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
             },
             public_url: self.public_url.clone(),
+            image_max_pixels: self.image_max_megapixels * 1_000_000,
+            anonymous_image_max_pixels: self.anonymous_image_max_megapixels * 1_000_000,
+            image_decodes_in_flight: usize::from(self.image_decodes_in_flight),
         }
     }
 }

@@ -101,6 +101,19 @@ impl AppError {
         e
     }
 
+    /// 503: the service runs as many of these requests as it allows at once; try again in
+    /// `seconds`.
+    pub fn busy(code: &'static str, seconds: u64, message: impl Into<String>) -> Self {
+        let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message);
+        e.retry_after = Some(seconds.max(1));
+        e
+    }
+
+    /// The seconds to wait before trying again, for a 429 or 503.
+    pub fn retry_after(&self) -> Option<u64> {
+        self.retry_after
+    }
+
     /// The field at fault, if one.
     pub fn field(&self) -> Option<&'static str> {
         self.field

@@ -1,5 +1,6 @@
-//! Per-client rate limits: anonymous verifications and failed sign-ins, by client IP address, as token
-//! buckets. A client over its limit gets 429 with `Retry-After`.
+//! What the service allows (its [`ServiceConfig`]), and the per-client rate limits: anonymous
+//! verifications and failed sign-ins, by client IP address, as token buckets. A client over its
+//! limit gets 429 with `Retry-After`. (The bounds on photo checks are applied in `image_check`.)
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -28,6 +29,13 @@ pub struct ServiceConfig {
     /// The address the public reaches the service at (`https://…` behind a TLS proxy), if given:
     /// the console's cookie is then `Secure`, and its sign-in form must come from that origin.
     pub public_url: Option<String>,
+    /// The most pixels of a photo sent with a token (at most [`rescard_qr::MAX_IMAGE_PIXELS`]).
+    pub image_max_pixels: u64,
+    /// The most pixels of a photo sent without a token, to the API or the check page (never more
+    /// than `image_max_pixels`).
+    pub anonymous_image_max_pixels: u64,
+    /// How many photos are decoded at once, over all callers; past it, 503 with `Retry-After`.
+    pub image_decodes_in_flight: usize,
 }
 
 impl Default for ServiceConfig {
@@ -40,6 +48,11 @@ impl Default for ServiceConfig {
             request_timeout: Duration::from_secs(120),
             connections: super::ConnectionLimits::default(),
             public_url: None,
+            image_max_pixels: rescard_qr::MAX_IMAGE_PIXELS,
+            // A 24-megapixel phone photo; phones save 12 megapixels unless told otherwise.
+            anonymous_image_max_pixels: 24_000_000,
+            // Each decode takes at most about 50 MB: 4 at once stay near 200 MB.
+            image_decodes_in_flight: 4,
         }
     }
 }

@@ -4,12 +4,13 @@
 
 use askama::Template;
 use axum::extract::{Multipart, Query, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
-use rescard_core::{PREFIX, Verdict, Verification};
+use rescard_core::{Verdict, Verification};
 use serde::Deserialize;
 
+use super::image_check::{self, ImageCheckError};
 use super::limits::ClientIp;
 use super::{AppError, AppState};
 
@@ -267,6 +268,45 @@ fn page(p: CheckPage) -> Response {
     }
 }
 
+/// The page `p` answering `status` (a rate limit, a busy decoder) with the seconds to wait before
+/// trying again.
+fn refused(p: CheckPage, status: StatusCode, retry_after: u64) -> Response {
+    let mut response = page(p);
+    if response.status().is_success() {
+        *response.status_mut() = status;
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
+    }
+    response
+}
+
+/// Why a photo gave no payload, for people.
+fn photo_problem(e: ImageCheckError, ru: bool) -> String {
+    use rescard_qr::DecodeError::{TooCostly, TooLarge, TooManyPixels};
+    let ImageCheckError::Unreadable { error, .. } = &e else {
+        return AppError::from(e).message().to_owned();
+    };
+    match (error, ru) {
+        (TooManyPixels { limit, .. }, true) => format!(
+            "Фото слишком большое: принимается не более {:.1} мегапикселей. Отправьте фото меньшего размера.",
+            *limit as f64 / 1e6
+        ),
+        (TooLarge(_), true) => format!(
+            "Файл слишком большой: принимается не более {} МиБ.",
+            rescard_qr::MAX_IMAGE_BYTES >> 20
+        ),
+        (TooCostly { .. }, true) => {
+            "Этот JPEG слишком сложен для проверки: отправьте обычный JPEG или PNG.".to_owned()
+        }
+        (_, true) => "На фото не удалось прочитать QR-код. Сфотографируйте карту ближе, без бликов, и попробуйте ещё раз.".to_owned(),
+        (TooManyPixels { .. } | TooLarge(_) | TooCostly { .. }, false) => {
+            format!("{}. Send a smaller photo.", AppError::from(e).message())
+        }
+        (_, false) => format!("{error}. Take the photo closer, without glare, and try again."),
+    }
+}
+
 /// `GET /`: the check page.
 pub async fn index(Query(lang): Query<Lang>) -> Response {
     page(CheckPage {
@@ -292,12 +332,21 @@ pub async fn check(
             error: Some(message),
         })
     };
+    let wait_page = |message: String, status: StatusCode, wait: u64| {
+        let p = CheckPage {
+            t,
+            result: None,
+            error: Some(message),
+        };
+        refused(p, status, wait)
+    };
     if let Err(wait) = state.anonymous_verify_limit().take(ip) {
-        return fail(if ru {
+        let message = if ru {
             format!("Слишком много проверок; повторите через {wait} с.")
         } else {
             format!("Too many checks; try again in {wait} s.")
-        });
+        };
+        return wait_page(message, StatusCode::TOO_MANY_REQUESTS, wait);
     }
     let (mut photo, mut text) = (Vec::new(), String::new());
     loop {
@@ -318,17 +367,23 @@ pub async fn check(
         }
     }
     let payload = if !photo.is_empty() {
-        match tokio::task::spawn_blocking(move || rescard_qr::decode_payload(&photo, PREFIX)).await
-        {
-            Ok(Ok(p)) => p,
-            Ok(Err(e)) => {
-                return fail(if ru {
-                    "На фото не удалось прочитать QR-код. Сфотографируйте карту ближе, без бликов, и попробуйте ещё раз.".to_owned()
+        match image_check::read_payload(&state, true, photo).await {
+            Ok(p) => p,
+            Err(ImageCheckError::Busy { .. }) => {
+                let wait = image_check::BUSY_RETRY_SECONDS;
+                let message = if ru {
+                    format!(
+                        "Сейчас проверяется слишком много фото; повторите через {wait} с или вставьте текст кода."
+                    )
                 } else {
-                    format!("{e}. Take the photo closer, without glare, and try again.")
-                });
+                    format!(
+                        "Too many photos are being checked right now; try again in {wait} s, or paste the code's text."
+                    )
+                };
+                return wait_page(message, StatusCode::SERVICE_UNAVAILABLE, wait);
             }
-            Err(e) => return AppError::internal(e.into()).into_response(),
+            Err(ImageCheckError::Failed(e)) => return AppError::internal(e).into_response(),
+            Err(e) => return fail(photo_problem(e, ru)),
         }
     } else if !text.is_empty() {
         text

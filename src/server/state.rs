@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use rescard_core::status::StatusEntry;
 
 use super::db::Db;
+use super::image_check::DecodeSlots;
 use super::limits::{RateLimiter, ServiceConfig};
 use super::metrics::Metrics;
 use crate::keystore::{KeyDir, Keyring};
@@ -35,6 +36,7 @@ struct Inner {
     config: ServiceConfig,
     anonymous_verify: RateLimiter,
     failed_signin: RateLimiter,
+    decode_slots: DecodeSlots,
     full_snapshot: Mutex<Option<(u64, Arc<Vec<StatusEntry>>)>>,
     signatures: rescard_core::SignatureCache,
     metrics: Metrics,
@@ -60,6 +62,7 @@ impl AppState {
                 started: Instant::now(),
                 anonymous_verify: RateLimiter::new(config.anonymous_verify_per_minute),
                 failed_signin: RateLimiter::new(config.failed_signin_per_minute),
+                decode_slots: DecodeSlots::new(config.image_decodes_in_flight),
                 config,
                 full_snapshot: Mutex::new(None),
                 signatures: rescard_core::SignatureCache::new(SIGNATURE_CACHE_ENTRIES),
@@ -150,6 +153,11 @@ impl AppState {
     /// The allowance of requests with a bad token, per client.
     pub fn failed_signin_limit(&self) -> &RateLimiter {
         &self.inner.failed_signin
+    }
+
+    /// The cap on photos decoded at once.
+    pub fn decode_slots(&self) -> &DecodeSlots {
+        &self.inner.decode_slots
     }
 
     /// The entries of the full snapshot at `sequence`, if cached.

@@ -338,3 +338,76 @@ async fn bad_session_cookies_count_against_the_failed_sign_in_limit() {
     .await;
     assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
 }
+
+/// A multipart form of text fields and one file field, `portrait`.
+fn multipart(fields: &[(&str, &str)], portrait: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "XyZrescardConsole";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"portrait\"; filename=\"p.png\"\r\nContent-Type: image/png\r\n\r\n").as_bytes(),
+    );
+    body.extend_from_slice(portrait);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[tokio::test]
+async fn the_console_refuses_a_portrait_that_does_not_decode() {
+    let app = spawn_app();
+    let (session, _) = sign_in(&app, &app.tokens[&Role::Issuer]).await;
+    let csrf = csrf(&console(&app, Method::GET, "/console", Some(&session), None, "").await);
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("surname", "ABDYKADYROVA-NURLANOVA"),
+        ("given_names", "AIGERIM ZHANYBEKOVNA"),
+        ("date_of_birth", "1991-04-17"),
+        ("sex", "F"),
+        ("nationality", "UZB"),
+        ("permit", "work"),
+        ("valid_from", "2026-12-01"),
+        ("valid_until", "2027-11-30"),
+    ];
+    let issue = |portrait: Vec<u8>| {
+        let (content_type, body) = multipart(&fields, &portrait);
+        let request = axum::http::Request::builder()
+            .method(Method::POST)
+            .uri("/console/issue?lang=en")
+            .header("content-type", content_type)
+            .header("cookie", format!("rescard_console={session}"))
+            .body(axum::body::Body::from(body))
+            .expect("request");
+        app.request(request)
+    };
+    let before = app.audit_len();
+    let bomb = include_bytes!("../../fixtures/images/portrait-bomb.png").to_vec();
+    let refused = issue(bomb).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = String::from_utf8(refused.bytes).expect("utf-8");
+    assert!(
+        html.contains("id=\"e-portrait\"") && html.contains("50000x50000"),
+        "the refusal is shown at the portrait field: {html}"
+    );
+    assert_eq!(app.audit_len(), before, "nothing was issued");
+
+    let mut photo = Vec::new();
+    image::RgbImage::from_pixel(240, 300, image::Rgb([190, 170, 150]))
+        .write_to(
+            &mut std::io::Cursor::new(&mut photo),
+            image::ImageFormat::Png,
+        )
+        .expect("png");
+    let issued = issue(photo).await;
+    assert_eq!(
+        issued.status,
+        StatusCode::SEE_OTHER,
+        "a real portrait is taken"
+    );
+}

@@ -1,10 +1,15 @@
 //! Bad requests: each gets its 4xx JSON error, and nothing changes in the registry.
 
 use axum::http::{Method, StatusCode};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use rescard_store::Role;
 use serde_json::{Value, json};
 
 use crate::helpers::{As, reference_application, spawn_app};
+
+/// 65 bytes of PNG declaring 50000 x 50000 pixels (fixtures/README.md).
+const PORTRAIT_BOMB: &[u8] = include_bytes!("../../fixtures/images/portrait-bomb.png");
 
 const ISSUER: As = As::Role(Role::Issuer);
 
@@ -146,6 +151,24 @@ async fn bad_requests_get_a_json_error_with_the_right_status_and_write_nothing()
             "/api/v1/cards",
             json_ct,
             with("portrait", json!("aGVsbG8=")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("portrait"),
+        ),
+        (
+            "portrait: a PNG header declaring 50000 x 50000 pixels",
+            Method::POST,
+            "/api/v1/cards",
+            json_ct,
+            with("portrait", json!(STANDARD.encode(PORTRAIT_BOMB))),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("portrait"),
+        ),
+        (
+            "portrait: a PNG signature and nothing else",
+            Method::POST,
+            "/api/v1/cards",
+            json_ct,
+            with("portrait", json!(STANDARD.encode(b"\x89PNG\r\n\x1a\n"))),
             StatusCode::UNPROCESSABLE_ENTITY,
             Some("portrait"),
         ),

@@ -23,6 +23,8 @@ pub const CHECK_TIME: &str = "2027-01-15T12:00:00Z";
 pub struct TestApp {
     pub dir: tempfile::TempDir,
     pub router: Router,
+    /// The state behind the router (to hold a decode slot, say).
+    pub state: AppState,
     pub tokens: HashMap<Role, String>,
     /// Every route with who may call it, as the router enforces it.
     pub routes: Vec<rescard::server::RouteInfo>,
@@ -80,7 +82,8 @@ pub fn spawn_app_with(config: rescard::server::ServiceConfig) -> TestApp {
     TestApp {
         dir,
         routes: rescard::server::route_table(state.clone()),
-        router: router(state),
+        router: router(state.clone()),
+        state,
         tokens,
         clock,
     }

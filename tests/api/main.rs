@@ -13,6 +13,7 @@ mod crash;
 mod errors;
 mod helpers;
 mod http;
+mod images;
 mod offline;
 mod ops;
 mod secrets;

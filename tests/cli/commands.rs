@@ -287,6 +287,16 @@ fn invalid_applications_are_refused_with_the_field_and_write_nothing() {
             .code(1)
             .stderr(predicate::str::contains(field));
     }
+    // A portrait is decoded before anything is written: 65 bytes declaring 50000 x 50000 pixels.
+    let bomb =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/images/portrait-bomb.png");
+    let mut args = base("--surname", "SMITH");
+    args.extend(["--portrait".to_owned(), bomb.display().to_string()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    m.run(&args)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("portrait").and(predicate::str::contains("50000x50000")));
     // Only init's first admin token is in the log: no refused application wrote anything.
     m.run(&["audit", "verify"])
         .assert()

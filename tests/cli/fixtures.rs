@@ -327,6 +327,7 @@ fn generate() -> BTreeMap<String, Vec<u8>> {
         "fixtures/images/reference-qr.png".into(),
         rescard_qr::render_png(&reference, 6).expect("png"),
     );
+    files.insert("fixtures/images/portrait-bomb.png".into(), portrait_bomb());
     files.insert(
         "keys/test/issuer.pem".into(),
         issuer.to_pkcs8_pem().expect("pem").as_bytes().to_vec(),
@@ -433,6 +434,42 @@ fn check(payload: &str, trust: &TrustList, vector: &Vector) -> rescard_core::Ver
         Ok(v) => v,
         Err(never) => match never {},
     }
+}
+
+/// A 65-byte PNG whose header declares 50000 x 50000 RGB pixels (7.5 GB decoded), with one empty
+/// deflate stream for its data: what a portrait must not be. Written chunk by chunk, by hand.
+fn portrait_bomb() -> Vec<u8> {
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &b in bytes {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut chunk = |kind: &[u8; 4], data: &[u8]| {
+        let mut typed = kind.to_vec();
+        typed.extend_from_slice(data);
+        png.extend_from_slice(&u32::try_from(data.len()).expect("short").to_be_bytes());
+        png.extend_from_slice(&typed);
+        png.extend_from_slice(&crc32(&typed).to_be_bytes());
+    };
+    let mut header = Vec::new();
+    header.extend_from_slice(&50_000u32.to_be_bytes());
+    header.extend_from_slice(&50_000u32.to_be_bytes());
+    // 8 bits, RGB, deflate, adaptive filtering, not interlaced.
+    header.extend_from_slice(&[8, 2, 0, 0, 0]);
+    chunk(b"IHDR", &header);
+    chunk(b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
+    chunk(b"IEND", &[]);
+    png
 }
 
 fn coset_sign1_with_payload(cose: &[u8], payload: Vec<u8>) -> Vec<u8> {

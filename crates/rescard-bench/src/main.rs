@@ -1,6 +1,8 @@
 //! `rescard-bench`: the measuring half of `bench/run`. Each command measures one figure and its
 //! baseline in the same process, prints what it saw, and ends with `ROW` lines for the results table.
 
+mod photo;
+
 use std::hint::black_box;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -88,6 +90,22 @@ enum Command {
         #[arg(long, default_value_t = 100_000)]
         rows: u32,
     },
+    /// A large, mostly flat RGB PNG (a few hundred kilobytes), with a card's QR code or none, for
+    /// bench/image-memory.
+    Photo {
+        /// Megapixels (4:3).
+        #[arg(long, default_value_t = 48.0)]
+        megapixels: f64,
+        /// The QR code's text; without it the card is blank (no code: every decoding step runs).
+        #[arg(long)]
+        payload: Option<String>,
+        /// Pixels per QR module.
+        #[arg(long, default_value_t = 14)]
+        module: u32,
+        /// Where to write the PNG.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// The baseline server: a minimal axum endpoint that parses `{"payload": …}` and does one
     /// verify_strict of a fixed signature.
     BaselineServer {
@@ -117,6 +135,12 @@ fn main() -> Result<()> {
         Command::Qr => qr(),
         Command::Insert { dir, seconds } => insert(&dir, seconds),
         Command::Csv { rows } => csv(rows),
+        Command::Photo {
+            megapixels,
+            payload,
+            module,
+            out,
+        } => photo::write(megapixels, payload.as_deref(), module, &out),
         Command::BaselineServer { listen } => baseline_server(&listen),
     }
 }

@@ -1,12 +1,15 @@
 use std::borrow::Cow;
-use std::io::Cursor;
 
-use image::{DynamicImage, GrayImage, ImageDecoder, ImageFormat, ImageReader, Limits};
+use image::GrayImage;
+
+use crate::filter::{blur, double, half, stretch_contrast};
+use crate::load::load_luma;
 
 /// The largest image file accepted, in bytes.
 pub const MAX_IMAGE_BYTES: usize = 25 * 1024 * 1024;
 
-/// The most pixels accepted (width × height): a 48-megapixel phone photo.
+/// The most pixels accepted (width × height): a 48-megapixel phone photo. A caller may set a lower
+/// limit ([`decode_payload_within`]); none can set a higher one.
 pub const MAX_IMAGE_PIXELS: u64 = 48_000_000;
 
 /// Why no payload could be read from an image.
@@ -15,13 +18,33 @@ pub enum DecodeError {
     /// More bytes than [`MAX_IMAGE_BYTES`].
     #[error("image is {0} bytes, more than the {MAX_IMAGE_BYTES} accepted")]
     TooLarge(usize),
-    /// More pixels than [`MAX_IMAGE_PIXELS`], found from the header before decoding.
-    #[error("image is {width}x{height} pixels, more than the {MAX_IMAGE_PIXELS} accepted")]
+    /// More pixels than the limit, found from the header before decoding.
+    #[error(
+        "image is {width}x{height} pixels ({}), more than the {} accepted",
+        megapixels(u64::from(*width) * u64::from(*height)),
+        megapixels(*limit)
+    )]
     TooManyPixels {
         /// Width.
         width: u32,
         /// Height.
         height: u32,
+        /// The most pixels accepted.
+        limit: u64,
+    },
+    /// A JPEG whose decoding would take more memory than an image check may
+    /// ([`crate::MAX_DECODE_BYTES`]): a progressive or CMYK one, found from the header.
+    #[error(
+        "image is a {width}x{height} JPEG of a kind (progressive or CMYK) that takes more memory to decode than allowed: at most {} of it; send a baseline JPEG or a PNG",
+        megapixels(*limit)
+    )]
+    TooCostly {
+        /// Width.
+        width: u32,
+        /// Height.
+        height: u32,
+        /// The most pixels accepted for a JPEG of this kind.
+        limit: u64,
     },
     /// Not PNG or JPEG.
     #[error("not a PNG or JPEG image")]
@@ -37,15 +60,33 @@ pub enum DecodeError {
     Unreadable,
 }
 
+/// `pixels` as people say it: `48.0 megapixels`.
+pub(crate) fn megapixels(pixels: u64) -> String {
+    format!("{:.1} megapixels", pixels as f64 / 1e6)
+}
+
 /// Every QR code text readable in `bytes` (PNG or JPEG; EXIF orientation honoured), best guess first.
 pub fn decode_image(bytes: &[u8]) -> Result<Vec<String>, DecodeError> {
-    decode_luma(load(bytes)?.into_luma8(), None)
+    decode_luma(load_luma(bytes, MAX_IMAGE_PIXELS)?, None)
 }
 
 /// The payload in `bytes`: the code whose text starts with `prefix` when the image holds several,
-/// else the code read.
+/// else the code read. Images of up to [`MAX_IMAGE_PIXELS`].
 pub fn decode_payload(bytes: &[u8], prefix: &str) -> Result<String, DecodeError> {
-    let mut texts = decode_luma(load(bytes)?.into_luma8(), Some(prefix))?;
+    decode_payload_within(bytes, prefix, MAX_IMAGE_PIXELS)
+}
+
+/// [`decode_payload`] for images of at most `max_pixels` (and never more than
+/// [`MAX_IMAGE_PIXELS`]): a larger one is refused from its header, before any decoding.
+///
+/// Whatever the limit, an image is searched at no more than [`crate::WORKING_PIXELS`] (a larger one
+/// is reduced as it is read), so the memory of one call is bounded: about 50 MB at most.
+pub fn decode_payload_within(
+    bytes: &[u8],
+    prefix: &str,
+    max_pixels: u64,
+) -> Result<String, DecodeError> {
+    let mut texts = decode_luma(load_luma(bytes, max_pixels)?, Some(prefix))?;
     let index = texts
         .iter()
         .position(|t| t.starts_with(prefix))
@@ -67,22 +108,27 @@ const SMALL_IMAGE_PIXELS: u64 = 250_000;
 /// tiny modules); then rqrr, which reads
 /// low-contrast codes well, as a last opinion on images of modest size. Each step runs only when the
 /// ones before it found nothing.
+///
+/// Memory: the image, or once stretched only its stretched copy (every later step works on that),
+/// plus the one candidate being tried: two images' worth, and rxing's rotated copy.
 fn decode_luma(image: GrayImage, prefix: Option<&str>) -> Result<Vec<String>, DecodeError> {
     let mut saw_code = false;
     let pixels = u64::from(image.width()) * u64::from(image.height());
-    let stretched = std::cell::OnceCell::new();
-    let stretched = || stretched.get_or_init(|| stretch_contrast(&image)).as_ref();
+    let mut base = image;
     for step in 0..4 {
         let candidate: Cow<'_, GrayImage> = match step {
-            0 => Cow::Borrowed(&image),
-            1 => match stretched() {
-                Some(s) => Cow::Borrowed(s),
+            0 => Cow::Borrowed(&base),
+            1 => match stretch_contrast(&base) {
+                Some(stretched) => {
+                    base = stretched;
+                    Cow::Borrowed(&base)
+                }
                 None => continue,
             },
-            2 => Cow::Owned(image::imageops::blur(stretched().unwrap_or(&image), 1.2)),
-            _ if pixels > LARGE_IMAGE_PIXELS => Cow::Owned(half(stretched().unwrap_or(&image))),
+            2 => Cow::Owned(blur(&base, 1.2)),
+            _ if pixels > LARGE_IMAGE_PIXELS => Cow::Owned(half(&base)),
             // A small image of a code with tiny modules (a scan at low resolution) reads better enlarged.
-            _ if pixels <= SMALL_IMAGE_PIXELS => Cow::Owned(double(stretched().unwrap_or(&image))),
+            _ if pixels <= SMALL_IMAGE_PIXELS => Cow::Owned(double(&base)),
             _ => continue,
         };
         match rxing_read(&candidate) {
@@ -92,8 +138,7 @@ fn decode_luma(image: GrayImage, prefix: Option<&str>) -> Result<Vec<String>, De
         }
     }
     if pixels <= LARGE_IMAGE_PIXELS {
-        let mut prepared =
-            rqrr::PreparedImage::prepare(stretched().cloned().unwrap_or_else(|| image.clone()));
+        let mut prepared = rqrr::PreparedImage::prepare(base);
         let grids = prepared.detect_grids();
         saw_code |= !grids.is_empty();
         let texts: Vec<String> = grids
@@ -174,90 +219,20 @@ fn prefer_prefixed(first: String, image: &GrayImage, prefix: Option<&str>) -> Ve
     texts
 }
 
-/// Stretches the 1st to 99th percentile of brightness to the full range; `None` when the image is
-/// already high in contrast (nothing to gain).
-fn stretch_contrast(image: &GrayImage) -> Option<GrayImage> {
-    let mut histogram = [0u64; 256];
-    for p in image.pixels() {
-        histogram[usize::from(p.0[0])] += 1;
-    }
-    let total: u64 = histogram.iter().sum();
-    let percentile = |q: u64| {
-        let mut seen = 0;
-        for (level, count) in histogram.iter().enumerate() {
-            seen += count;
-            if seen * 100 >= total * q {
-                return level as u8;
-            }
-        }
-        255
-    };
-    let (lo, hi) = (percentile(1), percentile(99));
-    if hi <= lo || (lo <= 30 && hi >= 225) {
-        return None;
-    }
-    let span = f32::from(hi - lo);
-    let mut out = image.clone();
-    for p in out.pixels_mut() {
-        p.0[0] = ((f32::from(p.0[0].clamp(lo, hi) - lo) / span) * 255.0).round() as u8;
-    }
-    Some(out)
-}
-
-fn double(image: &GrayImage) -> GrayImage {
-    image::imageops::resize(
-        image,
-        image.width() * 2,
-        image.height() * 2,
-        image::imageops::FilterType::CatmullRom,
-    )
-}
-
-fn half(image: &GrayImage) -> GrayImage {
-    image::imageops::resize(
-        image,
-        (image.width() / 2).max(1),
-        (image.height() / 2).max(1),
-        image::imageops::FilterType::Triangle,
-    )
-}
-
-fn load(bytes: &[u8]) -> Result<DynamicImage, DecodeError> {
-    if bytes.len() > MAX_IMAGE_BYTES {
-        return Err(DecodeError::TooLarge(bytes.len()));
-    }
-    let format = image::guess_format(bytes).map_err(|_| DecodeError::UnsupportedFormat)?;
-    if !matches!(format, ImageFormat::Png | ImageFormat::Jpeg) {
-        return Err(DecodeError::UnsupportedFormat);
-    }
-    let corrupt = |e: image::ImageError| DecodeError::Corrupt(e.to_string());
-    let (width, height) = ImageReader::with_format(Cursor::new(bytes), format)
-        .into_dimensions()
-        .map_err(corrupt)?;
-    if u64::from(width) * u64::from(height) > MAX_IMAGE_PIXELS {
-        return Err(DecodeError::TooManyPixels { width, height });
-    }
-    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
-    let mut limits = Limits::default();
-    limits.max_image_width = Some(width);
-    limits.max_image_height = Some(height);
-    limits.max_alloc = Some(MAX_IMAGE_PIXELS * 4 + 64 * 1024 * 1024);
-    reader.limits(limits);
-    let mut decoder = reader.into_decoder().map_err(corrupt)?;
-    let orientation = decoder.orientation().map_err(corrupt)?;
-    let mut image = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
-    image.apply_orientation(orientation);
-    Ok(image)
-}
-
 #[cfg(test)]
 mod tests {
+    use std::io::Cursor;
+
+    use image::ImageFormat;
+
     use super::*;
     use crate::render_png;
 
+    const TEXT: &str = "RC1:6BFOXN*TS0BI$ZD4N9:9S6RCVN5+O30K3/XIV0W23NTDEPWK G2EP4J0BGJLFX3R3VHXK.PJ:2DPF6R:5SVBHABVCNN95SWMPHQUHQN%A0SOE+QQAB-HQ/HQ7IR.SQEEOK9SO:0D2B4*4";
+
     #[test]
     fn rendered_codes_read_back() {
-        let text = "RC1:6BFOXN*TS0BI$ZD4N9:9S6RCVN5+O30K3/XIV0W23NTDEPWK G2EP4J0BGJLFX3R3VHXK.PJ:2DPF6R:5SVBHABVCNN95SWMPHQUHQN%A0SOE+QQAB-HQ/HQ7IR.SQEEOK9SO:0D2B4*4";
+        let text = TEXT;
         for module in [1, 2, 6] {
             let png = render_png(text, module).expect("render");
             assert_eq!(
@@ -312,9 +287,68 @@ mod tests {
             decode_image(&out),
             Err(DecodeError::TooManyPixels {
                 width: 100_000,
-                height: 100_000
+                height: 100_000,
+                limit: MAX_IMAGE_PIXELS
             })
         );
+    }
+
+    /// A 48-megapixel phone photo (8000 x 6000) of a desk with the card's code on it, softened and
+    /// noisy around the card (a PNG noisy all over would pass the upload limit), as a JPEG and as a
+    /// PNG, with modules of `module` pixels.
+    fn big_photo(module: u32) -> (Vec<u8>, Vec<u8>) {
+        let code = crate::render_luma(TEXT, module).expect("render");
+        let mut photo = GrayImage::from_pixel(8000, 6000, image::Luma([140]));
+        let card =
+            image::GrayImage::from_pixel(code.width() * 3, code.height() + 200, image::Luma([230]));
+        image::imageops::overlay(&mut photo, &card, 2500, 2600);
+        let code = image::imageops::blur(&code, 1.0);
+        image::imageops::overlay(&mut photo, &code, 2500 + i64::from(code.width()), 2700);
+        let mut state = 0x2545_f491u32;
+        for (_, _, p) in photo
+            .enumerate_pixels_mut()
+            .filter(|(x, y, _)| (2000..6000).contains(x) && (2200..4200).contains(y))
+        {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            p.0[0] = p.0[0].saturating_add((state >> 28) as u8).saturating_sub(8);
+        }
+        let mut jpeg = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 85)
+            .encode_image(&photo)
+            .expect("jpeg");
+        let mut png = Vec::new();
+        photo
+            .write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
+            .expect("png");
+        (jpeg, png)
+    }
+
+    #[test]
+    fn a_48_megapixel_photo_is_searched_reduced_and_still_reads() {
+        // Modules of 8 pixels: a card a sixth as wide as the photo. Reduced, they are 4.6 pixels.
+        let (jpeg, png) = big_photo(8);
+        for (kind, bytes) in [("jpeg", &jpeg), ("png", &png)] {
+            let working = load_luma(bytes, MAX_IMAGE_PIXELS).expect("load");
+            assert!(
+                u64::from(working.width()) * u64::from(working.height()) <= crate::WORKING_PIXELS,
+                "{kind}: searched at {:?}",
+                working.dimensions()
+            );
+            assert_eq!(decode_payload(bytes, "RC1:"), Ok(TEXT.to_owned()), "{kind}");
+        }
+        // A caller's lower limit refuses it from the header, naming the limit.
+        let refused = decode_payload_within(&jpeg, "RC1:", 24_000_000).expect_err("over the limit");
+        assert_eq!(
+            refused,
+            DecodeError::TooManyPixels {
+                width: 8000,
+                height: 6000,
+                limit: 24_000_000
+            }
+        );
+        assert!(refused.to_string().contains("24.0 megapixels"), "{refused}");
     }
 
     proptest::proptest! {

@@ -8,12 +8,20 @@
 #![deny(missing_docs)]
 
 mod decode;
+mod filter;
+mod load;
 #[cfg(feature = "photoset")]
 pub mod photoset;
+mod portrait;
 mod printed;
 mod render;
 
-pub use decode::{DecodeError, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, decode_image, decode_payload};
+pub use decode::{
+    DecodeError, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, decode_image, decode_payload,
+    decode_payload_within,
+};
+pub use load::{MAX_DECODE_BYTES, WORKING_PIXELS, check_image};
+pub use portrait::{MAX_PORTRAIT_PIXELS, load_portrait};
 pub use printed::{
     CARD_HEIGHT, CARD_MODULE_PX, CARD_WIDTH, PrintedCard, font_covers, render_card_png,
 };

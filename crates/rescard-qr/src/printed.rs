@@ -140,7 +140,8 @@ pub fn render_card_png(
 
     // Portrait, or an empty frame where a photo would be.
     let (px, py, pw, ph) = (30i32, 118i32, 230u32, 295u32);
-    match portrait.and_then(|bytes| image::load_from_memory(bytes).ok()) {
+    // Loaded within the portrait's limits: a record from before they applied cannot make this huge.
+    match portrait.and_then(|bytes| crate::portrait::load_portrait(bytes).ok()) {
         Some(photo) => {
             let (w, h) = photo.dimensions();
             // Cover the frame, cropping the longer side.

@@ -234,6 +234,8 @@ struct HomePage {
     notice: Option<String>,
     error: Option<String>,
     fields: Vec<Field>,
+    /// Why the portrait file was refused.
+    portrait_error: Option<String>,
 }
 
 /// An act offered on a card page.
@@ -316,8 +318,12 @@ fn home(
                 .map(|(_, m)| m.clone()),
         })
         .collect();
+    let portrait_error = error
+        .as_ref()
+        .filter(|(f, _)| *f == "portrait")
+        .map(|(_, m)| m.clone());
     let general = error
-        .filter(|(f, _)| !FORM_FIELDS.iter().any(|(n, _, _)| n == f))
+        .filter(|(f, _)| *f != "portrait" && !FORM_FIELDS.iter().any(|(n, _, _)| n == f))
         .map(|(_, m)| m);
     let status = if general.is_some() || values.is_empty() {
         StatusCode::OK
@@ -333,6 +339,7 @@ fn home(
             notice,
             error: general,
             fields,
+            portrait_error,
         },
         status,
     )

@@ -98,7 +98,7 @@ pub const TOO_MANY: Shared = Shared {
 pub const SERVICE_BUSY: Shared = Shared {
     status: 503,
     name: "ServiceBusy",
-    description: "The service is at capacity for this work (`busy`); `Retry-After` says when to try again",
+    description: "The service is at capacity for this work (`image_checks_busy`: as many photos are being read as the service reads at once); `Retry-After` says when to try again",
     retry_after: true,
 };
 

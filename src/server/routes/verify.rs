@@ -5,10 +5,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use rescard_core::PREFIX;
 use rescard_core::report::VerificationJson;
 use rescard_core::verify::BATCH_LIMIT;
-use rescard_qr::DecodeError;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -19,6 +17,7 @@ use utoipa::ToSchema;
 
 use crate::server::auth::{Caller, Disclosure};
 use crate::server::error::ErrorBody;
+use crate::server::image_check;
 use crate::server::json::{ApiBytes, content_type, parse_json};
 use crate::server::limits::ClientIp;
 use crate::server::openapi::fields::Image;
@@ -76,7 +75,7 @@ pub const IMAGE_LIMIT: usize = rescard_qr::MAX_IMAGE_BYTES;
     responses(
         (status = 200, description = "The verdict (a forged or revoked card is a verdict, not an error)", body = VerifyResponse),
         Token, JsonBody, Busy,
-        (status = 413, description = "The body is larger than this endpoint takes (`body_too_large`), or the image has too many pixels (`image_too_large`)", body = ErrorBody),
+        (status = 413, description = "The body is larger than this endpoint takes (`body_too_large`), or the image has more pixels than the caller may send (`image_too_large`: 48 megapixels with a token, 24 without, by default)", body = ErrorBody),
         (status = 415, description = "Neither JSON nor a PNG or JPEG (`unsupported_media_type`), or an image that is not what its type says (`unsupported_image`)", body = ErrorBody),
         (status = 422, description = "JSON of the wrong shape (`invalid_body`), or an image with no readable QR code (`corrupt_image`, `no_qr_code`, `unreadable_qr_code`)", body = ErrorBody),
     ))]
@@ -99,10 +98,7 @@ pub async fn verify(
             .trim()
             .to_owned(),
         "image/png" | "image/jpeg" => {
-            tokio::task::spawn_blocking(move || rescard_qr::decode_payload(&body, PREFIX))
-                .await
-                .map_err(|e| AppError::internal(e.into()))?
-                .map_err(image_error)?
+            image_check::read_payload(&state, caller.0.is_none(), body).await?
         }
         _ => {
             return Err(AppError::new(
@@ -306,17 +302,4 @@ impl StatusSource for WithPassports<'_> {
         self.passports.borrow_mut().insert(serial, passport);
         Ok(report)
     }
-}
-
-fn image_error(e: DecodeError) -> AppError {
-    let (status, code) = match e {
-        DecodeError::TooLarge(_) | DecodeError::TooManyPixels { .. } => {
-            (StatusCode::PAYLOAD_TOO_LARGE, "image_too_large")
-        }
-        DecodeError::UnsupportedFormat => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_image"),
-        DecodeError::Corrupt(_) => (StatusCode::UNPROCESSABLE_ENTITY, "corrupt_image"),
-        DecodeError::NoCode => (StatusCode::UNPROCESSABLE_ENTITY, "no_qr_code"),
-        DecodeError::Unreadable => (StatusCode::UNPROCESSABLE_ENTITY, "unreadable_qr_code"),
-    };
-    AppError::new(status, code, e.to_string())
 }
