@@ -14,6 +14,7 @@ mod load;
 pub mod photoset;
 mod portrait;
 mod printed;
+mod reduce;
 mod render;
 
 pub use decode::{
