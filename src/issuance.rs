@@ -79,6 +79,15 @@ fn printable_native_name(text: &str) -> Result<NativeName, DomainError> {
 }
 
 impl Application {
+    /// [`Self::validate`] on the async runtime's blocking pool: decoding a portrait of a few
+    /// megapixels takes tens of milliseconds, too long for a runtime thread.
+    pub async fn validate_off_runtime(
+        self,
+        portrait_file: Option<Vec<u8>>,
+    ) -> Result<Result<NewCard, DomainError>, tokio::task::JoinError> {
+        tokio::task::spawn_blocking(move || self.validate(portrait_file)).await
+    }
+
     /// Validates every field and returns the application. The portrait is the base64 `portrait`
     /// field, or else `portrait_file`'s bytes.
     pub fn validate(&self, portrait_file: Option<Vec<u8>>) -> Result<NewCard, DomainError> {

@@ -247,6 +247,22 @@ impl TestApp {
         .await
     }
 
+    /// Pastes `payload` into the public check page's form, as a browser sends it, anonymously.
+    pub async fn check_page(&self, payload: &str) -> Reply {
+        let boundary = "XyZrescard";
+        let body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"payload\"\r\n\r\n{payload}\r\n--{boundary}--\r\n"
+        );
+        self.send(
+            Method::POST,
+            "/check?lang=en",
+            As::Anonymous,
+            Some(&format!("multipart/form-data; boundary={boundary}")),
+            body.into_bytes(),
+        )
+        .await
+    }
+
     pub fn audit_len(&self) -> usize {
         self.registry().audit_log().expect("audit").len()
     }

@@ -146,19 +146,8 @@ async fn the_check_page_is_strict_and_checks_a_pasted_payload() {
 
     let card = app.issue_reference().await;
     app.set_time(crate::helpers::CHECK_TIME);
-    let boundary = "XyZrescard";
-    let body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"payload\"\r\n\r\n{}\r\n--{boundary}--\r\n",
-        card["payload"].as_str().expect("payload")
-    );
     let reply = app
-        .send(
-            Method::POST,
-            "/check?lang=en",
-            As::Anonymous,
-            Some(&format!("multipart/form-data; boundary={boundary}")),
-            body.into_bytes(),
-        )
+        .check_page(card["payload"].as_str().expect("payload"))
         .await;
     assert_eq!(reply.status, StatusCode::OK);
     let html = String::from_utf8(reply.bytes).expect("utf-8");

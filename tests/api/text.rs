@@ -123,19 +123,7 @@ async fn the_officers_reason_is_shown_to_police_and_staff_only() {
 async fn the_public_check_page_gives_the_verdict_without_the_reason() {
     let app = spawn_app();
     let payload = suspended_card(&app).await;
-    let boundary = "XyZrescard";
-    let body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"payload\"\r\n\r\n{payload}\r\n--{boundary}--\r\n"
-    );
-    let reply = app
-        .send(
-            Method::POST,
-            "/check?lang=en",
-            As::Anonymous,
-            Some(&format!("multipart/form-data; boundary={boundary}")),
-            body.into_bytes(),
-        )
-        .await;
+    let reply = app.check_page(&payload).await;
     assert_eq!(reply.status, StatusCode::OK);
     let html = String::from_utf8(reply.bytes).expect("utf-8");
     assert!(html.contains("data-verdict=\"suspended\""), "{html}");

@@ -512,9 +512,13 @@ pub async fn issue(
         passport_number: opt("passport_number"),
         portrait: None,
     };
-    let new = match application.validate((!portrait.is_empty()).then_some(portrait)) {
-        Ok(n) => n,
-        Err(e) => return home(t, &s, &values, None, Some((e.field(), e.to_string()))),
+    let new = match application
+        .validate_off_runtime((!portrait.is_empty()).then_some(portrait))
+        .await
+    {
+        Ok(Ok(n)) => n,
+        Ok(Err(e)) => return home(t, &s, &values, None, Some((e.field(), e.to_string()))),
+        Err(e) => return AppError::internal(e.into()).into_response(),
     };
     let (keys, actor, now) = (state.keyring(), s.holder.name.clone(), state.now());
     match state

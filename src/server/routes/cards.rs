@@ -47,7 +47,9 @@ pub async fn issue(
 ) -> Result<impl IntoResponse, AppError> {
     let actor = staff.name;
     let new = app
-        .validate(None)
+        .validate_off_runtime(None)
+        .await
+        .map_err(|e| AppError::internal(e.into()))?
         .map_err(|e| AppError::invalid(e.field(), e.to_string()))?;
     let now = state.now();
     let keys = state.keyring();
