@@ -95,6 +95,48 @@ async fn metrics_count_requests_verdicts_and_cards() {
 }
 
 #[tokio::test]
+async fn the_cards_gauge_falls_to_zero_when_a_state_empties() {
+    let app = spawn_app();
+    let card = app.issue_reference().await;
+    let serial = card["serial"].as_str().expect("serial");
+    let metrics = || async {
+        let reply = app
+            .call(Method::GET, "/metrics", As::Role(Role::Admin), None)
+            .await;
+        String::from_utf8(reply.bytes).expect("text")
+    };
+    let suspension = format!("/api/v1/cards/{serial}/suspension");
+    app.post_ok(
+        &suspension,
+        As::Role(Role::Issuer),
+        serde_json::json!({"reason": "check"}),
+    )
+    .await;
+    let text = metrics().await;
+    assert!(
+        text.contains(r#"rescard_cards{state="suspended"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"rescard_cards{state="active"} 0"#),
+        "{text}"
+    );
+    let reply = app
+        .call(Method::DELETE, &suspension, As::Role(Role::Issuer), None)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let text = metrics().await;
+    assert!(
+        text.contains(r#"rescard_cards{state="suspended"} 0"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"rescard_cards{state="active"} 1"#),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn health_and_trust_list() {
     let app = spawn_app();
     assert_eq!(

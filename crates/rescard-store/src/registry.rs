@@ -500,18 +500,22 @@ impl Registry {
         Ok((sequence, entries))
     }
 
-    /// Number of cards in each state.
+    /// Number of cards in each state, every state listed (0 when no card is in it).
     pub fn count_by_state(&self) -> Result<Vec<(CardState, u64)>> {
         let mut stmt = self
             .conn
-            .prepare("SELECT state, COUNT(*) FROM cards GROUP BY state ORDER BY state")?;
+            .prepare("SELECT state, COUNT(*) FROM cards GROUP BY state")?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
-        let mut out = Vec::new();
+        // Every state, a state no card is in with 0: a gauge fed only the states that have cards
+        // would keep the last count of a state that dropped to none.
+        let mut out: Vec<(CardState, u64)> = CardState::ALL.iter().map(|s| (*s, 0)).collect();
         for row in rows {
             let (state, n) = row?;
             let state = CardState::from_name(&state)
                 .ok_or_else(|| StoreError::Corrupt(format!("state {state:?}")))?;
-            out.push((state, u64::try_from(n).unwrap_or(0)));
+            if let Some(slot) = out.iter_mut().find(|(s, _)| *s == state) {
+                slot.1 = u64::try_from(n).unwrap_or(0);
+            }
         }
         Ok(out)
     }
