@@ -411,3 +411,32 @@ async fn the_console_refuses_a_portrait_that_does_not_decode() {
         "a real portrait is taken"
     );
 }
+
+/// Text an older registry may hold, written before reasons were checked, cannot reorder the page
+/// around it: it is isolated in `<bdi>`, and escaped.
+#[tokio::test]
+async fn registry_text_with_direction_overrides_is_isolated_on_the_card_page() {
+    let app = spawn_app();
+    app.issue_reference().await;
+    let conn = rusqlite::Connection::open(crate::helpers::registry_path(&app.dir)).expect("open");
+    conn.execute(
+        "UPDATE cards SET state = 'suspended', state_reason = ?1 WHERE serial = '000000013'",
+        ["\u{202e}DILAV <b>x</b>"],
+    )
+    .expect("old text");
+    let (session, _) = sign_in(&app, &app.tokens[&Role::Issuer]).await;
+    let page = console(
+        &app,
+        Method::GET,
+        "/console/cards/000000013",
+        Some(&session),
+        None,
+        "",
+    )
+    .await;
+    let html = String::from_utf8(page.bytes).expect("utf-8");
+    assert!(
+        html.contains("<bdi>\u{202e}DILAV &#60;b&#62;x&#60;/b&#62;</bdi>"),
+        "{html}"
+    );
+}
