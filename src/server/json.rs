@@ -80,13 +80,7 @@ pub async fn json_unless_image(
 ) -> axum::response::Response {
     use axum::response::IntoResponse as _;
     let headers = request.headers();
-    let media = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase())
-        .unwrap_or_default();
-    if media.starts_with("image/") {
+    if content_type(headers).starts_with("image/") {
         return next.run(request).await;
     }
     let too_large = || {

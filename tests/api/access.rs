@@ -91,10 +91,7 @@ async fn every_role_and_anonymous_against_every_route_of_the_router() {
 #[tokio::test]
 async fn the_openapi_document_and_the_router_agree_on_who_may_call_what() {
     let app = spawn_app();
-    let doc = app
-        .call(Method::GET, "/api/v1/openapi.json", As::Anonymous, None)
-        .await
-        .json();
+    let doc = app.openapi().await;
     let paths = doc["paths"].as_object().expect("paths");
     let mut described = 0;
     for (path, operations) in paths {

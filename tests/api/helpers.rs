@@ -247,6 +247,13 @@ impl TestApp {
         .await
     }
 
+    /// The service's OpenAPI document.
+    pub async fn openapi(&self) -> Value {
+        self.call(Method::GET, "/api/v1/openapi.json", As::Anonymous, None)
+            .await
+            .json()
+    }
+
     /// Pastes `payload` into the public check page's form, as a browser sends it, anonymously.
     pub async fn check_page(&self, payload: &str) -> Reply {
         let boundary = "XyZrescard";

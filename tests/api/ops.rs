@@ -8,10 +8,7 @@ use crate::helpers::{As, spawn_app};
 #[tokio::test]
 async fn the_openapi_document_describes_every_endpoint() {
     let app = spawn_app();
-    let doc = app
-        .call(Method::GET, "/api/v1/openapi.json", As::Anonymous, None)
-        .await
-        .json();
+    let doc = app.openapi().await;
     let paths = doc["paths"].as_object().expect("paths");
     for (path, method) in [
         ("/api/v1/cards", "post"),

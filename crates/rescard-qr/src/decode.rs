@@ -220,7 +220,7 @@ fn prefer_prefixed(first: String, image: &GrayImage, prefix: Option<&str>) -> Ve
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::io::Cursor;
 
     use image::ImageFormat;
@@ -269,12 +269,11 @@ mod tests {
         ));
     }
 
-    #[test]
-    fn a_pixel_bomb_is_refused_from_its_header() {
-        // A PNG claiming 100000 x 100000 pixels, with one tiny data chunk behind it.
+    /// A few dozen bytes of PNG claiming `width` x `height` pixels, with one tiny data chunk behind.
+    pub(crate) fn pixel_bomb(width: u32, height: u32) -> Vec<u8> {
         let mut out = Vec::new();
         {
-            let encoder = png::Encoder::new(Cursor::new(&mut out), 100_000, 100_000);
+            let encoder = png::Encoder::new(Cursor::new(&mut out), width, height);
             let mut writer = encoder.write_header().expect("header");
             writer
                 .write_chunk(
@@ -283,6 +282,12 @@ mod tests {
                 )
                 .expect("chunk");
         }
+        out
+    }
+
+    #[test]
+    fn a_pixel_bomb_is_refused_from_its_header() {
+        let out = pixel_bomb(100_000, 100_000);
         assert_eq!(
             decode_image(&out),
             Err(DecodeError::TooManyPixels {

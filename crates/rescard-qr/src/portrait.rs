@@ -66,17 +66,7 @@ mod tests {
             Ok((300, 400))
         );
         // A few dozen bytes declaring 50000 x 50000: refused before any decoding.
-        let mut bomb = Vec::new();
-        {
-            let encoder = png::Encoder::new(Cursor::new(&mut bomb), 50_000, 50_000);
-            let mut writer = encoder.write_header().expect("header");
-            writer
-                .write_chunk(
-                    png::chunk::IDAT,
-                    &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
-                )
-                .expect("chunk");
-        }
+        let bomb = crate::decode::tests::pixel_bomb(50_000, 50_000);
         assert_eq!(
             load_portrait(&bomb),
             Err(DecodeError::TooManyPixels {

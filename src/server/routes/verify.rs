@@ -67,7 +67,7 @@ pub const IMAGE_LIMIT: usize = rescard_qr::MAX_IMAGE_BYTES;
 ///
 /// Anyone may check a card; a token adds registry data by role. Checks without a token are rate
 /// limited per address (429 with `Retry-After`), and so are image checks while too many images are
-/// being read at once (429, or 503 `busy`, with `Retry-After`).
+/// being read at once (503 `image_checks_busy`, with `Retry-After`).
 #[utoipa::path(post, path = "/api/v1/verify", tag = "verify",
     request_body(description = "JSON `{\"payload\": \"RC1:…\"}`, or a PNG or JPEG image of the QR code", content(
         (VerifyRequest = "application/json"), (Image = "image/png"), (Image = "image/jpeg"))),
