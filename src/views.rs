@@ -94,7 +94,7 @@ impl From<&CardRecord> for RecordJson {
             state_reason: r.state_reason.clone(),
             holder: HolderJson::from(c.holder()),
             itn: c.itn().to_string(),
-            passport_number: r.passport_number.clone(),
+            passport_number: r.passport_number.as_ref().map(ToString::to_string),
             permit: c.permit().as_str(),
             valid_from: c.validity().from(),
             printed_valid_until: c.validity().until(),
@@ -102,8 +102,8 @@ impl From<&CardRecord> for RecordJson {
             replaces: r.replaces.map(|s| s.to_string()),
             replaced_by: r.replaced_by.map(|s| s.to_string()),
             has_portrait: r.portrait.is_some(),
-            kid: r.kid.clone(),
-            issued_at: r.issued_at.clone(),
+            kid: r.kid.to_string(),
+            issued_at: rescard_store::timestamp(r.issued_at),
             issued_by: r.issued_by.clone(),
             payload: r.payload.clone(),
             history: r.history.clone(),
@@ -143,7 +143,7 @@ pub fn printed_card(card: &rescard_core::Card, payload: &str) -> rescard_qr::Pri
 pub fn card_png(record: &CardRecord) -> Result<Vec<u8>, rescard_qr::RenderError> {
     rescard_qr::render_card_png(
         &printed_card(&record.card, &record.payload),
-        record.portrait.as_deref(),
+        record.portrait.as_ref().map(rescard_core::Portrait::bytes),
     )
 }
 

@@ -57,8 +57,8 @@ pub fn print_record(r: &CardRecord, json: bool) -> Result<u8> {
     for e in &r.history {
         outln!(
             "    {}  {:<20} {:<12} {}",
-            escape(&e.at),
-            escape(&e.action),
+            rescard_store::timestamp(e.at),
+            e.label(),
             escape(&e.actor),
             escape(&e.details.to_string())
         )?;

@@ -2,7 +2,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
 use rescard_core::TrustList;
-use rescard_store::Registry;
+use rescard_store::{Location, Registry, StoreError};
 
 use super::Cli;
 use crate::keystore::KeyDir;
@@ -10,10 +10,12 @@ use crate::keystore::KeyDir;
 /// The registry's file name in the data directory.
 pub const REGISTRY_FILE: &str = "registry.sqlite";
 
-/// What every command works on: the data and key directories and the actor's name.
+/// What every command works on: the data and key directories, the registry and the actor's name.
 pub struct Context {
     /// The data directory.
     pub data: PathBuf,
+    /// The registry: `--database`, or the SQLite file in the data directory.
+    pub database: Location,
     /// The key directory.
     pub keys: KeyDir,
     /// Who acts.
@@ -21,9 +23,13 @@ pub struct Context {
 }
 
 impl Context {
-    /// The context the command line names.
-    pub fn new(cli: &Cli) -> Self {
-        Self::at(&cli.data, &cli.keys, cli.actor.clone())
+    /// The context the command line names, or what is wrong with its `--database`.
+    pub fn new(cli: &Cli) -> Result<Self, StoreError> {
+        let mut ctx = Self::at(&cli.data, &cli.keys, cli.actor.clone());
+        if let Some(url) = cli.database.as_deref().filter(|u| !u.is_empty()) {
+            ctx.database = Location::parse(url)?;
+        }
+        Ok(ctx)
     }
 
     /// A context on these directories.
@@ -36,21 +42,33 @@ impl Context {
         });
         Self {
             data: data.to_path_buf(),
+            database: Location::Sqlite(data.join(REGISTRY_FILE)),
             keys: KeyDir::new(keys),
             actor,
         }
     }
 
-    /// The registry file.
-    pub fn registry_path(&self) -> PathBuf {
-        self.data.join(REGISTRY_FILE)
+    /// Whether this machine works on a registry (an issuing machine or a replica), rather than
+    /// being a checker: an SQLite file in the data directory, or a PostgreSQL database.
+    pub fn holds_registry(&self) -> bool {
+        match &self.database {
+            Location::Sqlite(path) => path.exists(),
+            Location::Postgres(_) => true,
+        }
     }
 
-    /// Creates the data directory and the registry (for `init`).
+    /// Creates the registry: the data directory and the SQLite file, or the schema of an empty
+    /// PostgreSQL database (for `init` and `serve`).
     pub fn create_registry(&self) -> Result<Registry> {
-        rescard_store::create_private_dir(&self.data)
-            .with_context(|| format!("creating {}", self.data.display()))?;
-        Ok(Registry::open(&self.registry_path())?)
+        if let Location::Sqlite(path) = &self.database {
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            rescard_store::create_private_dir(dir)
+                .with_context(|| format!("creating {}", dir.display()))?;
+        }
+        self.connect()
     }
 
     /// The registry; it must exist.
@@ -58,7 +76,7 @@ impl Context {
         match self.registry_if_any()? {
             Some(r) => Ok(r),
             None => bail!(
-                "no registry in {}: run `rescard init` first (or pass --data)",
+                "no registry in {}: run `rescard init` first (or pass --data, or --database)",
                 self.data.display()
             ),
         }
@@ -66,13 +84,14 @@ impl Context {
 
     /// The registry if this machine has one (an issuing machine), `None` on a checker.
     pub fn registry_if_any(&self) -> Result<Option<Registry>> {
-        let path = self.registry_path();
-        if !path.exists() {
+        if !self.holds_registry() {
             return Ok(None);
         }
-        Ok(Some(
-            Registry::open(&path).with_context(|| format!("opening {}", path.display()))?,
-        ))
+        self.connect().map(Some)
+    }
+
+    fn connect(&self) -> Result<Registry> {
+        Registry::connect(&self.database).with_context(|| format!("opening {}", self.database))
     }
 
     /// The issuing machine's own issuer keys (`--keys`). Only a machine that holds the registry uses

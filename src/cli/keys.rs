@@ -104,7 +104,7 @@ pub fn sync(ctx: &Context, url: &str, pin: Option<&str>) -> Result<u8> {
                 .ok_or_else(|| anyhow::anyhow!("--pin takes a key id of 16 hex digits"))
         })
         .transpose()?;
-    if ctx.registry_path().exists() {
+    if ctx.holds_registry() {
         anyhow::bail!(
             "{} holds a registry: an issuing machine checks cards against its own keys and registry. A checker syncs into a data directory of its own (--data)",
             ctx.data.display()

@@ -30,6 +30,8 @@ use rescard_core::{Reason, Serial};
 pub use context::{Context, REGISTRY_FILE};
 use output::{errln, outln};
 
+/// Exit code for a command line that is wrong (as clap's own).
+pub const EXIT_USAGE: u8 = 2;
 /// Exit code for an act refused or failed.
 pub const EXIT_FAILED: u8 = 1;
 /// Exit code of `verify --require-fresh` for a genuine card whose status is stale or not known (no
@@ -48,6 +50,17 @@ pub struct Cli {
     /// Directory of the issuer keys.
     #[arg(long, env = "RESCARD_KEYS", default_value = "./keys", global = true)]
     pub keys: PathBuf,
+    /// The registry: `sqlite:PATH`, or a PostgreSQL URL (`postgres://USER@HOST/DATABASE`) that
+    /// several `serve` replicas may share; the password from the URL or PGPASSWORD
+    /// [default: the SQLite file in --data].
+    #[arg(
+        long,
+        env = "RESCARD_DATABASE",
+        global = true,
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database: Option<String>,
     /// Who is acting, recorded with every registry act [default: cli:$USER].
     #[arg(long, env = "RESCARD_ACTOR", global = true)]
     pub actor: Option<String>,
@@ -316,7 +329,13 @@ pub fn main() -> ExitCode {
 
 /// Runs a parsed command line; `Ok` carries the exit code.
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
-    let ctx = Context::new(&cli);
+    let ctx = match Context::new(&cli) {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            errln!("error: --database: {}", output::escape(&e.to_string()));
+            return Ok(EXIT_USAGE);
+        }
+    };
     let now = Utc::now();
     match cli.command {
         Command::Init => keys::init(&ctx, now),

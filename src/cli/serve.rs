@@ -89,21 +89,14 @@ fn parse_public_url(text: &str) -> Result<String, String> {
 /// The name of the first admin token, made when a registry has none.
 pub const FIRST_ADMIN: &str = "admin";
 
-/// Makes the first `admin` token if the registry has no token yet, and returns it.
+/// Makes the first `admin` token if the registry has no token yet, and returns it (once, however
+/// many replicas start together on a new database).
 pub fn first_admin_token(
     registry: &mut Registry,
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<String>> {
-    if registry.has_tokens()? {
-        return Ok(None);
-    }
-    Ok(Some(registry.create_token(
-        FIRST_ADMIN,
-        Role::Admin,
-        actor,
-        now,
-    )?))
+    Ok(registry.create_first_token(FIRST_ADMIN, Role::Admin, actor, now)?)
 }
 
 /// `rescard serve`: initialises an empty data directory, then serves until SIGINT or SIGTERM.
@@ -129,7 +122,7 @@ pub fn run(ctx: &Context, args: &ServeArgs, now: DateTime<Utc>) -> Result<u8> {
         outln!("admin token: {token}")?;
     }
     drop(registry);
-    let db = Db::open(&ctx.registry_path())?;
+    let db = Db::open(&ctx.database)?;
     let state = AppState::new(db, ctx.keys.clone(), args.config(), Arc::new(Utc::now))?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {

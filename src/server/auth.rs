@@ -44,14 +44,14 @@ impl FromRequestParts<AppState> for Caller {
         if let Some(known) = parts.extensions.get::<Self>() {
             return Ok(known.clone());
         }
-        let caller = Self::authenticate(parts, state)?;
+        let caller = Self::authenticate(parts, state).await?;
         parts.extensions.insert(caller.clone());
         Ok(caller)
     }
 }
 
 impl Caller {
-    fn authenticate(parts: &Parts, state: &AppState) -> Result<Self, AppError> {
+    async fn authenticate(parts: &Parts, state: &AppState) -> Result<Self, AppError> {
         let ClientIp(ip) = ClientIp::of(parts);
         let Some(value) = parts.headers.get(AUTHORIZATION) else {
             return Ok(Self(None));
@@ -64,8 +64,12 @@ impl Caller {
             .ok_or_else(|| {
                 AppError::unauthorized("the Authorization header must be `Bearer <token>`")
             })?;
-        // One lookup by the token's hash: short enough to run here rather than on the blocking pool.
-        let holder = state.db().read_now(|r| r.authenticate(token))?;
+        // One lookup by the token's hash (on SQLite short enough to run here).
+        let token = token.to_owned();
+        let holder = state
+            .db()
+            .read_short(move |r| r.authenticate(&token))
+            .await?;
         match holder {
             Some(h) => Ok(Self(Some(h))),
             // A valid token always works; bad ones are counted per client, and past the allowance get

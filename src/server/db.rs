@@ -1,18 +1,26 @@
-//! The registry as the service uses it; SQLite never blocks the async runtime. Reads run on tokio's
-//! blocking pool and take a connection from a small pool. Writes go to one writer thread with the one
-//! write connection (SQLite has one writer at a time anyway), which commits them in groups: the
-//! writes that arrive while a group is being written wait in a queue, and the next group runs all of
-//! them in one transaction, each in a savepoint of its own, and flushes the disk once. Every request
-//! still gets its answer only after the commit that holds its write, so an acknowledged act is as
-//! durable as before; one that fails leaves no trace and does not disturb the others.
+//! The registry as the service uses it, on either backend; registry access never blocks the async
+//! runtime. The storage interface is synchronous (one connection, used by one thread at a time), and
+//! the service bounds it: reads run on tokio's blocking pool, at most [`READS_PER_CORE`] a processor,
+//! each on a connection from a small pool. Writes go to one writer thread with one write connection
+//! (the registry has one writer at a time anyway: SQLite's lock, PostgreSQL's advisory lock), which
+//! commits them in groups: the writes that arrive while a group is being written wait in a queue,
+//! and the next group runs all of them in one transaction, each in a savepoint of its own, and
+//! flushes once. Every request gets its answer only after the commit that holds its write, so an
+//! acknowledged act is durable; one that fails leaves no trace and does not disturb the others. The
+//! group commit is per replica: replicas on one PostgreSQL database each have their own, and take
+//! the write lock in turn.
+//!
+//! Checks read no registry at all: they read the [`StatusMirror`], which the writer brings up to date
+//! after each group and a follower thread every [`FOLLOW_EVERY`](super::status_mirror::FOLLOW_EVERY).
 
-use std::path::{Path, PathBuf};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
-use rescard_store::{Registry, StoreError};
+use rescard_store::storage::Backend;
+use rescard_store::{Location, Registry, StoreError};
 
 use super::AppError;
+use super::status_mirror::{FOLLOW_EVERY, StatusMirror};
 
 /// How many reads run at once, a processor: the rest wait for a turn without holding a thread. More
 /// would only add threads and SQLite connections (each with its page cache) competing for the same
@@ -23,10 +31,14 @@ const MAX_GROUP: usize = 256;
 
 /// The registry behind the service.
 pub struct Db {
-    path: PathBuf,
+    location: Location,
     writes: mpsc::Sender<Job>,
     readers: Mutex<Vec<Registry>>,
     read_turns: tokio::sync::Semaphore,
+    mirror: Arc<StatusMirror>,
+    /// Whether a short read may run on the calling thread: an SQLite lookup is a few pages in the
+    /// OS cache, cheaper than a trip to the blocking pool; a PostgreSQL one is a network round trip.
+    inline_reads: bool,
 }
 
 /// A queued write: runs on the writer, says whether it succeeded, and returns how to deliver its
@@ -36,20 +48,43 @@ type Job = Box<dyn FnOnce(&mut Registry) -> (bool, Deliver) + Send>;
 type Deliver = Box<dyn FnOnce(&Result<(), String>) + Send>;
 
 impl Db {
-    /// Opens the registry at `path`, creating it and migrating its schema.
-    pub fn open(path: &Path) -> Result<Arc<Self>, StoreError> {
-        let writer = Registry::open(path)?;
+    /// Opens the registry at `location`, creating it and migrating its schema, loads every card's
+    /// status into memory and starts following the registry.
+    pub fn open(location: &Location) -> Result<Arc<Self>, StoreError> {
+        let writer = Registry::connect(location)?;
+        let mirror = Arc::new(StatusMirror::load(&writer)?);
+        let follower = Registry::connect(location)?;
+        let inline_reads = writer.backend() == Backend::Sqlite;
         let (writes, queue) = mpsc::channel();
+        let writer_mirror = Arc::clone(&mirror);
         std::thread::Builder::new()
             .name("registry-writer".into())
-            .spawn(move || write_groups(writer, queue))
+            .spawn(move || write_groups(writer, queue, &writer_mirror))
             .map_err(|e| StoreError::Commit(format!("cannot start the writer thread: {e}")))?;
-        Ok(Arc::new(Self {
-            path: path.to_path_buf(),
+        let db = Arc::new(Self {
+            location: location.clone(),
             writes,
             readers: Mutex::new(Vec::new()),
             read_turns: tokio::sync::Semaphore::new(max_reads()),
-        }))
+            mirror,
+            inline_reads,
+        });
+        let weak = Arc::downgrade(&db);
+        std::thread::Builder::new()
+            .name("registry-follower".into())
+            .spawn(move || follow(&weak, follower))
+            .map_err(|e| StoreError::Commit(format!("cannot start the follower thread: {e}")))?;
+        Ok(db)
+    }
+
+    /// Every card's status, as of the last word from the registry.
+    pub fn mirror(&self) -> &StatusMirror {
+        &self.mirror
+    }
+
+    /// Which backend holds the registry.
+    pub fn location(&self) -> &Location {
+        &self.location
     }
 
     /// Runs `f` on a read connection.
@@ -64,14 +99,19 @@ impl Db {
         run_blocking(move || db.with_reader(f)).await
     }
 
-    /// Runs a short read, a few lookups by key such as a card's status, on the calling thread: for
-    /// the verify endpoint, where handing the work to the blocking pool and back cost more than the
-    /// lookup (the pages are in the OS cache; a lookup reads three or four).
-    pub fn read_now<T>(
-        &self,
-        f: impl FnOnce(&Registry) -> Result<T, StoreError>,
-    ) -> Result<T, AppError> {
-        self.with_reader(f).map_err(AppError::from)
+    /// Runs a short read, a lookup or two by key such as a token's: on the calling thread on SQLite,
+    /// where handing the work to the blocking pool and back cost more than the lookup (the pages are
+    /// in the OS cache; a lookup reads three or four); on the blocking pool on PostgreSQL.
+    pub async fn read_short<T, F>(self: &Arc<Self>, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Registry) -> Result<T, StoreError> + Send + 'static,
+    {
+        if self.inline_reads {
+            self.with_reader(f).map_err(AppError::from)
+        } else {
+            self.read(f).await
+        }
     }
 
     /// Runs `f` on a pooled read connection (opening one when none is free).
@@ -86,7 +126,7 @@ impl Db {
             .pop();
         let reader = match pooled {
             Some(r) => r,
-            None => Registry::open(&self.path)?,
+            None => Registry::connect(&self.location)?,
         };
         let result = f(&reader);
         if let Ok(mut idle) = self.readers.lock() {
@@ -132,9 +172,33 @@ fn max_reads() -> usize {
     READS_PER_CORE * std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
+/// The follower thread: every [`FOLLOW_EVERY`], brings the status mirror up to date with what other
+/// replicas and the command line did, until the service is gone. A registry that cannot be reached
+/// is asked again at the next turn (its connection is made again when it is back).
+fn follow(db: &Weak<Db>, registry: Registry) {
+    let mut unreachable = false;
+    loop {
+        std::thread::sleep(FOLLOW_EVERY);
+        let Some(db) = db.upgrade() else { return };
+        match db.mirror.follow(&registry) {
+            Ok(()) if unreachable => {
+                unreachable = false;
+                tracing::info!("the registry can be reached again");
+            }
+            Ok(()) => {}
+            Err(e) if !unreachable => {
+                unreachable = true;
+                tracing::warn!(error = %e, "cannot follow the registry; checks answer from memory");
+            }
+            Err(_) => {}
+        }
+    }
+}
+
 /// The writer thread: waits for writes, and commits each batch of waiting ones as one group, until
-/// the service (every sender) is gone.
-fn write_groups(mut writer: Registry, queue: mpsc::Receiver<Job>) {
+/// the service (every sender) is gone. After a commit, and before any of its writes is
+/// acknowledged, the status mirror takes in what the group changed.
+fn write_groups(mut writer: Registry, queue: mpsc::Receiver<Job>, mirror: &StatusMirror) {
     while let Ok(first) = queue.recv() {
         let mut jobs = vec![first];
         while jobs.len() < MAX_GROUP
@@ -158,9 +222,15 @@ fn write_groups(mut writer: Registry, queue: mpsc::Receiver<Job>) {
         }));
         let committed = match group {
             Ok(outcome) => outcome.map_err(|e| e.to_string()),
-            // The thread goes on serving the next groups; SQLite rolls back what was left open.
+            // The thread goes on serving the next groups; the next group rolls back what was left open.
             Err(_) => Err("the group commit failed".to_owned()),
         };
+        if committed.is_ok()
+            && let Err(e) = mirror.follow(&writer)
+        {
+            // Committed all the same; the follower brings the mirror up to date at its next turn.
+            tracing::warn!(error = %e, "cannot read back the statuses just written");
+        }
         for deliver in delivers {
             deliver(&committed);
         }

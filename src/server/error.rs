@@ -179,7 +179,15 @@ impl From<StoreError> for AppError {
                 Self::new(StatusCode::CONFLICT, "last_admin_token", e.to_string())
             }
             StoreError::TokenName(m) => Self::invalid("name", m),
+            // The database is down or restarting: nothing was done, and the client may try again.
+            StoreError::Unavailable(_) => Self::busy(
+                "storage_unavailable",
+                5,
+                "the registry's database cannot be reached; nothing was done: try again shortly",
+            ),
             StoreError::NoActor
+            | StoreError::Location(_)
+            | StoreError::Postgres(_)
             | StoreError::Corrupt(_)
             | StoreError::Exposed(_)
             | StoreError::Commit(_)

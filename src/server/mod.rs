@@ -16,6 +16,7 @@ pub mod pages;
 mod router;
 pub mod routes;
 mod state;
+pub mod status_mirror;
 
 use std::future::Future;
 

@@ -187,25 +187,26 @@ impl AppState {
         &self.inner.signatures
     }
 
-    /// Checks one payload against the registry at `now`, on the calling thread (one status lookup),
-    /// with the keys of [`Self::keyring_for_checks`]: a kid they do not know makes it look at the key
-    /// file again at once, and check again if the keys changed.
+    /// Checks one payload at `now` against the statuses in memory ([`super::status_mirror`]), on the
+    /// calling thread, with the keys of [`Self::keyring_for_checks`]: a kid they do not know makes it
+    /// look at the key file again at once, and check again if the keys changed.
     pub fn check(
         &self,
         payload: &str,
         now: DateTime<Utc>,
     ) -> Result<rescard_core::Verification, super::AppError> {
+        let mirror = self.db().mirror();
         let with = |keys: &Keyring| {
-            self.db().read_now(|r| {
-                rescard_core::verify_cached(payload, &keys.trust, r, now, self.signatures())
-            })
+            let Ok(verification) =
+                rescard_core::verify_cached(payload, &keys.trust, mirror, now, self.signatures());
+            verification
         };
         let keys = self.keyring_for_checks();
-        let verification = with(&keys)?;
+        let verification = with(&keys);
         if verification.verdict == rescard_core::Verdict::UnknownIssuer {
             let fresh = self.keyring();
             if !Arc::ptr_eq(&fresh, &keys) {
-                return with(&fresh);
+                return Ok(with(&fresh));
             }
         }
         Ok(verification)

@@ -305,12 +305,17 @@ async fn every_act_is_attributed_to_its_token_in_the_audit_log() {
 }
 
 #[tokio::test]
-async fn an_audit_row_edited_in_sqlite_shows_in_the_api_and_in_audit_verify() {
+async fn an_audit_row_edited_in_the_database_shows_in_the_api_and_in_audit_verify() {
     let app = spawn_app();
     app.issue_reference().await;
-    let conn = rusqlite::Connection::open(crate::helpers::registry_path(&app.dir)).expect("open");
-    conn.execute_batch("DROP TRIGGER audit_append_only_update; UPDATE audit SET actor = 'nobody' WHERE action = 'issue';")
-        .expect("tamper");
+    let registry = app.registry();
+    let tamper = |sql: &str| registry.storage().raw_execute(sql, &[]).expect("tamper");
+    tamper(if crate::helpers::on_postgres() {
+        "DROP TRIGGER audit_append_only ON audit"
+    } else {
+        "DROP TRIGGER audit_append_only_update"
+    });
+    tamper("UPDATE audit SET actor = 'nobody' WHERE action = 'issue'");
     let log = app
         .call(Method::GET, "/api/v1/audit", As::Role(Role::Admin), None)
         .await
@@ -326,6 +331,8 @@ async fn an_audit_row_edited_in_sqlite_shows_in_the_api_and_in_audit_verify() {
         .expect("binary")
         .arg("--data")
         .arg(app.dir.path().join("data"))
+        .arg("--database")
+        .arg(crate::helpers::database_arg(&app.location))
         .args(["audit", "verify"])
         .assert()
         .code(1)

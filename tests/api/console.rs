@@ -418,12 +418,13 @@ async fn the_console_refuses_a_portrait_that_does_not_decode() {
 async fn registry_text_with_direction_overrides_is_isolated_on_the_card_page() {
     let app = spawn_app();
     app.issue_reference().await;
-    let conn = rusqlite::Connection::open(crate::helpers::registry_path(&app.dir)).expect("open");
-    conn.execute(
-        "UPDATE cards SET state = 'suspended', state_reason = ?1 WHERE serial = '000000013'",
-        ["\u{202e}DILAV <b>x</b>"],
-    )
-    .expect("old text");
+    app.registry()
+        .storage()
+        .raw_execute(
+            "UPDATE cards SET state = 'suspended', state_reason = ?1 WHERE serial = '000000013'",
+            &["\u{202e}DILAV <b>x</b>"],
+        )
+        .expect("old text");
     let (session, _) = sign_in(&app, &app.tokens[&Role::Issuer]).await;
     let page = console(
         &app,

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use http_body_util::BodyExt as _;
 use rescard::keystore::KeyDir;
 use rescard::server::{AppState, Db, router};
-use rescard_store::{Registry, Role};
+use rescard_store::{Location, Registry, Role};
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
@@ -22,6 +22,8 @@ pub const CHECK_TIME: &str = "2027-01-15T12:00:00Z";
 
 pub struct TestApp {
     pub dir: tempfile::TempDir,
+    /// The registry: SQLite in `dir`, or a new PostgreSQL database (see [`test_location`]).
+    pub location: Location,
     pub router: Router,
     /// The state behind the router (to hold a decode slot, say).
     pub state: AppState,
@@ -57,9 +59,8 @@ pub fn spawn_app_with(config: rescard::server::ServiceConfig) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let keys = KeyDir::new(&dir.path().join("keys"));
     keys.init(at("2026-11-01T00:00:00Z")).expect("key");
-    let path = registry_path(&dir);
-    std::fs::create_dir_all(path.parent().expect("parent")).expect("data dir");
-    let mut registry = Registry::open(&path).expect("registry");
+    let location = test_location(&dir);
+    let mut registry = Registry::connect(&location).expect("registry");
     let tokens = Role::ALL
         .into_iter()
         .map(|role| {
@@ -73,7 +74,7 @@ pub fn spawn_app_with(config: rescard::server::ServiceConfig) -> TestApp {
     let clock = Arc::new(Mutex::new(at(ISSUE_TIME)));
     let reader = Arc::clone(&clock);
     let state = AppState::new(
-        Db::open(&path).expect("db"),
+        Db::open(&location).expect("db"),
         keys,
         config,
         Arc::new(move || *reader.lock().expect("clock")),
@@ -81,6 +82,7 @@ pub fn spawn_app_with(config: rescard::server::ServiceConfig) -> TestApp {
     .expect("state");
     TestApp {
         dir,
+        location,
         routes: rescard::server::route_table(state.clone()),
         router: router(state.clone()),
         state,
@@ -91,6 +93,32 @@ pub fn spawn_app_with(config: rescard::server::ServiceConfig) -> TestApp {
 
 pub fn registry_path(dir: &tempfile::TempDir) -> PathBuf {
     dir.path().join("data").join("registry.sqlite")
+}
+
+/// Which backend the service tests run on: SQLite (the default), or PostgreSQL with
+/// `RESCARD_TEST_BACKEND=postgres` (a new database on the server `RESCARD_TEST_POSTGRES` names, for
+/// each test). `scripts/test` runs them on both.
+pub fn on_postgres() -> bool {
+    std::env::var("RESCARD_TEST_BACKEND").is_ok_and(|b| b == "postgres")
+}
+
+/// `--database` for a child `rescard` on the registry at `location` (tests have no passwords).
+pub fn database_arg(location: &Location) -> String {
+    match location {
+        Location::Sqlite(path) => format!("sqlite:{}", path.display()),
+        Location::Postgres(url) => url.clone(),
+    }
+}
+
+/// A new registry for a test, on the backend of [`on_postgres`].
+pub fn test_location(dir: &tempfile::TempDir) -> Location {
+    if on_postgres() {
+        Location::Postgres(rescard_store::testing::fresh_database())
+    } else {
+        let path = registry_path(dir);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("data dir");
+        Location::Sqlite(path)
+    }
 }
 
 /// The reference card of the design brief, as an issuance request.
@@ -132,7 +160,7 @@ impl TestApp {
     }
 
     pub fn registry(&self) -> Registry {
-        Registry::open(&registry_path(&self.dir)).expect("registry")
+        Registry::connect(&self.location).expect("registry")
     }
 
     /// Sends a raw request.
@@ -276,9 +304,10 @@ impl TestApp {
 }
 
 /// The service on a real port: a fresh registry in `dir` (the key in `dir/keys`, the registry in
-/// `dir/registry.sqlite`) with an `issuer` token, served until `shutdown` resolves.
+/// [`test_location`]) with an `issuer` token, served until `shutdown` resolves.
 pub struct LiveServer {
     pub dir: tempfile::TempDir,
+    pub location: Location,
     pub base: String,
     pub token: String,
     pub state: AppState,
@@ -293,13 +322,13 @@ pub async fn live_server(
     let keys = KeyDir::new(&dir.path().join("keys"));
     keys.init(Utc::now() - chrono::Duration::days(1))
         .expect("key");
-    let path = dir.path().join("registry.sqlite");
-    let token = Registry::open(&path)
+    let location = test_location(&dir);
+    let token = Registry::connect(&location)
         .expect("registry")
         .create_token("officer", Role::Issuer, "setup", Utc::now())
         .expect("token");
     let state = AppState::new(
-        Db::open(&path).expect("db"),
+        Db::open(&location).expect("db"),
         keys,
         config,
         Arc::new(Utc::now),
@@ -312,6 +341,7 @@ pub async fn live_server(
     let task = tokio::spawn(rescard::server::serve(listener, state.clone(), shutdown));
     LiveServer {
         dir,
+        location,
         base,
         token,
         state,

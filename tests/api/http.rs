@@ -17,7 +17,7 @@ async fn the_server_answers_over_http_and_stops_gracefully() {
     })
     .await;
     let (base, token, server) = (live.base.clone(), live.token.clone(), live.task);
-    let path = live.dir.path().join("registry.sqlite");
+    let location = live.location.clone();
 
     let client = reqwest::Client::new();
     let mut application = reference_application();
@@ -62,7 +62,7 @@ async fn the_server_answers_over_http_and_stops_gracefully() {
         "the server should be gone"
     );
     assert_eq!(
-        Registry::open(&path)
+        Registry::connect(&location)
             .expect("registry")
             .card(serial.parse().expect("serial"))
             .expect("card")

@@ -3,11 +3,13 @@
 //! that entry on. Triggers refuse UPDATE and DELETE; the chain catches whoever bypasses them.
 
 use chrono::{DateTime, Utc};
-use rusqlite::params;
+use rescard_core::Serial;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::StoreError;
+use crate::model::{AuditAction, serialize_timestamp, timestamp, to_micros};
+use crate::storage::Storage;
 
 /// The `prev_hash` of the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -16,61 +18,80 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditEntry {
     /// Position in the log, from 1.
-    pub seq: i64,
+    pub seq: u64,
     /// When.
-    pub at: String,
+    #[serde(serialize_with = "serialize_timestamp")]
+    pub at: DateTime<Utc>,
     /// Who (the token's or operator's name).
     pub actor: String,
-    /// What: `issue`, `extend`, `suspend`, `reinstate`, `revoke`, `replace`, ...
-    pub action: String,
+    /// What.
+    pub action: AuditAction,
     /// The card concerned.
-    pub serial: Option<String>,
-    /// The act's details as JSON (dates, reasons; never names, ITNs or passport numbers).
+    #[serde(serialize_with = "serialize_serial")]
+    pub serial: Option<Serial>,
+    /// The act's details as JSON text, exactly as hashed (dates, reasons; never names, ITNs or
+    /// passport numbers).
     pub details: String,
-    /// The previous entry's hash.
+    /// The previous entry's hash (hex).
     pub prev_hash: String,
-    /// This entry's hash.
+    /// This entry's hash (hex).
     pub hash: String,
 }
 
-fn entry_hash(
-    seq: i64,
-    at: &str,
-    actor: &str,
-    action: &str,
-    serial: Option<&str>,
-    details: &str,
-    prev_hash: &str,
-) -> String {
-    let canonical =
-        serde_json::json!([seq, at, actor, action, serial, details, prev_hash]).to_string();
-    hex::encode(Sha256::digest(canonical.as_bytes()))
+fn serialize_serial<S: serde::Serializer>(
+    serial: &Option<Serial>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match serial {
+        Some(serial) => s.serialize_str(&serial.to_string()),
+        None => s.serialize_none(),
+    }
 }
 
-/// Appends an entry inside `tx`, the transaction of the act it records.
+impl AuditEntry {
+    /// The hash this entry's content gives (equal to `hash` unless the entry was edited).
+    fn content_hash(&self) -> String {
+        let serial = self.serial.map(|s| s.to_string());
+        let canonical = serde_json::json!([
+            self.seq,
+            timestamp(self.at),
+            self.actor,
+            self.action.as_str(),
+            serial,
+            self.details,
+            self.prev_hash
+        ])
+        .to_string();
+        hex::encode(Sha256::digest(canonical.as_bytes()))
+    }
+}
+
+/// Appends an entry in the write transaction of the act it records: the next after the chain's head,
+/// which the transaction's write lock keeps from moving under it.
 pub(crate) fn append(
-    tx: &rusqlite::Connection,
+    store: &dyn Storage,
     now: DateTime<Utc>,
     actor: &str,
-    action: &str,
-    serial: Option<&str>,
+    action: AuditAction,
+    serial: Option<Serial>,
     details: serde_json::Value,
 ) -> Result<(), StoreError> {
-    let (last_seq, prev_hash): (i64, String) = tx
-        .prepare_cached("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")?
-        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .or_else(|e| match e {
-            rusqlite::Error::QueryReturnedNoRows => Ok((0, GENESIS.to_owned())),
-            e => Err(e),
-        })?;
-    let seq = last_seq + 1;
-    let at = now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-    let details = details.to_string();
-    let hash = entry_hash(seq, &at, actor, action, serial, &details, &prev_hash);
-    tx.prepare_cached("INSERT INTO audit (seq, at, actor, action, serial, details, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?.execute(
-        params![seq, at, actor, action, serial, details, prev_hash, hash],
-    )?;
-    Ok(())
+    let (last_seq, prev_hash) = store
+        .audit_head()?
+        .unwrap_or_else(|| (0, GENESIS.to_owned()));
+    let mut entry = AuditEntry {
+        seq: last_seq + 1,
+        // The log keeps microseconds: what is hashed is what is stored and read back.
+        at: to_micros(now),
+        actor: actor.to_owned(),
+        action,
+        serial,
+        details: details.to_string(),
+        prev_hash,
+        hash: String::new(),
+    };
+    entry.hash = entry.content_hash();
+    store.insert_audit(&entry)
 }
 
 /// What checking the chain found.
@@ -86,7 +107,7 @@ pub enum AuditCheck {
     /// The first entry where the chain breaks, and how.
     Broken {
         /// The first bad entry's `seq` (or where a missing one should be).
-        seq: i64,
+        seq: u64,
         /// What happened to it.
         problem: String,
     },
@@ -95,7 +116,7 @@ pub enum AuditCheck {
 /// Walks the chain from the first entry.
 pub(crate) fn check(entries: &[AuditEntry]) -> AuditCheck {
     let mut prev_hash = GENESIS.to_owned();
-    for (expected_seq, e) in (1..).zip(entries) {
+    for (expected_seq, e) in (1u64..).zip(entries) {
         if e.seq != expected_seq {
             let problem = if e.seq > expected_seq {
                 format!(
@@ -111,16 +132,7 @@ pub(crate) fn check(entries: &[AuditEntry]) -> AuditCheck {
                 problem,
             };
         }
-        let recomputed = entry_hash(
-            e.seq,
-            &e.at,
-            &e.actor,
-            &e.action,
-            e.serial.as_deref(),
-            &e.details,
-            &e.prev_hash,
-        );
-        if recomputed != e.hash {
+        if e.content_hash() != e.hash {
             return AuditCheck::Broken {
                 seq: e.seq,
                 problem: format!(

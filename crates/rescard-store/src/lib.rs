@@ -1,24 +1,35 @@
-//! The rescard registry: holders, cards, extensions, state changes and the hash-chained audit log,
-//! in SQLite (WAL, foreign keys, full synchronous commits).
+//! The rescard registry: holders, cards, extensions, state changes, tokens, console sessions and the
+//! hash-chained audit log.
 //!
-//! Every act checks its rules ([`rescard_core::rules`]), then writes its record and its audit entry in
-//! one `BEGIN IMMEDIATE` transaction: an act that is refused writes nothing, and two writers never
-//! allocate the same serial or ITN.
+//! What the registry does lives once, in [`Registry`]: every act checks its rules
+//! ([`rescard_core::rules`]), then writes its record and its audit entry in one write transaction, so
+//! an act that is refused writes nothing and two writers never allocate the same serial or ITN. Below
+//! it, the storage seam ([`storage::Storage`]) has two backends that only store and fetch, each with
+//! its own migrations: [`sqlite`], one file, the embedded default, and [`postgres`], one database
+//! that several service replicas share.
 #![deny(missing_docs)]
 
 mod audit;
-mod files;
+mod location;
+mod model;
+pub mod postgres;
 mod registry;
-mod schema;
 mod sessions;
+pub mod sqlite;
+pub mod storage;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 mod tokens;
 
 pub use audit::{AuditCheck, AuditEntry};
-pub use files::create_private_dir;
-pub use registry::{CardRecord, HistoryEntry, IssuedCard, NewCard, Registry, Statistics};
-pub use schema::version as schema_version;
+pub use location::{Location, redact};
+pub use model::{
+    AuditAction, CardRecord, HistoryEntry, IssuedCard, NewCard, Statistics, TokenInfo, timestamp,
+};
+pub use registry::{Registry, StatusChange};
 pub use sessions::{ConsoleSession, SESSION_PREFIX};
-pub use tokens::{Role, TOKEN_PREFIX, TokenHolder, TokenInfo};
+pub use sqlite::{create_private_dir, schema_version};
+pub use tokens::{Role, TOKEN_PREFIX, TokenHolder};
 
 use rescard_core::rules::RuleError;
 use rescard_core::{DomainError, Serial};
@@ -66,9 +77,33 @@ pub enum StoreError {
     /// A group of writes could not be committed (see `Registry::group`): none of them happened.
     #[error("storage error: the write could not be committed: {0}")]
     Commit(String),
+    /// The registry's location is not one rescard reads.
+    #[error("database: {0}")]
+    Location(String),
+    /// The database cannot be reached now (down, restarting, the network): try again.
+    #[error("the registry's database cannot be reached: {0}")]
+    Unavailable(String),
+    /// PostgreSQL refused or failed a statement.
+    #[error("storage error: {0}")]
+    Postgres(String),
     /// SQLite failed (disk full, locked for too long, I/O error).
     #[error("storage error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+}
+
+impl StoreError {
+    /// Whether the storage failed (rather than the request being refused): the act cannot go on,
+    /// and nothing of it may stay.
+    pub fn is_storage(&self) -> bool {
+        matches!(
+            self,
+            Self::Sqlite(_)
+                | Self::Postgres(_)
+                | Self::Unavailable(_)
+                | Self::Corrupt(_)
+                | Self::Commit(_)
+        )
+    }
 }
 
 /// The registry's `Result`.

@@ -6,10 +6,8 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::{OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
-use crate::registry::timestamp;
 use crate::{Registry, Result, StoreError, TokenHolder};
 
 /// The prefix of a session id, so that one is never mistaken for a token.
@@ -48,35 +46,22 @@ impl Registry {
     ) -> Result<(String, ConsoleSession)> {
         let id = random(SESSION_PREFIX)?;
         let csrf = random("")?;
-        let expires_at = now + lifetime;
+        let expires_at = crate::model::to_micros(now + lifetime);
         let tx = self.write()?;
-        tx.execute(
-            "DELETE FROM console_sessions WHERE expires_at <= ?1",
-            [timestamp(now)],
-        )?;
-        let token: Option<(i64, String)> = tx
-            .query_row(
-                "SELECT id, role FROM tokens WHERE name = ?1 AND revoked_at IS NULL",
-                [token_name],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        let Some((token_id, role)) = token else {
+        tx.delete_expired_sessions(now)?;
+        let Some(token) = tx.token_named(token_name)?.filter(|t| !t.revoked) else {
             return Err(StoreError::Token(format!(
                 "no live token named {token_name:?}"
             )));
         };
-        tx.execute(
-            "INSERT INTO console_sessions (id_hash, token_id, csrf, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![hash(&id), token_id, csrf, timestamp(now), timestamp(expires_at)],
-        )?;
+        tx.insert_session(&hash(&id), token.id, &csrf, now, expires_at)?;
         tx.commit()?;
         Ok((
             id,
             ConsoleSession {
                 holder: TokenHolder {
-                    name: token_name.to_owned(),
-                    role: role.parse()?,
+                    name: token.name,
+                    role: token.role,
                 },
                 csrf,
                 expires_at,
@@ -89,46 +74,25 @@ impl Registry {
         if !id.starts_with(SESSION_PREFIX) || id.len() > 128 {
             return Ok(None);
         }
-        let row = self
-            .connection()
-            .prepare_cached(
-                "SELECT t.name, t.role, s.csrf, s.expires_at FROM console_sessions s
-                 JOIN tokens t ON t.id = s.token_id
-                 WHERE s.id_hash = ?1 AND s.expires_at > ?2 AND t.revoked_at IS NULL",
-            )?
-            .query_row(params![hash(id), timestamp(now)], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                ))
-            })
-            .optional()?;
-        let Some((name, role, csrf, expires_at)) = row else {
-            return Ok(None);
-        };
-        Ok(Some(ConsoleSession {
-            holder: TokenHolder {
-                name,
-                role: role.parse()?,
-            },
-            csrf,
-            expires_at: expires_at
-                .parse()
-                .map_err(|e| StoreError::Corrupt(format!("session expiry {expires_at:?}: {e}")))?,
-        }))
+        Ok(self
+            .storage()
+            .live_session(&hash(id), now)?
+            .map(|row| ConsoleSession {
+                holder: TokenHolder {
+                    name: row.token_name,
+                    role: row.role,
+                },
+                csrf: row.csrf,
+                expires_at: row.expires_at,
+            }))
     }
 
     /// Ends the session with this id (signing out); whether there was one.
     pub fn end_console_session(&mut self, id: &str) -> Result<bool> {
         let tx = self.write()?;
-        let ended = tx.execute(
-            "DELETE FROM console_sessions WHERE id_hash = ?1",
-            [hash(id)],
-        )?;
+        let ended = tx.delete_session(&hash(id))?;
         tx.commit()?;
-        Ok(ended > 0)
+        Ok(ended)
     }
 }
 
@@ -141,46 +105,46 @@ mod tests {
         "2026-11-21T09:00:00Z".parse().expect("time")
     }
 
-    #[test]
-    fn a_session_lives_until_it_expires_is_ended_or_its_token_is_revoked() {
-        let mut reg = Registry::open_in_memory().expect("registry");
-        reg.create_token("admin", Role::Admin, "setup", now())
-            .expect("admin");
-        reg.create_token("officer", Role::Issuer, "admin", now())
-            .expect("officer");
-        let hours = Duration::hours(8);
-        let (id, session) = reg
-            .open_console_session("officer", now(), hours)
-            .expect("open");
-        assert!(id.starts_with(SESSION_PREFIX));
-        assert_eq!(session.holder.role, Role::Issuer);
-        assert_eq!(
-            reg.console_session(&id, now() + Duration::hours(1))
-                .expect("read"),
-            Some(session.clone())
-        );
-        // Not the token, not a guess, not after the expiry.
-        assert_eq!(reg.console_session("rcs_guess", now()).expect("read"), None);
-        assert_eq!(reg.console_session(&id, now() + hours).expect("read"), None);
-        let stored: String = reg
-            .connection()
-            .query_row("SELECT id_hash FROM console_sessions", [], |r| r.get(0))
-            .expect("row");
-        assert!(!stored.contains(&id[SESSION_PREFIX.len()..]));
+    crate::on_every_backend! {
+        fn a_session_lives_until_it_expires_is_ended_or_its_token_is_revoked(db) {
+            let mut reg = db.open();
+            reg.create_token("admin", Role::Admin, "setup", now())
+                .expect("admin");
+            reg.create_token("officer", Role::Issuer, "admin", now())
+                .expect("officer");
+            let hours = Duration::hours(8);
+            let (id, session) = reg
+                .open_console_session("officer", now(), hours)
+                .expect("open");
+            assert!(id.starts_with(SESSION_PREFIX));
+            assert_eq!(session.holder.role, Role::Issuer);
+            assert_eq!(
+                reg.console_session(&id, now() + Duration::hours(1))
+                    .expect("read"),
+                Some(session.clone())
+            );
+            // Not the token, not a guess, not after the expiry.
+            assert_eq!(reg.console_session("rcs_guess", now()).expect("read"), None);
+            assert_eq!(reg.console_session(&id, now() + hours).expect("read"), None);
+            let secret = format!("%{}%", &id[SESSION_PREFIX.len()..]);
+            let count = |sql: &str, value: &str| reg.storage().raw_count(sql, &[value]).expect("count");
+            assert_eq!(count("SELECT COUNT(*) FROM console_sessions WHERE id_hash = ?1", &hash(&id)), 1);
+            assert_eq!(count("SELECT COUNT(*) FROM console_sessions WHERE id_hash LIKE ?1 OR csrf LIKE ?1", &secret), 0);
 
-        // Signing out ends it.
-        assert!(reg.end_console_session(&id).expect("end"));
-        assert_eq!(reg.console_session(&id, now()).expect("read"), None);
+            // Signing out ends it.
+            assert!(reg.end_console_session(&id).expect("end"));
+            assert_eq!(reg.console_session(&id, now()).expect("read"), None);
 
-        // Revoking the token ends every session opened with it.
-        let (id, _) = reg
-            .open_console_session("officer", now(), hours)
-            .expect("open");
-        reg.revoke_token("officer", "admin", now()).expect("revoke");
-        assert_eq!(reg.console_session(&id, now()).expect("read"), None);
-        assert!(
-            reg.open_console_session("officer", now(), hours).is_err(),
-            "a revoked token opens no session"
-        );
+            // Revoking the token ends every session opened with it.
+            let (id, _) = reg
+                .open_console_session("officer", now(), hours)
+                .expect("open");
+            reg.revoke_token("officer", "admin", now()).expect("revoke");
+            assert_eq!(reg.console_session(&id, now()).expect("read"), None);
+            assert!(
+                reg.open_console_session("officer", now(), hours).is_err(),
+                "a revoked token opens no session"
+            );
+        }
     }
 }

@@ -8,12 +8,11 @@ use std::str::FromStr;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, params};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq as _;
 
-use crate::registry::timestamp;
+use crate::model::{AuditAction, TokenInfo};
 use crate::{Registry, Result, StoreError, audit};
 
 /// What a token may do. See the README's access table.
@@ -83,21 +82,6 @@ pub struct TokenHolder {
     pub role: Role,
 }
 
-/// A token as listed (never the secret).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct TokenInfo {
-    /// Name.
-    pub name: String,
-    /// Role.
-    pub role: &'static str,
-    /// When made.
-    pub created_at: String,
-    /// Who made it.
-    pub created_by: String,
-    /// When revoked, if it was.
-    pub revoked_at: Option<String>,
-}
-
 /// The prefix of every token, so that a leaked one is easy to recognise (and to scan for).
 pub const TOKEN_PREFIX: &str = "rct_";
 
@@ -127,6 +111,30 @@ impl Registry {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<String> {
+        self.make_token(name, role, actor, now, false)
+            .map(|token| token.unwrap_or_default())
+    }
+
+    /// Makes the token named `name` with `role` only if the registry has no token at all, in one
+    /// write: the first admin token, which replicas starting together on a new database make once.
+    pub fn create_first_token(
+        &mut self,
+        name: &str,
+        role: Role,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>> {
+        self.make_token(name, role, actor, now, true)
+    }
+
+    fn make_token(
+        &mut self,
+        name: &str,
+        role: Role,
+        actor: &str,
+        now: DateTime<Utc>,
+        only_if_none: bool,
+    ) -> Result<Option<String>> {
         check_name(name)?;
         crate::registry::check_actor(actor)?;
         let mut secret = [0u8; 32];
@@ -134,30 +142,25 @@ impl Registry {
             .map_err(|e| StoreError::Token(format!("no randomness: {e}")))?;
         let token = format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(secret));
         let tx = self.write()?;
-        let taken: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM tokens WHERE name = ?1)",
-            [name],
-            |r| r.get(0),
-        )?;
-        if taken {
+        if only_if_none && !tx.tokens()?.is_empty() {
+            return Ok(None);
+        }
+        if tx.token_named(name)?.is_some() {
             return Err(StoreError::Token(format!(
                 "a token named {name:?} exists or existed; names are not reused"
             )));
         }
-        tx.execute(
-            "INSERT INTO tokens (name, role, hash, created_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![name, role.as_str(), hash(&token), timestamp(now), actor],
-        )?;
+        tx.insert_token(name, role, &hash(&token), actor, now)?;
         audit::append(
-            &tx,
+            &*tx,
             now,
             actor,
-            "token_create",
+            AuditAction::TokenCreate,
             None,
             json!({"name": name, "role": role.as_str()}),
         )?;
         tx.commit()?;
-        Ok(token)
+        Ok(Some(token))
     }
 
     /// Ends the token named `name` at once. The last live admin token cannot be revoked: nobody could
@@ -165,27 +168,25 @@ impl Registry {
     pub fn revoke_token(&mut self, name: &str, actor: &str, now: DateTime<Utc>) -> Result<()> {
         crate::registry::check_actor(actor)?;
         let tx = self.write()?;
-        let (role, admins_left): (Option<String>, i64) = tx.query_row(
-            "SELECT (SELECT role FROM tokens WHERE name = ?1 AND revoked_at IS NULL),
-                    (SELECT COUNT(*) FROM tokens WHERE role = 'admin' AND revoked_at IS NULL)",
-            [name],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        if role.as_deref() == Some("admin") && admins_left <= 1 {
+        let token = tx
+            .token_named(name)?
+            .filter(|t| !t.revoked)
+            .ok_or_else(|| StoreError::Token(format!("no live token named {name:?}")))?;
+        if token.role == Role::Admin && tx.live_admins()? <= 1 {
             return Err(StoreError::LastAdmin(name.to_owned()));
         }
-        let changed = tx.execute(
-            "UPDATE tokens SET revoked_at = ?1 WHERE name = ?2 AND revoked_at IS NULL",
-            params![timestamp(now), name],
-        )?;
-        if changed == 0 {
+        if !tx.revoke_token(token.id, now)? {
             return Err(StoreError::Token(format!("no live token named {name:?}")));
         }
-        tx.execute(
-            "DELETE FROM console_sessions WHERE token_id = (SELECT id FROM tokens WHERE name = ?1)",
-            [name],
+        tx.delete_sessions_of(token.id)?;
+        audit::append(
+            &*tx,
+            now,
+            actor,
+            AuditAction::TokenRevoke,
+            None,
+            json!({"name": name}),
         )?;
-        audit::append(&tx, now, actor, "token_revoke", None, json!({"name": name}))?;
         tx.commit()?;
         Ok(())
     }
@@ -196,26 +197,11 @@ impl Registry {
             return Ok(None);
         }
         let presented = hash(token);
-        let row = self
-            .connection()
-            .prepare_cached(
-                "SELECT name, role, hash FROM tokens WHERE hash = ?1 AND revoked_at IS NULL",
-            )?
-            .query_row([&presented], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                ))
-            })
-            .optional()?;
-        Ok(match row {
-            Some((name, role, stored))
-                if bool::from(stored.as_bytes().ct_eq(presented.as_bytes())) =>
-            {
+        Ok(match self.storage().live_token_by_hash(&presented)? {
+            Some(t) if bool::from(t.hash.as_bytes().ct_eq(presented.as_bytes())) => {
                 Some(TokenHolder {
-                    name,
-                    role: role.parse()?,
+                    name: t.name,
+                    role: t.role,
                 })
             }
             _ => None,
@@ -224,37 +210,12 @@ impl Registry {
 
     /// Every token ever made, oldest first.
     pub fn tokens(&self) -> Result<Vec<TokenInfo>> {
-        let mut stmt = self.connection().prepare(
-            "SELECT name, role, created_at, created_by, revoked_at FROM tokens ORDER BY id",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (name, role, created_at, created_by, revoked_at) = row?;
-            out.push(TokenInfo {
-                name,
-                role: role.parse::<Role>()?.as_str(),
-                created_at,
-                created_by,
-                revoked_at,
-            });
-        }
-        Ok(out)
+        self.storage().tokens()
     }
 
     /// Whether any token was ever made (a fresh registry has none).
     pub fn has_tokens(&self) -> Result<bool> {
-        Ok(self
-            .connection()
-            .query_row("SELECT EXISTS (SELECT 1 FROM tokens)", [], |r| r.get(0))?)
+        Ok(!self.storage().tokens()?.is_empty())
     }
 }
 
@@ -266,80 +227,103 @@ mod tests {
         "2026-11-21T09:00:00Z".parse().expect("time")
     }
 
-    #[test]
-    fn a_token_authenticates_until_revoked_and_only_its_hash_is_stored() {
-        let mut reg = Registry::open_in_memory().expect("registry");
-        let token = reg
-            .create_token("officer-1", Role::Issuer, "admin", now())
-            .expect("create");
-        assert!(token.starts_with(TOKEN_PREFIX));
-        assert_eq!(
-            reg.authenticate(&token).expect("auth"),
-            Some(TokenHolder {
-                name: "officer-1".into(),
-                role: Role::Issuer
-            })
-        );
-        let stored: String = reg
-            .connection()
-            .query_row("SELECT hash FROM tokens", [], |r| r.get(0))
-            .expect("row");
-        assert_ne!(stored, token);
-        assert!(!stored.contains(&token[TOKEN_PREFIX.len()..]));
-        assert_eq!(reg.authenticate("rct_wrong").expect("auth"), None);
-        assert_eq!(
-            reg.authenticate(&token[..token.len() - 1]).expect("auth"),
-            None
-        );
-        reg.revoke_token("officer-1", "admin", now())
-            .expect("revoke");
-        assert_eq!(reg.authenticate(&token).expect("auth"), None);
-        assert!(reg.revoke_token("officer-1", "admin", now()).is_err());
-    }
+    crate::on_every_backend! {
+        fn a_token_authenticates_until_revoked_and_only_its_hash_is_stored(db) {
+            let mut reg = db.open();
+            let token = reg
+                .create_token("officer-1", Role::Issuer, "admin", now())
+                .expect("create");
+            assert!(token.starts_with(TOKEN_PREFIX));
+            assert_eq!(
+                reg.authenticate(&token).expect("auth"),
+                Some(TokenHolder {
+                    name: "officer-1".into(),
+                    role: Role::Issuer
+                })
+            );
+            let stored = |sql: &str, value: &str| {
+                reg.storage().raw_count(sql, &[value]).expect("count")
+            };
+            assert_eq!(stored("SELECT COUNT(*) FROM tokens WHERE hash = ?1", &hash(&token)), 1);
+            let secret = format!("%{}%", &token[TOKEN_PREFIX.len()..]);
+            assert_eq!(stored("SELECT COUNT(*) FROM tokens WHERE hash LIKE ?1 OR name LIKE ?1", &secret), 0);
+            assert_eq!(reg.authenticate("rct_wrong").expect("auth"), None);
+            assert_eq!(
+                reg.authenticate(&token[..token.len() - 1]).expect("auth"),
+                None
+            );
+            reg.revoke_token("officer-1", "admin", now())
+                .expect("revoke");
+            assert_eq!(reg.authenticate(&token).expect("auth"), None);
+            assert!(reg.revoke_token("officer-1", "admin", now()).is_err());
+        }
 
-    #[test]
-    fn the_last_live_admin_token_cannot_be_revoked() {
-        let mut reg = Registry::open_in_memory().expect("registry");
-        reg.create_token("admin", Role::Admin, "setup", now())
-            .expect("create");
-        reg.create_token("officer", Role::Issuer, "admin", now())
-            .expect("create");
-        assert!(matches!(
-            reg.revoke_token("admin", "admin", now()),
-            Err(StoreError::LastAdmin(_))
-        ));
-        reg.revoke_token("officer", "admin", now())
-            .expect("an issuer token can go");
-        reg.create_token("admin-2", Role::Admin, "admin", now())
-            .expect("create");
-        reg.revoke_token("admin", "admin-2", now())
-            .expect("with another admin, the first can go");
-        assert!(matches!(
-            reg.revoke_token("admin-2", "admin-2", now()),
-            Err(StoreError::LastAdmin(_))
-        ));
-    }
+        fn the_last_live_admin_token_cannot_be_revoked(db) {
+            let mut reg = db.open();
+            reg.create_token("admin", Role::Admin, "setup", now())
+                .expect("create");
+            reg.create_token("officer", Role::Issuer, "admin", now())
+                .expect("create");
+            assert!(matches!(
+                reg.revoke_token("admin", "admin", now()),
+                Err(StoreError::LastAdmin(_))
+            ));
+            reg.revoke_token("officer", "admin", now())
+                .expect("an issuer token can go");
+            reg.create_token("admin-2", Role::Admin, "admin", now())
+                .expect("create");
+            reg.revoke_token("admin", "admin-2", now())
+                .expect("with another admin, the first can go");
+            assert!(matches!(
+                reg.revoke_token("admin-2", "admin-2", now()),
+                Err(StoreError::LastAdmin(_))
+            ));
+        }
 
-    #[test]
-    fn names_are_checked_and_never_reused() {
-        let mut reg = Registry::open_in_memory().expect("registry");
-        reg.create_token("bank.kicb", Role::Bank, "admin", now())
-            .expect("create");
-        assert!(
+        fn names_are_checked_and_never_reused(db) {
+            let mut reg = db.open();
             reg.create_token("bank.kicb", Role::Bank, "admin", now())
-                .is_err()
-        );
-        for bad in ["", "a b", "../x", "name'; DROP TABLE tokens;--"] {
+                .expect("create");
             assert!(
-                reg.create_token(bad, Role::Bank, "admin", now()).is_err(),
-                "{bad}"
+                reg.create_token("bank.kicb", Role::Bank, "admin", now())
+                    .is_err()
+            );
+            for bad in ["", "a b", "../x", "name'; DROP TABLE tokens;--"] {
+                assert!(
+                    reg.create_token(bad, Role::Bank, "admin", now()).is_err(),
+                    "{bad}"
+                );
+            }
+            assert!("superuser".parse::<Role>().is_err());
+            assert_eq!(reg.tokens().expect("list").len(), 1);
+            assert!(matches!(
+                reg.verify_audit().expect("audit"),
+                crate::AuditCheck::Intact { entries: 1, .. }
+            ));
+        }
+
+        fn the_first_token_is_made_once_by_replicas_starting_together(db) {
+            let made: Vec<Option<String>> = std::thread::scope(|scope| {
+                let starts: Vec<_> = (0..4)
+                    .map(|_| {
+                        let db = &db;
+                        scope.spawn(move || {
+                            db.open()
+                                .create_first_token("admin", Role::Admin, "setup", now())
+                                .expect("first token")
+                        })
+                    })
+                    .collect();
+                starts.into_iter().map(|s| s.join().expect("thread")).collect()
+            });
+            assert_eq!(made.iter().flatten().count(), 1, "{made:?}");
+            let reg = db.open();
+            assert_eq!(reg.tokens().expect("list").len(), 1);
+            let token = made.into_iter().flatten().next().expect("one token");
+            assert_eq!(
+                reg.authenticate(&token).expect("auth").map(|h| h.role),
+                Some(Role::Admin)
             );
         }
-        assert!("superuser".parse::<Role>().is_err());
-        assert_eq!(reg.tokens().expect("list").len(), 1);
-        assert!(matches!(
-            reg.verify_audit().expect("audit"),
-            crate::AuditCheck::Intact { entries: 1, .. }
-        ));
     }
 }

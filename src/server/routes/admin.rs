@@ -32,11 +32,11 @@ pub struct AuditQuery {
 
 impl AuditQuery {
     /// The sequence to start after and the page size, or 400 for a value out of range.
-    fn page(&self) -> Result<(i64, u32), AppError> {
+    fn page(&self) -> Result<(u64, u32), AppError> {
         let bad = |message: String| AppError::new(StatusCode::BAD_REQUEST, "bad_query", message);
         let after = match self.after {
             None => 0,
-            Some(n) if n >= 0 => n,
+            Some(n) if n >= 0 => n.unsigned_abs(),
             Some(n) => {
                 return Err(bad(format!(
                     "after: {n} is not a sequence number (0 or more)"

@@ -114,16 +114,22 @@ pub async fn verify(
     // For a bank or the police, the card's record: a few lookups by key, short enough to run here.
     let record = match verification.card.as_ref() {
         Some(card) if disclosure >= Disclosure::Bank => {
-            state.db().read_now(|r| match r.card(card.serial()) {
-                Ok(record) => Ok(Some(record)),
-                Err(StoreError::NotFound(_)) => Ok(None),
-                Err(e) => Err(e),
-            })?
+            let serial = card.serial();
+            state
+                .db()
+                .read_short(move |r| match r.card(serial) {
+                    Ok(record) => Ok(Some(record)),
+                    Err(StoreError::NotFound(_)) => Ok(None),
+                    Err(e) => Err(e),
+                })
+                .await?
         }
         _ => None,
     };
     state.metrics().verdict(verification.verdict);
-    let passport = record.as_ref().and_then(|r| r.passport_number.clone());
+    let passport = record
+        .as_ref()
+        .and_then(|r| r.passport_number.as_ref().map(ToString::to_string));
     Ok(Json(VerifyResponse::new(
         &verification,
         disclosure,
@@ -156,7 +162,7 @@ impl VerifyResponse {
                 .then(|| verification.card.as_ref().map(|c| c.permit().allows_work())),
             passport_number: at_least(Disclosure::Bank).then_some(passport),
             portrait: police
-                .map(|r| r.and_then(|r| r.portrait.as_ref().map(|p| STANDARD.encode(p)))),
+                .map(|r| r.and_then(|r| r.portrait.as_ref().map(|p| STANDARD.encode(p.bytes())))),
             history: police.map(|r| r.map(|r| r.history.clone())),
         }
     }

@@ -130,11 +130,12 @@ const MIGRATIONS: &[&str] = &[
 
 /// Applies the pragmas every connection needs and the migrations not yet run.
 pub(crate) fn prepare(conn: &mut Connection) -> Result<(), StoreError> {
+    // First: another process may be creating or migrating the same registry.
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     // FULL: a transaction acknowledged to a caller survives a power cut, not only a crash.
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
     // Plans must not depend on bound values. Without this, SQLite (built with STAT4) recompiled the
     // serial lookup on every new serial, because the partial index `cards_listed` made the value
     // "interesting" to the planner: a third of a status lookup was spent parsing SQL.
@@ -142,25 +143,29 @@ pub(crate) fn prepare(conn: &mut Connection) -> Result<(), StoreError> {
         rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
         true,
     )?;
-    let done: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    let done = usize::try_from(done).unwrap_or(usize::MAX);
-    if done > MIGRATIONS.len() {
-        return Err(StoreError::Corrupt(format!(
-            "the registry has schema version {done}, newer than this rescard ({}): upgrade rescard",
-            MIGRATIONS.len()
-        )));
-    }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
-        let tx = conn.transaction()?;
+    // Each migration in a write transaction that reads the version again: two processes opening a
+    // new registry at once take turns, and the second finds the work done.
+    loop {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let done: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let done = usize::try_from(done).unwrap_or(usize::MAX);
+        if done > MIGRATIONS.len() {
+            return Err(StoreError::Corrupt(format!(
+                "the registry has schema version {done}, newer than this rescard ({}): upgrade rescard",
+                MIGRATIONS.len()
+            )));
+        }
+        let Some(sql) = MIGRATIONS.get(done) else {
+            return Ok(());
+        };
         tx.execute_batch(sql)?;
         tx.pragma_update(
             None,
             "user_version",
-            i64::try_from(i + 1).unwrap_or(i64::MAX),
+            i64::try_from(done + 1).unwrap_or(i64::MAX),
         )?;
         tx.commit()?;
     }
-    Ok(())
 }
 
 /// The schema version this build writes.

@@ -1,0 +1,809 @@
+//! The PostgreSQL backend: one database that several service replicas share.
+//!
+//! **Concurrency.** A write transaction begins by taking a transaction-scoped advisory lock
+//! (`pg_advisory_xact_lock`), the same for every writer on every replica, and keeps it until it
+//! commits or rolls back. So writers take turns, as on SQLite: under the lock a writer reads the
+//! serial counter, the highest ITN sequence of a birth date and the audit chain's head, and moves
+//! them on, and no other writer can read the same values (READ COMMITTED: each statement sees every
+//! commit made before it, so the writer that gets the lock next sees what the last one wrote). The
+//! unique constraints on serials, ITNs and audit positions stand behind the lock. Writers of one
+//! replica share a transaction (the service's group commit), so the lock is taken once a group.
+//!
+//! **Failures.** A connection that is lost, or a database that is shutting down or starting,
+//! answers [`StoreError::Unavailable`]; the next use of the backend outside a transaction connects
+//! again. The URL's password never reaches an error message ([`crate::redact`]).
+//!
+//! **Threads.** The storage interface is blocking; the client is `tokio-postgres`. Every
+//! connection's socket is driven by one background runtime of its own thread, shared by the
+//! process (`postgres-io`), and a call waits for its answer with a plain blocking wait: so a registry on
+//! PostgreSQL can be used from any thread, inside an async runtime or not, as one on SQLite can.
+
+mod schema;
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::OnceLock;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rescard_core::{CardState, CurrentStatus, Serial};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, NoTls, Row, Statement};
+
+pub use schema::version as schema_version;
+
+use crate::audit::AuditEntry;
+use crate::model::TokenInfo;
+use crate::sqlite::{parse_serial, parse_state};
+use crate::storage::{
+    Backend, Begin, CardRow, Counter, Dimension, HolderRow, NewCardRow, NewHolder, SessionRow,
+    StatusRow, Storage, TokenRow,
+};
+use crate::{Result, Role, StoreError, redact};
+
+/// The advisory lock every write transaction holds: the registry's one write lock.
+const WRITE_LOCK: i64 = 0x7265_7363_6172_6400;
+
+type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
+/// A registry in a PostgreSQL database, on one connection.
+pub struct Postgres {
+    url: String,
+    client: RefCell<Option<Client>>,
+    statements: RefCell<HashMap<&'static str, Statement>>,
+    in_transaction: Cell<bool>,
+}
+
+/// The runtime that drives every PostgreSQL connection's socket (one thread, started on first use).
+static IO: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
+
+fn io() -> Result<&'static tokio::runtime::Runtime> {
+    IO.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("postgres-io")
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())
+    })
+    .as_ref()
+    .map_err(|e| StoreError::Unavailable(format!("cannot start the PostgreSQL client: {e}")))
+}
+
+/// Waits for `future` on this thread (it only exchanges messages with the connection's task).
+fn wait<T>(future: impl Future<Output = T>) -> T {
+    futures_executor::block_on(future)
+}
+
+/// Connects to `url` (libpq style; the password from the URL or `PGPASSWORD`); the connection's
+/// task runs on [`IO`].
+fn connect_to(url: &str) -> Result<Client> {
+    let mut config: tokio_postgres::Config = url
+        .parse()
+        .map_err(|e| StoreError::Location(format!("{}: {e}", redact(url))))?;
+    if config.get_password().is_none()
+        && let Ok(password) = std::env::var("PGPASSWORD")
+    {
+        config.password(password);
+    }
+    if config.get_application_name().is_none() {
+        config.application_name("rescard");
+    }
+    config.connect_timeout(std::time::Duration::from_secs(5));
+    let connecting = io()?.spawn(async move {
+        let (client, connection) = config.connect(NoTls).await?;
+        // Ends when the client is dropped or the server goes; the client then reports it closed.
+        tokio::spawn(connection);
+        Ok::<_, tokio_postgres::Error>(client)
+    });
+    match wait(connecting) {
+        Ok(Ok(client)) => Ok(client),
+        Ok(Err(e)) => Err(StoreError::Unavailable(format!("{}: {e}", redact(url)))),
+        Err(e) => Err(StoreError::Unavailable(format!("{}: {e}", redact(url)))),
+    }
+}
+
+/// Runs `sql` (several statements) on the database at `url`, outside any registry: for making and
+/// dropping databases, in tests and tools.
+pub fn run_batch(url: &str, sql: &str) -> Result<()> {
+    let client = connect_to(url)?;
+    wait(client.batch_execute(sql)).map_err(pg)
+}
+
+/// A PostgreSQL error as the registry's: unavailable when the connection or the server is down.
+pub(crate) fn pg(e: tokio_postgres::Error) -> StoreError {
+    use tokio_postgres::error::SqlState;
+    let down = e.is_closed()
+        || e.code().is_some_and(|c| {
+            c.code().starts_with("08")
+                || [
+                    SqlState::ADMIN_SHUTDOWN,
+                    SqlState::CRASH_SHUTDOWN,
+                    SqlState::CANNOT_CONNECT_NOW,
+                ]
+                .contains(c)
+        })
+        || (e.code().is_none() && e.as_db_error().is_none());
+    match e.as_db_error() {
+        Some(db) if !down => StoreError::Postgres(match db.detail() {
+            Some(detail) => format!("{} ({detail})", db.message()),
+            None => db.message().to_owned(),
+        }),
+        _ if down => StoreError::Unavailable(e.to_string()),
+        _ => StoreError::Postgres(e.to_string()),
+    }
+}
+
+impl Postgres {
+    /// Connects to the database at `url` (libpq style; the password from the URL or `PGPASSWORD`)
+    /// and brings its schema up to date.
+    pub fn connect(url: &str) -> Result<Self> {
+        let client = connect_to(url)?;
+        schema::prepare(&client)?;
+        Ok(Self {
+            url: url.to_owned(),
+            client: RefCell::new(Some(client)),
+            statements: RefCell::new(HashMap::new()),
+            in_transaction: Cell::new(false),
+        })
+    }
+
+    /// The connection, made again first if it was lost outside a transaction.
+    fn client(&self) -> Result<std::cell::Ref<'_, Client>> {
+        let lost = self.client.borrow().as_ref().is_none_or(Client::is_closed);
+        if lost {
+            if self.in_transaction.get() {
+                return Err(StoreError::Unavailable(
+                    "the connection was lost in the middle of a transaction".into(),
+                ));
+            }
+            self.statements.borrow_mut().clear();
+            *self.client.borrow_mut() = Some(connect_to(&self.url)?);
+        }
+        std::cell::Ref::filter_map(self.client.borrow(), Option::as_ref)
+            .map_err(|_| StoreError::Unavailable("no connection".into()))
+    }
+
+    /// The prepared statement for `sql` on this connection.
+    fn statement(&self, client: &Client, sql: &'static str) -> Result<Statement> {
+        if let Some(statement) = self.statements.borrow().get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = wait(client.prepare(sql)).map_err(pg)?;
+        self.statements.borrow_mut().insert(sql, statement.clone());
+        Ok(statement)
+    }
+
+    fn query(&self, sql: &'static str, params: Params<'_>) -> Result<Vec<Row>> {
+        let client = self.client()?;
+        let statement = self.statement(&client, sql)?;
+        wait(client.query(&statement, params)).map_err(pg)
+    }
+
+    fn query_opt(&self, sql: &'static str, params: Params<'_>) -> Result<Option<Row>> {
+        let client = self.client()?;
+        let statement = self.statement(&client, sql)?;
+        wait(client.query_opt(&statement, params)).map_err(pg)
+    }
+
+    fn query_one(&self, sql: &'static str, params: Params<'_>) -> Result<Row> {
+        let client = self.client()?;
+        let statement = self.statement(&client, sql)?;
+        wait(client.query_one(&statement, params)).map_err(pg)
+    }
+
+    fn execute(&self, sql: &'static str, params: Params<'_>) -> Result<u64> {
+        let client = self.client()?;
+        let statement = self.statement(&client, sql)?;
+        wait(client.execute(&statement, params)).map_err(pg)
+    }
+
+    fn batch(&self, sql: &str) -> Result<()> {
+        let client = self.client()?;
+        wait(client.batch_execute(sql)).map_err(pg)
+    }
+}
+
+fn signed(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn unsigned(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+fn opt_serial(text: Option<String>) -> Result<Option<Serial>> {
+    text.as_deref().map(parse_serial).transpose()
+}
+
+fn get<'a, T: tokio_postgres::types::FromSql<'a>>(row: &'a Row, i: usize) -> Result<T> {
+    row.try_get(i).map_err(pg)
+}
+
+fn audit_entry(row: &Row) -> Result<AuditEntry> {
+    Ok(AuditEntry {
+        seq: unsigned(get(row, 0)?),
+        at: get(row, 1)?,
+        actor: get(row, 2)?,
+        action: get::<String>(row, 3)?.parse()?,
+        serial: opt_serial(get(row, 4)?)?,
+        details: get(row, 5)?,
+        prev_hash: get(row, 6)?,
+        hash: get(row, 7)?,
+    })
+}
+
+fn current_status(row: &Row) -> Result<CurrentStatus> {
+    Ok(CurrentStatus {
+        state: parse_state(&get::<String>(row, 0)?)?,
+        valid_until: Some(get(row, 1)?),
+        reason: get(row, 2)?,
+        replaced_by: opt_serial(get(row, 3)?)?,
+    })
+}
+
+fn token_row(row: &Row) -> Result<TokenRow> {
+    Ok(TokenRow {
+        id: get(row, 0)?,
+        name: get(row, 1)?,
+        role: get::<String>(row, 2)?.parse()?,
+        hash: get(row, 3)?,
+        revoked: get(row, 4)?,
+    })
+}
+
+/// `?1`-style parameters as PostgreSQL's `$1`.
+fn dollar_params(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '?' && chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push('$');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+impl Storage for Postgres {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    fn begin(&self, how: Begin) -> Result<()> {
+        if self.in_transaction.get() {
+            // Left open by a group that panicked half-way: none of it was acknowledged.
+            self.rollback()?;
+        }
+        match how {
+            Begin::Read => self.batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?,
+            Begin::Write => {
+                self.batch("BEGIN")?;
+                self.in_transaction.set(true);
+                if let Err(e) = self.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK]) {
+                    self.rollback().ok();
+                    return Err(e);
+                }
+            }
+        }
+        self.in_transaction.set(true);
+        Ok(())
+    }
+
+    fn commit(&self) -> Result<()> {
+        let outcome = self.batch("COMMIT");
+        self.in_transaction.set(false);
+        outcome
+    }
+
+    fn rollback(&self) -> Result<()> {
+        if !self.in_transaction.get() {
+            return Ok(());
+        }
+        self.in_transaction.set(false);
+        match self.batch("ROLLBACK") {
+            // A lost connection took the transaction with it.
+            Err(StoreError::Unavailable(_)) => Ok(()),
+            other => other,
+        }
+    }
+
+    fn in_transaction(&self) -> bool {
+        self.in_transaction.get()
+    }
+
+    fn savepoint(&self, name: &'static str) -> Result<()> {
+        self.batch(&format!("SAVEPOINT {name}"))
+    }
+
+    fn release(&self, name: &'static str) -> Result<()> {
+        self.batch(&format!("RELEASE SAVEPOINT {name}"))
+    }
+
+    fn rollback_to(&self, name: &'static str) -> Result<()> {
+        self.batch(&format!(
+            "ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}"
+        ))
+    }
+
+    fn next(&self, counter: Counter) -> Result<u64> {
+        let row = self.query_one(
+            "UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value",
+            &[&counter.name()],
+        )?;
+        Ok(unsigned(get(&row, 0)?))
+    }
+
+    fn current(&self, counter: Counter) -> Result<u64> {
+        let row = self.query_one(
+            "SELECT value FROM counters WHERE name = $1",
+            &[&counter.name()],
+        )?;
+        Ok(unsigned(get(&row, 0)?))
+    }
+
+    fn holder_by_passport(&self, nationality: &str, passport: &str) -> Result<Option<HolderRow>> {
+        self.query_opt(
+            "SELECT id, itn, date_of_birth FROM holders WHERE nationality = $1 AND passport_number = $2",
+            &[&nationality, &passport],
+        )?
+        .map(|row| {
+            Ok(HolderRow {
+                id: get(&row, 0)?,
+                itn: get::<String>(&row, 1)?
+                    .parse()
+                    .map_err(|e: rescard_core::DomainError| StoreError::Corrupt(e.to_string()))?,
+                date_of_birth: get(&row, 2)?,
+            })
+        })
+        .transpose()
+    }
+
+    fn last_itn_sequence(&self, date_of_birth: NaiveDate) -> Result<Option<u16>> {
+        let row = self.query_one(
+            "SELECT MAX(itn_sequence) FROM holders WHERE date_of_birth = $1",
+            &[&date_of_birth],
+        )?;
+        Ok(get::<Option<i32>>(&row, 0)?.map(|n| u16::try_from(n).unwrap_or(u16::MAX)))
+    }
+
+    fn insert_holder(&self, h: &NewHolder<'_>) -> Result<i64> {
+        let row = self.query_one(
+            "INSERT INTO holders (itn, date_of_birth, itn_sequence, nationality, passport_number, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            &[&h.itn.to_string(), &h.date_of_birth, &i32::from(h.itn_sequence), &h.nationality, &h.passport_number, &h.created_at],
+        )?;
+        get(&row, 0)
+    }
+
+    fn insert_card(&self, c: &NewCardRow<'_>) -> Result<()> {
+        let card = c.card;
+        let h = card.holder();
+        self.execute(
+            "INSERT INTO cards (serial, holder_id, surname, given_names, native_name, date_of_birth, sex, nationality, permit,
+                valid_from, printed_valid_until, valid_until, state, replaces, kid, payload, portrait, issued_at, issued_by, changed_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 'active', $12, $13, $14, $15, $16, $17, $16)",
+            &[
+                &card.serial().to_string(),
+                &c.holder_id,
+                &h.surname.as_ref(),
+                &h.given_names.as_ref(),
+                &h.native_name.as_ref().map(|n| n.to_string()),
+                &h.date_of_birth,
+                &h.sex.map(|s| s.as_str()),
+                &h.nationality.as_str(),
+                &card.permit().as_str(),
+                &card.validity().from(),
+                &card.validity().until(),
+                &c.replaces.map(|s| s.to_string()),
+                &c.kid.to_string(),
+                &c.payload,
+                &c.portrait.map(rescard_core::Portrait::bytes),
+                &c.issued_at,
+                &c.issued_by,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn card_state(&self, serial: Serial) -> Result<Option<(CardState, NaiveDate, i64)>> {
+        self.query_opt(
+            "SELECT state, valid_until, holder_id FROM cards WHERE serial = $1",
+            &[&serial.to_string()],
+        )?
+        .map(|row| {
+            Ok((
+                parse_state(&get::<String>(&row, 0)?)?,
+                get(&row, 1)?,
+                get(&row, 2)?,
+            ))
+        })
+        .transpose()
+    }
+
+    fn card_row(&self, serial: Serial) -> Result<Option<CardRow>> {
+        let Some(r) = self.query_opt(
+            "SELECT h.itn, c.surname, c.given_names, c.native_name, c.date_of_birth, c.sex, c.nationality, c.permit,
+                    c.valid_from, c.printed_valid_until, c.valid_until, c.state, c.state_reason, c.replaces, c.replaced_by,
+                    c.kid, c.payload, c.portrait, c.issued_at, c.issued_by, h.passport_number,
+                    (SELECT valid_from FROM extensions e WHERE e.serial = c.serial ORDER BY e.id DESC LIMIT 1)
+             FROM cards c JOIN holders h ON h.id = c.holder_id WHERE c.serial = $1",
+            &[&serial.to_string()],
+        )?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(CardRow {
+            itn: get(&r, 0)?,
+            surname: get(&r, 1)?,
+            given_names: get(&r, 2)?,
+            native_name: get(&r, 3)?,
+            date_of_birth: get(&r, 4)?,
+            sex: get(&r, 5)?,
+            nationality: get(&r, 6)?,
+            permit: get(&r, 7)?,
+            valid_from: get(&r, 8)?,
+            printed_until: get(&r, 9)?,
+            valid_until: get(&r, 10)?,
+            state: parse_state(&get::<String>(&r, 11)?)?,
+            state_reason: get(&r, 12)?,
+            replaces: opt_serial(get(&r, 13)?)?,
+            replaced_by: opt_serial(get(&r, 14)?)?,
+            kid: get(&r, 15)?,
+            payload: get(&r, 16)?,
+            portrait: get(&r, 17)?,
+            issued_at: get(&r, 18)?,
+            issued_by: get(&r, 19)?,
+            passport_number: get(&r, 20)?,
+            last_extension_from: get(&r, 21)?,
+        }))
+    }
+
+    fn set_valid_until(&self, serial: Serial, until: NaiveDate, at: DateTime<Utc>) -> Result<()> {
+        self.execute(
+            "UPDATE cards SET valid_until = $1, changed_at = $2 WHERE serial = $3",
+            &[&until, &at, &serial.to_string()],
+        )?;
+        Ok(())
+    }
+
+    fn set_state(
+        &self,
+        serial: Serial,
+        state: CardState,
+        reason: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.execute(
+            "UPDATE cards SET state = $1, state_reason = $2, changed_at = $3 WHERE serial = $4",
+            &[&state.as_str(), &reason, &at, &serial.to_string()],
+        )?;
+        Ok(())
+    }
+
+    fn set_replaced_by(&self, serial: Serial, by: Serial) -> Result<()> {
+        self.execute(
+            "UPDATE cards SET replaced_by = $1 WHERE serial = $2",
+            &[&by.to_string(), &serial.to_string()],
+        )?;
+        Ok(())
+    }
+
+    fn set_status_seq(&self, serial: Serial, seq: u64) -> Result<()> {
+        self.execute(
+            "UPDATE cards SET status_seq = $1 WHERE serial = $2",
+            &[&signed(seq), &serial.to_string()],
+        )?;
+        Ok(())
+    }
+
+    fn insert_extension(
+        &self,
+        serial: Serial,
+        from: NaiveDate,
+        until: NaiveDate,
+        reason: &str,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.execute(
+            "INSERT INTO extensions (serial, valid_from, valid_until, reason, at, actor) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&serial.to_string(), &from, &until, &reason, &at, &actor],
+        )?;
+        Ok(())
+    }
+
+    fn insert_state_change(
+        &self,
+        serial: Serial,
+        from: CardState,
+        to: CardState,
+        reason: Option<&str>,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.execute(
+            "INSERT INTO state_changes (serial, from_state, to_state, reason, at, actor) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&serial.to_string(), &from.as_str(), &to.as_str(), &reason, &at, &actor],
+        )?;
+        Ok(())
+    }
+
+    fn status(&self, serial: Serial) -> Result<Option<CurrentStatus>> {
+        self.query_opt(
+            "SELECT state, valid_until, state_reason, replaced_by FROM cards WHERE serial = $1",
+            &[&serial.to_string()],
+        )?
+        .map(|row| current_status(&row))
+        .transpose()
+    }
+
+    fn status_and_passport(
+        &self,
+        serial: Serial,
+    ) -> Result<Option<(CurrentStatus, Option<String>)>> {
+        self.query_opt(
+            "SELECT c.state, c.valid_until, c.state_reason, c.replaced_by, h.passport_number
+             FROM cards c JOIN holders h ON h.id = c.holder_id WHERE c.serial = $1",
+            &[&serial.to_string()],
+        )?
+        .map(|row| Ok((current_status(&row)?, get(&row, 4)?)))
+        .transpose()
+    }
+
+    fn status_rows(&self, since: u64) -> Result<Vec<StatusRow>> {
+        let rows = if since == 0 {
+            self.query(
+                "SELECT serial, state, valid_until, printed_valid_until, replaced_by, state_reason FROM cards
+                 WHERE state <> 'active' OR valid_until <> printed_valid_until ORDER BY serial",
+                &[],
+            )?
+        } else {
+            self.query(
+                "SELECT serial, state, valid_until, printed_valid_until, replaced_by, state_reason FROM cards
+                 WHERE status_seq > $1 ORDER BY serial",
+                &[&signed(since)],
+            )?
+        };
+        rows.iter()
+            .map(|r| {
+                Ok(StatusRow {
+                    serial: parse_serial(&get::<String>(r, 0)?)?,
+                    state: parse_state(&get::<String>(r, 1)?)?,
+                    valid_until: get(r, 2)?,
+                    printed_until: get(r, 3)?,
+                    state_reason: get(r, 5)?,
+                    replaced_by: opt_serial(get(r, 4)?)?,
+                })
+            })
+            .collect()
+    }
+
+    fn card_count(&self) -> Result<u64> {
+        let row = self.query_one("SELECT COUNT(*) FROM cards", &[])?;
+        Ok(unsigned(get(&row, 0)?))
+    }
+
+    fn count_by(&self, dimension: Dimension) -> Result<Vec<(String, u64)>> {
+        let rows = self.query(
+            match dimension {
+                Dimension::State => "SELECT state, COUNT(*) FROM cards GROUP BY 1",
+                Dimension::Permit => "SELECT permit, COUNT(*) FROM cards GROUP BY 1",
+                Dimension::Nationality => "SELECT nationality, COUNT(*) FROM cards GROUP BY 1",
+                Dimension::IssuedMonth => {
+                    "SELECT to_char(issued_at AT TIME ZONE 'UTC', 'YYYY-MM'), COUNT(*) FROM cards GROUP BY 1"
+                }
+            },
+            &[],
+        )?;
+        rows.iter()
+            .map(|r| Ok((get(r, 0)?, unsigned(get(r, 1)?))))
+            .collect()
+    }
+
+    fn count_expiring(&self, from: NaiveDate, until: NaiveDate) -> Result<u64> {
+        let row = self.query_one(
+            "SELECT COUNT(*) FROM cards WHERE state = 'active' AND valid_until >= $1 AND valid_until <= $2",
+            &[&from, &until],
+        )?;
+        Ok(unsigned(get(&row, 0)?))
+    }
+
+    fn audit_head(&self) -> Result<Option<(u64, String)>> {
+        self.query_opt("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", &[])?
+            .map(|row| Ok((unsigned(get(&row, 0)?), get(&row, 1)?)))
+            .transpose()
+    }
+
+    fn insert_audit(&self, e: &AuditEntry) -> Result<()> {
+        self.execute(
+            "INSERT INTO audit (seq, at, actor, action, serial, details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[&signed(e.seq), &e.at, &e.actor, &e.action.as_str(), &e.serial.map(|s| s.to_string()), &e.details, &e.prev_hash, &e.hash],
+        )?;
+        Ok(())
+    }
+
+    fn audit_page(&self, after: u64, limit: u32) -> Result<Vec<AuditEntry>> {
+        self.query(
+            "SELECT seq, at, actor, action, serial, details, prev_hash, hash FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2",
+            &[&signed(after), &i64::from(limit)],
+        )?
+        .iter()
+        .map(audit_entry)
+        .collect()
+    }
+
+    fn card_audit(&self, serial: Serial, replaces: Option<Serial>) -> Result<Vec<AuditEntry>> {
+        self.query(
+            "SELECT seq, at, actor, action, serial, details, prev_hash, hash FROM audit
+             WHERE serial = $1 OR (serial = $2 AND action = 'replace') ORDER BY seq",
+            &[&serial.to_string(), &replaces.map(|s| s.to_string())],
+        )?
+        .iter()
+        .map(audit_entry)
+        .collect()
+    }
+
+    fn token_named(&self, name: &str) -> Result<Option<TokenRow>> {
+        self.query_opt(
+            "SELECT id, name, role, hash, revoked_at IS NOT NULL FROM tokens WHERE name = $1",
+            &[&name],
+        )?
+        .map(|row| token_row(&row))
+        .transpose()
+    }
+
+    fn live_token_by_hash(&self, hash: &str) -> Result<Option<TokenRow>> {
+        self.query_opt(
+            "SELECT id, name, role, hash, FALSE FROM tokens WHERE hash = $1 AND revoked_at IS NULL",
+            &[&hash],
+        )?
+        .map(|row| token_row(&row))
+        .transpose()
+    }
+
+    fn insert_token(
+        &self,
+        name: &str,
+        role: Role,
+        hash: &str,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.execute(
+            "INSERT INTO tokens (name, role, hash, created_at, created_by) VALUES ($1, $2, $3, $4, $5)",
+            &[&name, &role.as_str(), &hash, &at, &actor],
+        )?;
+        Ok(())
+    }
+
+    fn live_admins(&self) -> Result<u64> {
+        let row = self.query_one(
+            "SELECT COUNT(*) FROM tokens WHERE role = 'admin' AND revoked_at IS NULL",
+            &[],
+        )?;
+        Ok(unsigned(get(&row, 0)?))
+    }
+
+    fn revoke_token(&self, id: i64, at: DateTime<Utc>) -> Result<bool> {
+        Ok(self.execute(
+            "UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+            &[&at, &id],
+        )? > 0)
+    }
+
+    fn tokens(&self) -> Result<Vec<TokenInfo>> {
+        self.query(
+            "SELECT name, role, created_at, created_by, revoked_at FROM tokens ORDER BY id",
+            &[],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(TokenInfo {
+                name: get(r, 0)?,
+                role: get::<String>(r, 1)?.parse::<Role>()?.as_str(),
+                created_at: get(r, 2)?,
+                created_by: get(r, 3)?,
+                revoked_at: get(r, 4)?,
+            })
+        })
+        .collect()
+    }
+
+    fn insert_session(
+        &self,
+        id_hash: &str,
+        token_id: i64,
+        csrf: &str,
+        at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.execute(
+            "INSERT INTO console_sessions (id_hash, token_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+            &[&id_hash, &token_id, &csrf, &at, &expires_at],
+        )?;
+        Ok(())
+    }
+
+    fn live_session(&self, id_hash: &str, now: DateTime<Utc>) -> Result<Option<SessionRow>> {
+        self.query_opt(
+            "SELECT t.name, t.role, s.csrf, s.expires_at FROM console_sessions s
+             JOIN tokens t ON t.id = s.token_id
+             WHERE s.id_hash = $1 AND s.expires_at > $2 AND t.revoked_at IS NULL",
+            &[&id_hash, &now],
+        )?
+        .map(|r| {
+            Ok(SessionRow {
+                token_name: get(&r, 0)?,
+                role: get::<String>(&r, 1)?.parse()?,
+                csrf: get(&r, 2)?,
+                expires_at: get(&r, 3)?,
+            })
+        })
+        .transpose()
+    }
+
+    fn delete_session(&self, id_hash: &str) -> Result<bool> {
+        Ok(self.execute(
+            "DELETE FROM console_sessions WHERE id_hash = $1",
+            &[&id_hash],
+        )? > 0)
+    }
+
+    fn delete_sessions_of(&self, token_id: i64) -> Result<()> {
+        self.execute(
+            "DELETE FROM console_sessions WHERE token_id = $1",
+            &[&token_id],
+        )?;
+        Ok(())
+    }
+
+    fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<()> {
+        self.execute(
+            "DELETE FROM console_sessions WHERE expires_at <= $1",
+            &[&now],
+        )?;
+        Ok(())
+    }
+
+    fn integrity_check(&self) -> Result<String> {
+        // PostgreSQL checks its own pages (checksums, WAL); what rescard can check is that every
+        // card has its holder and the counters are ahead of what they counted.
+        let row = self.query_one(
+            "SELECT (SELECT COUNT(*) FROM cards c LEFT JOIN holders h ON h.id = c.holder_id WHERE h.id IS NULL),
+                    (SELECT value FROM counters WHERE name = 'serial') >= (SELECT COUNT(*) FROM cards)",
+            &[],
+        )?;
+        let orphans: i64 = get(&row, 0)?;
+        let counters_ahead: bool = get(&row, 1)?;
+        Ok(match (orphans, counters_ahead) {
+            (0, true) => "ok".to_owned(),
+            (0, false) => "the serial counter is behind the cards issued".to_owned(),
+            (n, _) => format!("{n} cards have no holder"),
+        })
+    }
+
+    fn backup_to(&self, _path: &std::path::Path) -> Result<()> {
+        Err(StoreError::Location(
+            "backup copies an SQLite registry; back up PostgreSQL with its own tools: pg_dump, or a base backup with WAL archiving (see the README)".into(),
+        ))
+    }
+
+    fn raw_execute(&self, sql: &str, params: &[&str]) -> Result<u64> {
+        let sql = dollar_params(sql);
+        let params: Vec<&(dyn ToSql + Sync)> =
+            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        let client = self.client()?;
+        wait(client.execute(sql.as_str(), &params)).map_err(pg)
+    }
+
+    fn raw_count(&self, sql: &str, params: &[&str]) -> Result<i64> {
+        let sql = dollar_params(sql);
+        let params: Vec<&(dyn ToSql + Sync)> =
+            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        let client = self.client()?;
+        let row = wait(client.query_one(sql.as_str(), &params)).map_err(pg)?;
+        get(&row, 0)
+    }
+}
