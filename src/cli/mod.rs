@@ -11,6 +11,7 @@
 
 mod acts;
 mod context;
+mod copy;
 mod demo;
 mod issue;
 mod keys;
@@ -169,6 +170,13 @@ pub enum Command {
     Backup {
         /// Where to write the copy (must not exist yet).
         file: PathBuf,
+    },
+    /// Copy the whole registry (`--database`, or the SQLite file in --data) into an empty one at
+    /// URL, and check it there: how an office moves from SQLite to PostgreSQL, and back.
+    CopyRegistry {
+        /// The target: `postgres://…` or `sqlite:PATH`; it must be empty.
+        #[arg(long, value_name = "URL")]
+        to: String,
     },
     /// Issuer keys.
     #[command(subcommand)]
@@ -397,6 +405,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         ),
         Command::Sync { url, pin } => keys::sync(&ctx, &url, pin.as_deref()),
         Command::Backup { file } => keys::backup(&ctx, &file),
+        Command::CopyRegistry { to } => copy::run(&ctx, &to),
         Command::Keys(KeysCommand::List { json }) => keys::list(&ctx, json),
         Command::Keys(KeysCommand::Rotate) => {
             let key = ctx.keys.rotate(now)?;

@@ -71,6 +71,7 @@ impl Machine {
     pub fn command(&self, args: &[&str]) -> std::process::Command {
         let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("rescard"));
         cmd.env_remove("RESCARD_DATA")
+            .env_remove("RESCARD_DATABASE")
             .env_remove("RESCARD_KEYS")
             .env("RESCARD_ACTOR", "test-officer")
             .arg("--data")

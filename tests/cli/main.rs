@@ -2,6 +2,7 @@
 
 mod checker;
 mod commands;
+mod database;
 mod fixtures;
 mod helpers;
 mod interop;

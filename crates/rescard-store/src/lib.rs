@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 
 mod audit;
+pub mod copy;
 mod location;
 mod model;
 pub mod postgres;
@@ -22,6 +23,7 @@ pub mod testing;
 mod tokens;
 
 pub use audit::{AuditCheck, AuditEntry};
+pub use copy::{CopyReport, copy_registry};
 pub use location::{Location, redact};
 pub use model::{
     AuditAction, CardRecord, HistoryEntry, IssuedCard, NewCard, Statistics, TokenInfo, timestamp,

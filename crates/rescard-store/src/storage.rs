@@ -17,6 +17,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rescard_core::{Card, CardState, CurrentStatus, Itn, Kid, Portrait, Serial};
 
 use crate::audit::AuditEntry;
+use crate::copy::{Table, Value};
 use crate::model::TokenInfo;
 use crate::{Result, Role};
 
@@ -360,6 +361,23 @@ pub trait Storage: Send {
     fn delete_sessions_of(&self, token_id: i64) -> Result<()>;
     /// Clears the sessions expired at `now`.
     fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<()>;
+
+    // Copying a whole registry (see [`crate::copy`]).
+
+    /// Sets a counter (a copy's target, in its write transaction).
+    fn set_counter(&self, counter: Counter, value: u64) -> Result<()>;
+    /// Up to `limit` rows of `table` whose key is after `after` (from the first without), in key
+    /// order.
+    fn export_rows(
+        &self,
+        table: &Table,
+        after: Option<&Value>,
+        limit: u32,
+    ) -> Result<Vec<Vec<Value>>>;
+    /// Writes rows of `table` as they were read, keys included.
+    fn import_rows(&self, table: &Table, rows: &[Vec<Value>]) -> Result<()>;
+    /// After a table's rows were imported: moves its row id sequence past them.
+    fn after_import(&self, table: &Table) -> Result<()>;
 
     // Operations.
 

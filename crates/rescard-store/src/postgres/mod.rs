@@ -33,6 +33,7 @@ use tokio_postgres::{Client, NoTls, Row, Statement};
 pub use schema::version as schema_version;
 
 use crate::audit::AuditEntry;
+use crate::copy::{Kind, Table, Value};
 use crate::model::TokenInfo;
 use crate::sqlite::{parse_serial, parse_state};
 use crate::storage::{
@@ -250,6 +251,47 @@ fn token_row(row: &Row) -> Result<TokenRow> {
         hash: get(row, 3)?,
         revoked: get(row, 4)?,
     })
+}
+
+/// A copied value bound as its column's PostgreSQL type.
+#[derive(Debug)]
+struct PgValue<'a>(&'a Value, Kind);
+
+impl ToSql for PgValue<'_> {
+    fn to_sql(
+        &self,
+        ty: &tokio_postgres::types::Type,
+        out: &mut bytes::BytesMut,
+    ) -> std::result::Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>>
+    {
+        match (self.0, self.1) {
+            (Value::Null, _) => Ok(tokio_postgres::types::IsNull::Yes),
+            (Value::Int(n), Kind::Int32) => i32::try_from(*n)?.to_sql(ty, out),
+            (Value::Int(n), _) => n.to_sql(ty, out),
+            (Value::Text(t), _) => t.to_sql(ty, out),
+            (Value::Date(d), _) => d.to_sql(ty, out),
+            (Value::Time(t), _) => t.to_sql(ty, out),
+            (Value::Bytes(b), _) => b.to_sql(ty, out),
+        }
+    }
+
+    fn accepts(_: &tokio_postgres::types::Type) -> bool {
+        true
+    }
+
+    tokio_postgres::types::to_sql_checked!();
+}
+
+fn read_value(row: &Row, i: usize, kind: Kind) -> Result<Value> {
+    Ok(match kind {
+        Kind::Int => get::<Option<i64>>(row, i)?.map(Value::Int),
+        Kind::Int32 => get::<Option<i32>>(row, i)?.map(|n| Value::Int(i64::from(n))),
+        Kind::Text => get::<Option<String>>(row, i)?.map(Value::Text),
+        Kind::Date => get::<Option<NaiveDate>>(row, i)?.map(Value::Date),
+        Kind::Time => get::<Option<DateTime<Utc>>>(row, i)?.map(Value::Time),
+        Kind::Bytes => get::<Option<Vec<u8>>>(row, i)?.map(Value::Bytes),
+    }
+    .unwrap_or(Value::Null))
 }
 
 /// `?1`-style parameters as PostgreSQL's `$1`.
@@ -764,6 +806,90 @@ impl Storage for Postgres {
             "DELETE FROM console_sessions WHERE expires_at <= $1",
             &[&now],
         )?;
+        Ok(())
+    }
+
+    fn set_counter(&self, counter: Counter, value: u64) -> Result<()> {
+        self.execute(
+            "UPDATE counters SET value = $1 WHERE name = $2",
+            &[&signed(value), &counter.name()],
+        )?;
+        Ok(())
+    }
+
+    fn export_rows(
+        &self,
+        table: &Table,
+        after: Option<&Value>,
+        limit: u32,
+    ) -> Result<Vec<Vec<Value>>> {
+        let (key, key_kind) = table.columns[0];
+        let client = self.client()?;
+        let sql = match after {
+            None => format!(
+                "SELECT {} FROM {} ORDER BY {key} LIMIT {limit}",
+                table.column_list(),
+                table.name
+            ),
+            Some(_) => format!(
+                "SELECT {} FROM {} WHERE {key} > $1 ORDER BY {key} LIMIT {limit}",
+                table.column_list(),
+                table.name
+            ),
+        };
+        let after = after.map(|v| PgValue(v, key_kind));
+        let params: Vec<&(dyn ToSql + Sync)> =
+            after.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
+        let rows = wait(client.query(sql.as_str(), &params)).map_err(pg)?;
+        rows.iter()
+            .map(|row| {
+                table
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (_, kind))| read_value(row, i, *kind))
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn import_rows(&self, table: &Table, rows: &[Vec<Value>]) -> Result<()> {
+        let placeholders: Vec<String> =
+            (1..=table.columns.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "INSERT INTO {} ({}) {}VALUES ({})",
+            table.name,
+            table.column_list(),
+            if table.identity {
+                "OVERRIDING SYSTEM VALUE "
+            } else {
+                ""
+            },
+            placeholders.join(", ")
+        );
+        let client = self.client()?;
+        let statement = wait(client.prepare(&sql)).map_err(pg)?;
+        for row in rows {
+            let values: Vec<PgValue<'_>> = row
+                .iter()
+                .zip(table.columns)
+                .map(|(v, (_, kind))| PgValue(v, *kind))
+                .collect();
+            let params: Vec<&(dyn ToSql + Sync)> =
+                values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
+            wait(client.execute(&statement, &params)).map_err(pg)?;
+        }
+        Ok(())
+    }
+
+    fn after_import(&self, table: &Table) -> Result<()> {
+        if table.identity {
+            let key = table.columns[0].0;
+            self.batch(&format!(
+                "SELECT setval(pg_get_serial_sequence('{name}', '{key}'), COALESCE((SELECT MAX({key}) FROM {name}), 0) + 1, false)",
+                name = table.name
+            ))?;
+        }
         Ok(())
     }
 

@@ -68,10 +68,7 @@ impl Registry {
     /// now (with `since` 0: every card whose status differs from its QR): each with the status it
     /// now has where that differs from its QR, `None` where it is back to what its QR says. In
     /// serial order. What a replica follows to keep every card's status in memory.
-    pub fn status_changes(
-        &self,
-        since: u64,
-    ) -> Result<(u64, Vec<StatusChange>)> {
+    pub fn status_changes(&self, since: u64) -> Result<(u64, Vec<StatusChange>)> {
         self.consistent(|r| {
             let sequence = r.store.current(Counter::Status)?;
             let changes = r

@@ -15,6 +15,7 @@ pub use files::create_private_dir;
 pub use schema::version as schema_version;
 
 use crate::audit::AuditEntry;
+use crate::copy::{Kind, Table, Value};
 use crate::model::{TokenInfo, timestamp};
 use crate::storage::{
     Backend, Begin, CardRow, Counter, Dimension, HolderRow, NewCardRow, NewHolder, SessionRow,
@@ -684,6 +685,68 @@ impl Storage for Sqlite {
         Ok(())
     }
 
+    fn set_counter(&self, counter: Counter, value: u64) -> Result<()> {
+        self.conn
+            .prepare_cached("UPDATE counters SET value = ?1 WHERE name = ?2")?
+            .execute(params![
+                i64::try_from(value).unwrap_or(i64::MAX),
+                counter.name()
+            ])?;
+        Ok(())
+    }
+
+    fn export_rows(
+        &self,
+        table: &Table,
+        after: Option<&Value>,
+        limit: u32,
+    ) -> Result<Vec<Vec<Value>>> {
+        let key = table.columns[0].0;
+        let sql = format!(
+            "SELECT {} FROM {} WHERE ?1 IS NULL OR {key} > ?1 ORDER BY {key} LIMIT ?2",
+            table.column_list(),
+            table.name
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let after = after.map(to_sql).transpose()?;
+        let mut rows = stmt.query(params![after, limit])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let mut values = Vec::with_capacity(table.columns.len());
+            for (i, (column, kind)) in table.columns.iter().enumerate() {
+                values.push(
+                    from_sql(row.get_ref(i)?, *kind).map_err(|e| {
+                        StoreError::Corrupt(format!("{}.{column}: {e}", table.name))
+                    })?,
+                );
+            }
+            out.push(values);
+        }
+        Ok(out)
+    }
+
+    fn import_rows(&self, table: &Table, rows: &[Vec<Value>]) -> Result<()> {
+        let placeholders: Vec<String> =
+            (1..=table.columns.len()).map(|i| format!("?{i}")).collect();
+        let sql = format!(
+            "INSERT INTO {} ({}) VALUES ({})",
+            table.name,
+            table.column_list(),
+            placeholders.join(", ")
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        for row in rows {
+            let values = row.iter().map(to_sql).collect::<Result<Vec<_>>>()?;
+            stmt.execute(rusqlite::params_from_iter(values))?;
+        }
+        Ok(())
+    }
+
+    fn after_import(&self, _table: &Table) -> Result<()> {
+        // SQLite gives the next row id after the largest there is.
+        Ok(())
+    }
+
     fn integrity_check(&self) -> Result<String> {
         Ok(self
             .conn
@@ -723,6 +786,43 @@ impl Storage for Sqlite {
             .conn
             .query_row(sql, rusqlite::params_from_iter(params.iter()), |r| r.get(0))?)
     }
+}
+
+/// A copied value as SQLite stores it (dates and times as text).
+fn to_sql(value: &Value) -> Result<rusqlite::types::Value> {
+    use rusqlite::types::Value as V;
+    Ok(match value {
+        Value::Null => V::Null,
+        Value::Int(n) => V::Integer(*n),
+        Value::Text(t) => V::Text(t.clone()),
+        Value::Date(d) => V::Text(d.to_string()),
+        Value::Time(t) => V::Text(timestamp(*t)),
+        Value::Bytes(b) => V::Blob(b.clone()),
+    })
+}
+
+/// A stored value as the column's kind.
+fn from_sql(value: rusqlite::types::ValueRef<'_>, kind: Kind) -> Result<Value> {
+    use rusqlite::types::ValueRef as V;
+    let text = |t: &[u8]| {
+        std::str::from_utf8(t)
+            .map(str::to_owned)
+            .map_err(|_| StoreError::Corrupt("text that is not UTF-8".into()))
+    };
+    Ok(match (value, kind) {
+        (V::Null, _) => Value::Null,
+        (V::Integer(n), Kind::Int | Kind::Int32) => Value::Int(n),
+        (V::Text(t), Kind::Text) => Value::Text(text(t)?),
+        (V::Text(t), Kind::Date) => Value::Date(parse_date(&text(t)?)?),
+        (V::Text(t), Kind::Time) => Value::Time(parse_time(&text(t)?)?),
+        (V::Blob(b), Kind::Bytes) => Value::Bytes(b.to_vec()),
+        (other, kind) => {
+            return Err(StoreError::Corrupt(format!(
+                "a {:?} where a {kind:?} belongs",
+                other.data_type()
+            )));
+        }
+    })
 }
 
 impl Sqlite {
