@@ -41,11 +41,37 @@ pub struct Db {
     inline_reads: bool,
 }
 
-/// A queued write: runs on the writer, says whether it succeeded, and returns how to deliver its
-/// result once the group's commit is known.
-type Job = Box<dyn FnOnce(&mut Registry) -> (bool, Deliver) + Send>;
+/// A queued write: runs on the writer (given `None` when its group could not begin, so it never
+/// ran), says whether it succeeded, and returns how to deliver its result once the group's commit
+/// is known.
+type Job = Box<dyn FnOnce(Option<&mut Registry>) -> (bool, Deliver) + Send>;
 /// Sends a write's result to its request, given the outcome of the commit.
-type Deliver = Box<dyn FnOnce(&Result<(), String>) + Send>;
+type Deliver = Box<dyn FnOnce(&Result<(), Failure>) + Send>;
+
+/// Why a group did not commit, told to each of its writes.
+#[derive(Debug, Clone)]
+enum Failure {
+    /// The database could not be reached: nothing of the group happened.
+    Unavailable(String),
+    /// The commit failed otherwise.
+    Other(String),
+}
+
+impl Failure {
+    fn of(e: &StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(m) => Self::Unavailable(m.clone()),
+            e => Self::Other(e.to_string()),
+        }
+    }
+
+    fn error(&self) -> StoreError {
+        match self {
+            Self::Unavailable(m) => StoreError::Unavailable(m.clone()),
+            Self::Other(m) => StoreError::Commit(m.clone()),
+        }
+    }
+}
 
 impl Db {
     /// Opens the registry at `location`, creating it and migrating its schema, loads every card's
@@ -143,14 +169,15 @@ impl Db {
     {
         let (sender, receiver) = tokio::sync::oneshot::channel::<Result<T, StoreError>>();
         let job: Job = Box::new(move |registry| {
-            let result = f(registry);
-            let ok = result.is_ok();
+            let result = registry.map(f);
+            let ok = matches!(result, Some(Ok(_)));
             let deliver: Deliver = Box::new(move |committed| {
                 // The request may have gone (its client hung up): nothing to tell.
                 let _ = sender.send(match (result, committed) {
-                    (Ok(value), Ok(())) => Ok(value),
-                    (Ok(_), Err(e)) => Err(StoreError::Commit(e.clone())),
-                    (Err(e), _) => Err(e),
+                    (Some(Ok(value)), Ok(())) => Ok(value),
+                    (Some(Err(e)), _) => Err(e),
+                    (_, Err(failure)) => Err(failure.error()),
+                    (None, Ok(())) => Err(StoreError::Commit("the write did not run".into())),
                 });
             });
             (ok, deliver)
@@ -207,11 +234,16 @@ fn write_groups(mut writer: Registry, queue: mpsc::Receiver<Job>, mirror: &Statu
             jobs.push(job);
         }
         let mut delivers = Vec::with_capacity(jobs.len());
+        let mut pending: Vec<Option<Job>> = jobs.into_iter().map(Some).collect();
         let group = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            writer.group(jobs, |registry, job| {
+            writer.group(pending.iter_mut(), |registry, slot| {
+                let Some(job) = slot.take() else {
+                    return false;
+                };
                 // A job that panics is rolled back to its savepoint; its request hears of a
                 // failure when its result sender is dropped.
-                match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(registry))) {
+                match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(Some(registry))))
+                {
                     Ok((ok, deliver)) => {
                         delivers.push(deliver);
                         ok
@@ -221,10 +253,14 @@ fn write_groups(mut writer: Registry, queue: mpsc::Receiver<Job>, mirror: &Statu
             })
         }));
         let committed = match group {
-            Ok(outcome) => outcome.map_err(|e| e.to_string()),
+            Ok(outcome) => outcome.map_err(|e| Failure::of(&e)),
             // The thread goes on serving the next groups; the next group rolls back what was left open.
-            Err(_) => Err("the group commit failed".to_owned()),
+            Err(_) => Err(Failure::Other("the group commit failed".to_owned())),
         };
+        // The writes the group never reached (it could not begin: the database is down) hear why.
+        for job in pending.into_iter().flatten() {
+            delivers.push(job(None).1);
+        }
         if committed.is_ok()
             && let Err(e) = mirror.follow(&writer)
         {

@@ -70,6 +70,10 @@ impl Modify for SharedResponses {
                     .responses
                     .responses
                     .extend(responses::Timeout::responses());
+                operation
+                    .responses
+                    .responses
+                    .extend(responses::Busy::responses());
             }
         }
     }

@@ -1,21 +1,29 @@
 //! Crash durability: the service under concurrent issuance, extension and revocation is killed with
 //! SIGKILL at random moments, round after round, and restarted. After every round: every request that
-//! got a 2xx is in the registry exactly once, nothing that got a 4xx is, serials and ITNs are unique,
-//! `PRAGMA integrity_check` is ok and the audit chain is intact.
+//! got a 2xx is in the registry exactly once, nothing that got a 4xx (or a 503 `storage_unavailable`,
+//! which promises nothing was done) is, serials and ITNs are unique, the backend's integrity check is
+//! ok and the audit chain is intact.
+//!
+//! On SQLite the one service is killed. On PostgreSQL two replicas share the database; a round
+//! either kills one replica (SIGKILL, restarted after) or crashes PostgreSQL itself (`pg_ctl stop -m
+//! immediate`, started again), the replicas running on and recovering by themselves.
 //!
 //! `RESCARD_CRASH_ROUNDS` sets the number of rounds (default 6; `bench/crash` runs more).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Child;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
 use rescard_core::domain::date::issuer_date;
 use rescard_core::{CardState, Serial, ValidityPeriod};
-use rescard_store::{AuditCheck, Registry};
+use rescard_store::{AuditCheck, Location, Registry};
 use serde_json::{Value, json};
+
+use crate::replicas::{Cluster, Replica};
 
 #[derive(Default)]
 struct Outcomes {
@@ -46,7 +54,20 @@ fn start(dir: &Path) -> (Child, String, Option<String>) {
     crate::helpers::serve_binary(dir, &[])
 }
 
-fn worker(base: &str, token: &str, id: u64, round: u64, outcomes: &Mutex<Outcomes>) {
+/// Whether a status says for certain that nothing was done: a refusal (4xx), or 503 (the database
+/// could not be reached). A 500 (a commit whose answer was lost) and no answer at all are unknown.
+fn nothing_done(status: u16) -> bool {
+    (400..500).contains(&status) || status == 503
+}
+
+fn worker(
+    base: &str,
+    token: &str,
+    id: u64,
+    round: u64,
+    outcomes: &Mutex<Outcomes>,
+    stop: &AtomicBool,
+) {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(10)))
@@ -57,6 +78,9 @@ fn worker(base: &str, token: &str, id: u64, round: u64, outcomes: &Mutex<Outcome
     let mut rng = Rng(0x5eed ^ (id << 20) ^ round);
     let mut mine: Vec<String> = Vec::new();
     for n in 0.. {
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
         let post = |path: &str, body: Value| {
             agent
                 .post(&format!("{base}{path}"))
@@ -84,9 +108,10 @@ fn worker(base: &str, token: &str, id: u64, round: u64, outcomes: &Mutex<Outcome
                     o.acknowledged += 1;
                     mine.push(serial);
                 }
-                Ok(r) if r.status().is_client_error() => {
+                Ok(r) if nothing_done(r.status().as_u16()) => {
                     outcomes.lock().expect("lock").refused.insert(passport);
                 }
+                Ok(r) if r.status() == 500 => {} // a commit whose answer was lost: unknown
                 Ok(r) => panic!("unexpected status {}", r.status()),
                 Err(_) => return, // the server is gone: this request's fate is unknown
             }
@@ -124,9 +149,8 @@ fn worker(base: &str, token: &str, id: u64, round: u64, outcomes: &Mutex<Outcome
     }
 }
 
-fn check(dir: &Path, outcomes: &Outcomes) {
-    let registry =
-        Registry::open(&dir.join("data").join("registry.sqlite")).expect("open after the crash");
+fn check(location: &Location, outcomes: &Outcomes) {
+    let registry = Registry::connect(location).expect("open after the crash");
     assert_eq!(registry.integrity_check().expect("integrity"), "ok");
     assert!(
         matches!(
@@ -208,19 +232,17 @@ fn acknowledged_acts_survive_sigkill_at_random_moments() {
         let token = token
             .clone()
             .expect("the first start printed the admin token");
-        let workers: Vec<_> = (0..4)
-            .map(|id| {
-                let (base, token, outcomes) = (base.clone(), token.clone(), Arc::clone(&outcomes));
-                std::thread::spawn(move || worker(&base, &token, id, round, &outcomes))
-            })
-            .collect();
+        let stop = Arc::new(AtomicBool::new(false));
+        let workers = load(&[base.as_str()], &token, round, &outcomes, &stop);
         std::thread::sleep(Duration::from_millis(150 + rng.below(500)));
         child.kill().expect("SIGKILL");
         let _ = child.wait();
+        stop.store(true, Ordering::Relaxed);
         for w in workers {
             w.join().expect("worker");
         }
-        check(dir.path(), &outcomes.lock().expect("lock"));
+        let location = Location::Sqlite(dir.path().join("data").join("registry.sqlite"));
+        check(&location, &outcomes.lock().expect("lock"));
     }
     let o = outcomes.lock().expect("lock");
     assert!(
@@ -230,6 +252,87 @@ fn acknowledged_acts_survive_sigkill_at_random_moments() {
     );
     eprintln!(
         "{rounds} SIGKILL rounds survived: {} acknowledged acts, {} refused issuances",
+        o.acknowledged,
+        o.refused.len()
+    );
+}
+
+/// Four workers, spread over the replicas at `bases`.
+fn load(
+    bases: &[&str],
+    token: &str,
+    round: u64,
+    outcomes: &Arc<Mutex<Outcomes>>,
+    stop: &Arc<AtomicBool>,
+) -> Vec<std::thread::JoinHandle<()>> {
+    (0..4)
+        .map(|id| {
+            let base = bases[id as usize % bases.len()].to_owned();
+            let (token, outcomes, stop) =
+                (token.to_owned(), Arc::clone(outcomes), Arc::clone(stop));
+            std::thread::spawn(move || worker(&base, &token, id, round, &outcomes, &stop))
+        })
+        .collect()
+}
+
+#[test]
+fn acknowledged_acts_survive_killed_replicas_and_a_crashed_database() {
+    let rounds: u64 = std::env::var("RESCARD_CRASH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(6);
+    let cluster = Cluster::start();
+    let database = cluster.database("crash");
+    let dir = tempfile::tempdir().expect("dir");
+    let keys = dir.path().join("keys");
+    let start = |name: &str| Replica::start(&keys, &dir.path().join(name), &database);
+    let mut replicas = [start("a"), start("b")];
+    let token = replicas[0].admin_token.clone().expect("the admin token");
+    let outcomes = Arc::new(Mutex::new(Outcomes::default()));
+    let mut rng = Rng(1917);
+    let (mut replica_kills, mut database_crashes) = (0, 0);
+    for round in 0..rounds {
+        let bases: Vec<String> = replicas.iter().map(|r| r.base.clone()).collect();
+        let bases: Vec<&str> = bases.iter().map(String::as_str).collect();
+        let stop = Arc::new(AtomicBool::new(false));
+        let workers = load(&bases, &token, round, &outcomes, &stop);
+        std::thread::sleep(Duration::from_millis(150 + rng.below(500)));
+        if round % 2 == 0 {
+            // A replica dies mid-act; the other goes on serving.
+            let victim = rng.below(2) as usize;
+            replicas[victim].child.kill().expect("SIGKILL");
+            let _ = replicas[victim].child.wait();
+            replica_kills += 1;
+            std::thread::sleep(Duration::from_millis(100));
+            stop.store(true, Ordering::Relaxed);
+            for w in workers {
+                w.join().expect("worker");
+            }
+            replicas[victim] = start(["a", "b"][victim]);
+        } else {
+            // The database dies mid-commit; the replicas answer 503 until it is back.
+            cluster.crash();
+            database_crashes += 1;
+            std::thread::sleep(Duration::from_millis(200));
+            stop.store(true, Ordering::Relaxed);
+            for w in workers {
+                w.join().expect("worker");
+            }
+            cluster.resume();
+        }
+        check(
+            &Location::Postgres(database.clone()),
+            &outcomes.lock().expect("lock"),
+        );
+    }
+    let o = outcomes.lock().expect("lock");
+    assert!(
+        o.acknowledged > 20 * rounds as usize / 2,
+        "too little load: {} acknowledged acts",
+        o.acknowledged
+    );
+    eprintln!(
+        "{rounds} rounds on PostgreSQL survived ({replica_kills} replicas killed, {database_crashes} database crashes): {} acknowledged acts, {} refused issuances",
         o.acknowledged,
         o.refused.len()
     );

@@ -16,5 +16,6 @@ mod http;
 mod images;
 mod offline;
 mod ops;
+mod replicas;
 mod secrets;
 mod text;

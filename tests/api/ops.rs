@@ -136,12 +136,31 @@ async fn the_cards_gauge_falls_to_zero_when_a_state_empties() {
 #[tokio::test]
 async fn health_and_trust_list() {
     let app = spawn_app();
-    assert_eq!(
-        app.call(Method::GET, "/healthz", As::Anonymous, None)
-            .await
-            .json()["status"],
-        "ok"
-    );
+    let serial = app.issue_reference().await["serial"]
+        .as_str()
+        .expect("serial")
+        .to_owned();
+    app.call(
+        Method::POST,
+        &format!("/api/v1/cards/{serial}/revocation"),
+        As::Role(Role::Issuer),
+        Some(serde_json::json!({"reason": "fraud"})),
+    )
+    .await;
+    let health = app
+        .call(Method::GET, "/healthz", As::Anonymous, None)
+        .await
+        .json();
+    assert_eq!(health["status"], "ok");
+    let backend = if crate::helpers::on_postgres() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    assert_eq!(health["registry"], backend);
+    // The revocation took a status number, and this replica's checks have it.
+    assert_eq!(health["status_sequence"], 1);
+    assert_eq!(health["checks_sequence"], 1);
     let keys = app
         .call(Method::GET, "/api/v1/keys", As::Anonymous, None)
         .await

@@ -1,7 +1,9 @@
 //! `rescard-bench`: the measuring half of `bench/run`. Each command measures one figure and its
 //! baseline in the same process, prints what it saw, and ends with `ROW` lines for the results table.
 
+mod http;
 mod photo;
+mod replicas;
 
 use std::hint::black_box;
 use std::io::Write as _;
@@ -106,6 +108,22 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// How long an act acknowledged by one replica takes to show in checks on another: suspends and
+    /// reinstates a card on `writer`, polling `reader` until its check says so; p50, p99, max.
+    Lag {
+        /// The replica that acts.
+        #[arg(long)]
+        writer: String,
+        /// The replica that checks.
+        #[arg(long)]
+        reader: String,
+        /// An issuer or admin token.
+        #[arg(long)]
+        token: String,
+        /// How many acts to time.
+        #[arg(long, default_value_t = 200)]
+        acts: u32,
+    },
     /// The baseline server: a minimal axum endpoint that parses `{"payload": …}` and does one
     /// verify_strict of a fixed signature.
     BaselineServer {
@@ -131,7 +149,7 @@ fn main() -> Result<()> {
             token,
             payloads,
             size,
-        } => batch_http(&url, &token, &payloads, size),
+        } => http::batch_http(&url, &token, &payloads, size),
         Command::Qr => qr(),
         Command::Insert { dir, seconds } => insert(&dir, seconds),
         Command::Csv { rows } => csv(rows),
@@ -141,7 +159,13 @@ fn main() -> Result<()> {
             module,
             out,
         } => photo::write(megapixels, payload.as_deref(), module, &out),
-        Command::BaselineServer { listen } => baseline_server(&listen),
+        Command::BaselineServer { listen } => http::baseline_server(&listen),
+        Command::Lag {
+            writer,
+            reader,
+            token,
+            acts,
+        } => replicas::lag(&writer, &reader, &token, acts),
     }
 }
 
@@ -187,7 +211,7 @@ fn registry(
 }
 
 /// The Sig_structure and signature of a payload, for the raw verify_strict baseline.
-fn raw_parts(payload: &str) -> Result<(Vec<u8>, Signature)> {
+pub(crate) fn raw_parts(payload: &str) -> Result<(Vec<u8>, Signature)> {
     let body = payload
         .strip_prefix(rescard_core::PREFIX)
         .context("prefix")?;
@@ -366,7 +390,7 @@ fn distinct_cards(size: u32, key: &IssuerKey) -> Result<Vec<String>> {
         .collect()
 }
 
-fn verify_strict_per_card(public: &VerifyingKey, parts: &[(Vec<u8>, Signature)]) -> f64 {
+pub(crate) fn verify_strict_per_card(public: &VerifyingKey, parts: &[(Vec<u8>, Signature)]) -> f64 {
     let mut best = f64::MAX;
     for _ in 0..3 {
         let t = Instant::now();
@@ -441,68 +465,8 @@ fn batch(size: u32) -> Result<()> {
     Ok(())
 }
 
-fn batch_http(url: &str, token: &str, payloads: &Path, size: usize) -> Result<()> {
-    let text = std::fs::read_to_string(payloads)?;
-    let all: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
-    anyhow::ensure!(
-        all.len() >= size,
-        "{} payloads in {payloads:?}, {size} wanted",
-        all.len()
-    );
-    let chosen = &all[..size];
-    let parts = chosen
-        .iter()
-        .map(|p| raw_parts(p))
-        .collect::<Result<Vec<_>>>()?;
-    let keys = ureq::get(&format!("{url}/api/v1/keys"))
-        .call()?
-        .body_mut()
-        .read_to_string()?;
-    let trust = TrustList::from_json(&keys)?;
-    let public = trust.keys().first().context("a key")?.public_key;
-    let single = verify_strict_per_card(&public, &parts);
-    let post = |body: &str| -> Result<(f64, String)> {
-        let t = Instant::now();
-        let text = ureq::post(&format!("{url}/api/v1/verify/batch"))
-            .header("Authorization", &format!("Bearer {token}"))
-            .header("Content-Type", "application/json")
-            .send(body)?
-            .body_mut()
-            .with_config()
-            .limit(64 * 1024 * 1024)
-            .read_to_string()?;
-        Ok((t.elapsed().as_secs_f64() / size as f64, text))
-    };
-    // Each round sends cards the service has not checked yet (its signature cache would remember
-    // them): the payload file must hold three batches.
-    let rounds = (all.len() / size).min(3);
-    anyhow::ensure!(rounds > 0, "too few payloads");
-    let mut best = f64::MAX;
-    let mut response = String::new();
-    for round in 0..rounds {
-        let batch = &all[round * size..(round + 1) * size];
-        let (per_card, text) = post(&serde_json::json!({ "payloads": batch }).to_string())?;
-        best = best.min(per_card);
-        response = text;
-    }
-    let (cached, _) = post(&serde_json::json!({ "payloads": chosen }).to_string())?;
-    let summary = serde_json::from_str::<serde_json::Value>(&response)?["summary"].clone();
-    println!(
-        "POST /api/v1/verify/batch, {size} cards: {:.1} µs a card first time, {:.1} µs again (cached); verify_strict {:.1} µs; summary {summary}",
-        best * 1e6,
-        cached * 1e6,
-        single * 1e6
-    );
-    per_card_row(
-        &format!("batch verification over HTTP, {size} cards (time per card)"),
-        best,
-        single,
-    );
-    Ok(())
-}
-
 /// The row of a batch figure: seconds a card against one verify_strict (goal: at most half).
-fn per_card_row(figure: &str, per_card: f64, single: f64) {
+pub(crate) fn per_card_row(figure: &str, per_card: f64, single: f64) {
     row(
         figure,
         &format!("{:.1} µs", per_card * 1e6),
@@ -595,34 +559,4 @@ fn csv(rows: u32) -> Result<()> {
     }
     out.flush()?;
     Ok(())
-}
-
-fn baseline_server(listen: &str) -> Result<()> {
-    use axum::Json;
-    use axum::routing::post;
-
-    #[derive(serde::Deserialize)]
-    struct Body {
-        payload: String,
-    }
-
-    let key = IssuerKey::from_seed(&[8; 32]);
-    let payload = rescard_core::codec::encode(&reference::card(), Utc::now(), &key);
-    let (tbs, signature) = raw_parts(&payload)?;
-    let public = key.verifying_key();
-    let handler = move |Json(body): Json<Body>| {
-        let tbs = tbs.clone();
-        async move {
-            let ok = public.verify_strict(&tbs, &signature).is_ok();
-            Json(serde_json::json!({ "ok": ok, "length": body.payload.len() }))
-        }
-    };
-    let app = axum::Router::new().route("/verify", post(handler));
-    let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(listen).await?;
-        println!("baseline listening on {listen}");
-        axum::serve(listener, app).await?;
-        Ok(())
-    })
 }

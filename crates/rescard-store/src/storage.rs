@@ -16,6 +16,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use rescard_core::{Card, CardState, CurrentStatus, Itn, Kid, Portrait, Serial};
 
+#[cfg(doc)]
+use crate::StoreError;
 use crate::audit::AuditEntry;
 use crate::copy::{Table, Value};
 use crate::model::TokenInfo;
@@ -224,7 +226,8 @@ pub trait Storage: Send {
 
     /// Begins a transaction.
     fn begin(&self, how: Begin) -> Result<()>;
-    /// Commits the open transaction.
+    /// Commits the open transaction. A connection lost on the way is [`StoreError::Commit`], not
+    /// `Unavailable`: the commit may have happened.
     fn commit(&self) -> Result<()>;
     /// Rolls back the open transaction.
     fn rollback(&self) -> Result<()>;

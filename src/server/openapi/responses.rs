@@ -9,7 +9,9 @@
 //!     responses((status = 200, body = RecordJson), RoleOnly, CardPath, JsonBody, (status = 409, ...)))]
 //! ```
 //!
-//! [`Timeout`] is added to every operation by the document itself (the deadline covers every route).
+//! [`Timeout`] and [`Busy`] are added to every operation by the document itself: the deadline covers
+//! every route, and any route that reads the registry or checks a token answers 503
+//! `storage_unavailable` while the database cannot be reached.
 
 use std::collections::BTreeMap;
 
@@ -94,11 +96,11 @@ pub const TOO_MANY: Shared = Shared {
     description: "Too many requests from this address: requests with a bad token, or (where an operation says so) verifications without a token; `Retry-After` says when to try again",
     retry_after: true,
 };
-/// 503: the service is at capacity for this kind of work.
+/// 503: the service cannot do this now: at capacity, or its database unreachable.
 pub const SERVICE_BUSY: Shared = Shared {
     status: 503,
     name: "ServiceBusy",
-    description: "The service is at capacity for this work (`image_checks_busy`: as many photos are being read as the service reads at once); `Retry-After` says when to try again",
+    description: "The service cannot do this now, and did nothing: the registry's database cannot be reached (`storage_unavailable`; any operation that reads or writes the registry, or checks a token), or it is at capacity for this work (`image_checks_busy`: as many photos are being read as the service reads at once); `Retry-After` says when to try again",
     retry_after: true,
 };
 

@@ -15,16 +15,33 @@ use crate::server::{AppError, AppState};
 /// The service's health.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
-    /// `ok` when the registry answers.
+    /// `ok`: the registry answered.
     pub status: &'static str,
+    /// `sqlite` or `postgres`.
+    pub registry: &'static str,
+    /// The registry's status sequence number now.
+    pub status_sequence: u64,
+    /// The sequence this replica's checks are up to date with (the registry's, or a moment behind
+    /// when another replica just acted).
+    pub checks_sequence: u64,
 }
 
-/// `GET /healthz`.
+/// `GET /healthz`: 200 when the registry answers; 503 `storage_unavailable` when its database
+/// cannot be reached (checks from payloads still answer then, from memory).
 #[utoipa::path(get, path = "/healthz", tag = "operations",
-    responses((status = 200, body = Health), (status = 500, description = "The registry does not answer", body = ErrorBody)))]
+    responses((status = 200, body = Health), (status = 500, description = "The registry answers, but with an error", body = ErrorBody)))]
 pub async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, AppError> {
-    state.db().read(|r| r.has_tokens()).await?;
-    Ok(Json(Health { status: "ok" }))
+    let status_sequence = state.db().read(|r| r.status_sequence()).await?;
+    Ok(Json(Health {
+        status: "ok",
+        registry: if state.db().location().is_postgres() {
+            "postgres"
+        } else {
+            "sqlite"
+        },
+        status_sequence,
+        checks_sequence: state.db().mirror().sequence(),
+    }))
 }
 
 /// `GET /metrics`: Prometheus text format. On the service's address it needs an `admin` token (the

@@ -21,7 +21,7 @@ use crate::server::image_check;
 use crate::server::json::{ApiBytes, content_type, parse_json};
 use crate::server::limits::ClientIp;
 use crate::server::openapi::fields::Image;
-use crate::server::openapi::responses::{Busy, JsonBody, Token};
+use crate::server::openapi::responses::{JsonBody, Token};
 use crate::server::{AppError, AppState};
 
 /// A payload to check.
@@ -74,7 +74,7 @@ pub const IMAGE_LIMIT: usize = rescard_qr::MAX_IMAGE_BYTES;
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The verdict (a forged or revoked card is a verdict, not an error)", body = VerifyResponse),
-        Token, JsonBody, Busy,
+        Token, JsonBody,
         (status = 413, description = "The body is larger than this endpoint takes (`body_too_large`), or the image has more pixels than the caller may send (`image_too_large`: 48 megapixels with a token, 24 without, by default)", body = ErrorBody),
         (status = 415, description = "Neither JSON nor a PNG or JPEG (`unsupported_media_type`), or an image that is not what its type says (`unsupported_image`)", body = ErrorBody),
         (status = 422, description = "JSON of the wrong shape (`invalid_body`), or an image with no readable QR code (`corrupt_image`, `no_qr_code`, `unreadable_qr_code`)", body = ErrorBody),

@@ -336,7 +336,13 @@ impl Storage for Postgres {
     fn commit(&self) -> Result<()> {
         let outcome = self.batch("COMMIT");
         self.in_transaction.set(false);
-        outcome
+        outcome.map_err(|e| match e {
+            // The answer to COMMIT was lost with the connection: the writes may have been kept.
+            StoreError::Unavailable(m) => StoreError::Commit(format!(
+                "the connection was lost while committing, so whether the write was kept is not known: {m}"
+            )),
+            e => e,
+        })
     }
 
     fn rollback(&self) -> Result<()> {
@@ -854,30 +860,39 @@ impl Storage for Postgres {
     }
 
     fn import_rows(&self, table: &Table, rows: &[Vec<Value>]) -> Result<()> {
-        let placeholders: Vec<String> =
-            (1..=table.columns.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "INSERT INTO {} ({}) {}VALUES ({})",
-            table.name,
-            table.column_list(),
-            if table.identity {
-                "OVERRIDING SYSTEM VALUE "
-            } else {
-                ""
-            },
-            placeholders.join(", ")
-        );
+        // Many rows a statement (PostgreSQL takes at most 65,535 parameters in one).
+        let width = table.columns.len();
         let client = self.client()?;
-        let statement = wait(client.prepare(&sql)).map_err(pg)?;
-        for row in rows {
-            let values: Vec<PgValue<'_>> = row
+        for chunk in rows.chunks((60_000 / width).max(1)) {
+            let tuples: Vec<String> = (0..chunk.len())
+                .map(|r| {
+                    let cells: Vec<String> =
+                        (1..=width).map(|c| format!("${}", r * width + c)).collect();
+                    format!("({})", cells.join(", "))
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO {} ({}) {}VALUES {}",
+                table.name,
+                table.column_list(),
+                if table.identity {
+                    "OVERRIDING SYSTEM VALUE "
+                } else {
+                    ""
+                },
+                tuples.join(", ")
+            );
+            let values: Vec<PgValue<'_>> = chunk
                 .iter()
-                .zip(table.columns)
-                .map(|(v, (_, kind))| PgValue(v, *kind))
+                .flat_map(|row| {
+                    row.iter()
+                        .zip(table.columns)
+                        .map(|(v, (_, kind))| PgValue(v, *kind))
+                })
                 .collect();
             let params: Vec<&(dyn ToSql + Sync)> =
                 values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-            wait(client.execute(&statement, &params)).map_err(pg)?;
+            wait(client.execute(sql.as_str(), &params)).map_err(pg)?;
         }
         Ok(())
     }

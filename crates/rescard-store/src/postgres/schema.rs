@@ -122,8 +122,23 @@ const MIGRATIONS: &[&str] = &[
     "#,
 ];
 
-/// Brings the schema up to date, one replica at a time.
+/// Brings the schema up to date, one replica at a time. A connection to a registry already up to
+/// date (every connection of a running service) only reads its version.
 pub(super) fn prepare(client: &Client) -> Result<()> {
+    let exists = wait(client.query_one("SELECT to_regclass('rescard_schema') IS NOT NULL", &[]))
+        .map_err(pg)?
+        .try_get::<_, bool>(0)
+        .map_err(pg)?;
+    if exists {
+        let done: i32 =
+            wait(client.query_one("SELECT COALESCE(MAX(version), 0) FROM rescard_schema", &[]))
+                .map_err(pg)?
+                .try_get(0)
+                .map_err(pg)?;
+        if usize::try_from(done).ok() == Some(MIGRATIONS.len()) {
+            return Ok(());
+        }
+    }
     wait(client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])).map_err(pg)?;
     let outcome = migrate(client);
     let unlocked =
