@@ -50,7 +50,7 @@ type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 /// A registry in a PostgreSQL database, on one connection.
 pub struct Postgres {
     url: String,
-    client: RefCell<Option<Client>>,
+    client: RefCell<Option<Connection>>,
     statements: RefCell<HashMap<&'static str, Statement>>,
     in_transaction: Cell<bool>,
 }
@@ -71,14 +71,51 @@ fn io() -> Result<&'static tokio::runtime::Runtime> {
     .map_err(|e| StoreError::Unavailable(format!("cannot start the PostgreSQL client: {e}")))
 }
 
-/// Waits for `future` on this thread (it only exchanges messages with the connection's task).
-fn wait<T>(future: impl Future<Output = T>) -> T {
-    futures_executor::block_on(future)
+/// A connection, and what drives its socket.
+pub(crate) struct Connection {
+    client: Client,
+    driver: Driver,
 }
 
-/// Connects to `url` (libpq style; the password from the URL or `PGPASSWORD`); the connection's
-/// task runs on [`IO`].
-fn connect_to(url: &str) -> Result<Client> {
+enum Driver {
+    /// Made on a thread outside any async runtime (the service's writer and follower, the command
+    /// line): a runtime of the connection's own, on the calling thread, as the `postgres` crate
+    /// does: a call writes to and reads from the socket itself, with no hand-off to another thread.
+    Own(tokio::runtime::Runtime),
+    /// Made inside an async runtime (the blocking pool, tests): driven on `postgres-io`; a call
+    /// waits for its answer with a plain blocking wait.
+    Shared,
+}
+
+impl std::ops::Deref for Connection {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl Connection {
+    /// Waits for `future` (a call on this connection) on this thread.
+    pub(crate) fn wait<T: Send>(&self, future: impl Future<Output = T> + Send) -> T {
+        match &self.driver {
+            Driver::Shared => futures_executor::block_on(future),
+            // A runtime cannot be entered from inside another one: then wait on a thread of its own.
+            Driver::Own(runtime) if tokio::runtime::Handle::try_current().is_ok() => {
+                std::thread::scope(|scope| {
+                    scope
+                        .spawn(|| runtime.block_on(future))
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+            }
+            Driver::Own(runtime) => runtime.block_on(future),
+        }
+    }
+}
+
+/// Connects to `url` (libpq style; the password from the URL or `PGPASSWORD`).
+fn connect_to(url: &str) -> Result<Connection> {
     let mut config: tokio_postgres::Config = url
         .parse()
         .map_err(|e| StoreError::Location(format!("{}: {e}", redact(url))))?;
@@ -91,24 +128,44 @@ fn connect_to(url: &str) -> Result<Client> {
         config.application_name("rescard");
     }
     config.connect_timeout(std::time::Duration::from_secs(5));
+    let unreachable =
+        |e: &dyn std::fmt::Display| StoreError::Unavailable(format!("{}: {e}", redact(url)));
+    if tokio::runtime::Handle::try_current().is_err() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| unreachable(&e))?;
+        let (client, connection) = runtime
+            .block_on(config.connect(NoTls))
+            .map_err(|e| unreachable(&e))?;
+        // Runs whenever a call waits on this runtime; ends when the client is dropped or the
+        // server goes (the client then reports itself closed).
+        runtime.spawn(connection);
+        return Ok(Connection {
+            client,
+            driver: Driver::Own(runtime),
+        });
+    }
     let connecting = io()?.spawn(async move {
         let (client, connection) = config.connect(NoTls).await?;
-        // Ends when the client is dropped or the server goes; the client then reports it closed.
         tokio::spawn(connection);
         Ok::<_, tokio_postgres::Error>(client)
     });
-    match wait(connecting) {
-        Ok(Ok(client)) => Ok(client),
-        Ok(Err(e)) => Err(StoreError::Unavailable(format!("{}: {e}", redact(url)))),
-        Err(e) => Err(StoreError::Unavailable(format!("{}: {e}", redact(url)))),
+    match futures_executor::block_on(connecting) {
+        Ok(Ok(client)) => Ok(Connection {
+            client,
+            driver: Driver::Shared,
+        }),
+        Ok(Err(e)) => Err(unreachable(&e)),
+        Err(e) => Err(unreachable(&e)),
     }
 }
 
 /// Runs `sql` (several statements) on the database at `url`, outside any registry: for making and
 /// dropping databases, in tests and tools.
 pub fn run_batch(url: &str, sql: &str) -> Result<()> {
-    let client = connect_to(url)?;
-    wait(client.batch_execute(sql)).map_err(pg)
+    let connection = connect_to(url)?;
+    connection.wait(connection.batch_execute(sql)).map_err(pg)
 }
 
 /// A PostgreSQL error as the registry's: unavailable when the connection or the server is down.
@@ -150,8 +207,8 @@ impl Postgres {
     }
 
     /// The connection, made again first if it was lost outside a transaction.
-    fn client(&self) -> Result<std::cell::Ref<'_, Client>> {
-        let lost = self.client.borrow().as_ref().is_none_or(Client::is_closed);
+    fn client(&self) -> Result<std::cell::Ref<'_, Connection>> {
+        let lost = self.client.borrow().as_ref().is_none_or(|c| c.is_closed());
         if lost {
             if self.in_transaction.get() {
                 return Err(StoreError::Unavailable(
@@ -165,43 +222,69 @@ impl Postgres {
             .map_err(|_| StoreError::Unavailable("no connection".into()))
     }
 
-    /// The prepared statement for `sql` on this connection.
-    fn statement(&self, client: &Client, sql: &'static str) -> Result<Statement> {
+    /// Runs `call` on the connection. Outside a transaction, a connection found lost on the way
+    /// (its socket closed while nothing watched it) is made again and the call tried once more:
+    /// nothing was done by the first try.
+    fn run<T>(
+        &self,
+        call: impl Fn(&Connection) -> std::result::Result<T, tokio_postgres::Error>,
+    ) -> Result<T> {
+        let (first, lost) = {
+            let client = self.client()?;
+            let outcome = call(&client);
+            let lost = outcome.is_err() && client.is_closed();
+            (outcome, lost)
+        };
+        match first {
+            // `client` makes the connection again, since this one is closed.
+            Err(_) if lost && !self.in_transaction.get() => call(&*self.client()?).map_err(pg),
+            other => other.map_err(pg),
+        }
+    }
+
+    fn prepared(
+        &self,
+        client: &Connection,
+        sql: &'static str,
+    ) -> std::result::Result<Statement, tokio_postgres::Error> {
         if let Some(statement) = self.statements.borrow().get(sql) {
             return Ok(statement.clone());
         }
-        let statement = wait(client.prepare(sql)).map_err(pg)?;
+        let statement = client.wait(client.prepare(sql))?;
         self.statements.borrow_mut().insert(sql, statement.clone());
         Ok(statement)
     }
 
     fn query(&self, sql: &'static str, params: Params<'_>) -> Result<Vec<Row>> {
-        let client = self.client()?;
-        let statement = self.statement(&client, sql)?;
-        wait(client.query(&statement, params)).map_err(pg)
+        self.run(|c| {
+            let statement = self.prepared(c, sql)?;
+            c.wait(c.query(&statement, params))
+        })
     }
 
     fn query_opt(&self, sql: &'static str, params: Params<'_>) -> Result<Option<Row>> {
-        let client = self.client()?;
-        let statement = self.statement(&client, sql)?;
-        wait(client.query_opt(&statement, params)).map_err(pg)
+        self.run(|c| {
+            let statement = self.prepared(c, sql)?;
+            c.wait(c.query_opt(&statement, params))
+        })
     }
 
     fn query_one(&self, sql: &'static str, params: Params<'_>) -> Result<Row> {
-        let client = self.client()?;
-        let statement = self.statement(&client, sql)?;
-        wait(client.query_one(&statement, params)).map_err(pg)
+        self.run(|c| {
+            let statement = self.prepared(c, sql)?;
+            c.wait(c.query_one(&statement, params))
+        })
     }
 
     fn execute(&self, sql: &'static str, params: Params<'_>) -> Result<u64> {
-        let client = self.client()?;
-        let statement = self.statement(&client, sql)?;
-        wait(client.execute(&statement, params)).map_err(pg)
+        self.run(|c| {
+            let statement = self.prepared(c, sql)?;
+            c.wait(c.execute(&statement, params))
+        })
     }
 
     fn batch(&self, sql: &str) -> Result<()> {
-        let client = self.client()?;
-        wait(client.batch_execute(sql)).map_err(pg)
+        self.run(|c| c.wait(c.batch_execute(sql)))
     }
 }
 
@@ -846,7 +929,9 @@ impl Storage for Postgres {
         let after = after.map(|v| PgValue(v, key_kind));
         let params: Vec<&(dyn ToSql + Sync)> =
             after.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-        let rows = wait(client.query(sql.as_str(), &params)).map_err(pg)?;
+        let rows = client
+            .wait(client.query(sql.as_str(), &params))
+            .map_err(pg)?;
         rows.iter()
             .map(|row| {
                 table
@@ -892,7 +977,9 @@ impl Storage for Postgres {
                 .collect();
             let params: Vec<&(dyn ToSql + Sync)> =
                 values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-            wait(client.execute(sql.as_str(), &params)).map_err(pg)?;
+            client
+                .wait(client.execute(sql.as_str(), &params))
+                .map_err(pg)?;
         }
         Ok(())
     }
@@ -936,7 +1023,9 @@ impl Storage for Postgres {
         let params: Vec<&(dyn ToSql + Sync)> =
             params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
         let client = self.client()?;
-        wait(client.execute(sql.as_str(), &params)).map_err(pg)
+        client
+            .wait(client.execute(sql.as_str(), &params))
+            .map_err(pg)
     }
 
     fn raw_count(&self, sql: &str, params: &[&str]) -> Result<i64> {
@@ -944,7 +1033,9 @@ impl Storage for Postgres {
         let params: Vec<&(dyn ToSql + Sync)> =
             params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
         let client = self.client()?;
-        let row = wait(client.query_one(sql.as_str(), &params)).map_err(pg)?;
+        let row = client
+            .wait(client.query_one(sql.as_str(), &params))
+            .map_err(pg)?;
         get(&row, 0)
     }
 }

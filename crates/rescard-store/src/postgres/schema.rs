@@ -7,9 +7,7 @@
 //! as in SQLite, whatever the database's collation. Audit details stay `TEXT`: the chain hashes
 //! their exact text, which `jsonb` would reorder.
 
-use tokio_postgres::Client;
-
-use super::{pg, wait};
+use super::{Connection, pg};
 use crate::{Result, StoreError};
 
 /// The session advisory lock held while migrating.
@@ -124,41 +122,46 @@ const MIGRATIONS: &[&str] = &[
 
 /// Brings the schema up to date, one replica at a time. A connection to a registry already up to
 /// date (every connection of a running service) only reads its version.
-pub(super) fn prepare(client: &Client) -> Result<()> {
-    let exists = wait(client.query_one("SELECT to_regclass('rescard_schema') IS NOT NULL", &[]))
+pub(super) fn prepare(client: &Connection) -> Result<()> {
+    let exists = client
+        .wait(client.query_one("SELECT to_regclass('rescard_schema') IS NOT NULL", &[]))
         .map_err(pg)?
         .try_get::<_, bool>(0)
         .map_err(pg)?;
     if exists {
-        let done: i32 =
-            wait(client.query_one("SELECT COALESCE(MAX(version), 0) FROM rescard_schema", &[]))
-                .map_err(pg)?
-                .try_get(0)
-                .map_err(pg)?;
+        let done: i32 = client
+            .wait(client.query_one("SELECT COALESCE(MAX(version), 0) FROM rescard_schema", &[]))
+            .map_err(pg)?
+            .try_get(0)
+            .map_err(pg)?;
         if usize::try_from(done).ok() == Some(MIGRATIONS.len()) {
             return Ok(());
         }
     }
-    wait(client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])).map_err(pg)?;
+    client
+        .wait(client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK]))
+        .map_err(pg)?;
     let outcome = migrate(client);
-    let unlocked =
-        wait(client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])).map_err(pg);
+    let unlocked = client
+        .wait(client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK]))
+        .map_err(pg);
     outcome.and(unlocked.map(drop))
 }
 
-fn migrate(client: &Client) -> Result<()> {
-    wait(client.batch_execute(
-        "CREATE TABLE IF NOT EXISTS rescard_schema (
+fn migrate(client: &Connection) -> Result<()> {
+    client
+        .wait(client.batch_execute(
+            "CREATE TABLE IF NOT EXISTS rescard_schema (
             version     INTEGER PRIMARY KEY,
             applied_at  TIMESTAMPTZ NOT NULL DEFAULT now()
         )",
-    ))
-    .map_err(pg)?;
-    let done: i32 =
-        wait(client.query_one("SELECT COALESCE(MAX(version), 0) FROM rescard_schema", &[]))
-            .map_err(pg)?
-            .try_get(0)
-            .map_err(pg)?;
+        ))
+        .map_err(pg)?;
+    let done: i32 = client
+        .wait(client.query_one("SELECT COALESCE(MAX(version), 0) FROM rescard_schema", &[]))
+        .map_err(pg)?
+        .try_get(0)
+        .map_err(pg)?;
     let done = usize::try_from(done).unwrap_or(0);
     if done > MIGRATIONS.len() {
         return Err(StoreError::Corrupt(format!(
@@ -169,11 +172,11 @@ fn migrate(client: &Client) -> Result<()> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
         let version = i32::try_from(i + 1).unwrap_or(i32::MAX);
         // One transaction a migration: its statements and the record that it ran.
-        let applied = wait(client.batch_execute(&format!(
+        let applied = client.wait(client.batch_execute(&format!(
             "BEGIN; {sql}; INSERT INTO rescard_schema (version) VALUES ({version}); COMMIT;"
         )));
         if let Err(e) = applied {
-            wait(client.batch_execute("ROLLBACK")).ok();
+            client.wait(client.batch_execute("ROLLBACK")).ok();
             return Err(pg(e));
         }
     }
