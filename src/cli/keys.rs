@@ -25,7 +25,13 @@ pub fn init(ctx: &Context, now: DateTime<Utc>) -> Result<u8> {
         )?;
     }
     let mut registry = ctx.create_registry()?;
-    outln!("registry ready in {}", ctx.data.display())?;
+    match &ctx.database {
+        rescard_store::Location::Sqlite(path) if *path == ctx.data.join(super::REGISTRY_FILE) => {
+            outln!("registry ready in {}", ctx.data.display())?;
+        }
+        // A location shows with its password hidden.
+        elsewhere => outln!("registry ready in {elsewhere}")?,
+    }
     if let Some(token) = super::serve::first_admin_token(&mut registry, &ctx.actor, now)? {
         outln!("admin token: {token}")?;
         errln!("keep the admin token now: only its hash is stored");

@@ -119,6 +119,19 @@ fn a_database_url_that_is_wrong_or_unreachable_is_named_without_its_password() {
             .and(predicate::str::contains("rescard:***@127.0.0.1:1"))
             .and(predicate::str::contains("s3cret").not()),
     );
+    // Nor does a service that cannot start on it, in its log or its error.
+    m.run(&["serve", "--listen", "127.0.0.1:0"])
+        .env(
+            "RESCARD_DATABASE",
+            "postgres://rescard:s3cret@127.0.0.1:1/registry",
+        )
+        .env("RUST_LOG", "debug")
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("cannot be reached")
+                .and(predicate::str::contains("s3cret").not()),
+        );
     // From the environment, as a service would take it.
     m.run(&["audit", "verify"])
         .env(

@@ -53,6 +53,8 @@ pub struct Postgres {
     client: RefCell<Option<Connection>>,
     statements: RefCell<HashMap<&'static str, Statement>>,
     in_transaction: Cell<bool>,
+    /// Savepoint statements not sent yet: they go ahead of the next statement, in its round trip.
+    deferred: RefCell<String>,
 }
 
 /// The runtime that drives every PostgreSQL connection's socket (one thread, started on first use).
@@ -203,6 +205,7 @@ impl Postgres {
             client: RefCell::new(Some(client)),
             statements: RefCell::new(HashMap::new()),
             in_transaction: Cell::new(false),
+            deferred: RefCell::new(String::new()),
         })
     }
 
@@ -229,6 +232,23 @@ impl Postgres {
         &self,
         call: impl Fn(&Connection) -> std::result::Result<T, tokio_postgres::Error>,
     ) -> Result<T> {
+        let deferred = std::mem::take(&mut *self.deferred.borrow_mut());
+        if !deferred.is_empty() {
+            // Inside a transaction (savepoints are): no retry, and the deferred statements go first,
+            // queued on the connection before the call, so that both share one round trip.
+            let client = self.client()?;
+            let mut ahead = std::pin::pin!(client.batch_execute(&deferred));
+            let polled = ahead
+                .as_mut()
+                .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
+            let outcome = call(&client);
+            let ahead = match polled {
+                std::task::Poll::Ready(done) => done,
+                std::task::Poll::Pending => client.wait(ahead),
+            };
+            // When a deferred statement failed, the call failed for that reason.
+            return ahead.and(outcome).map_err(pg);
+        }
         let (first, lost) = {
             let client = self.client()?;
             let outcome = call(&client);
@@ -285,6 +305,20 @@ impl Postgres {
 
     fn batch(&self, sql: &str) -> Result<()> {
         self.run(|c| c.wait(c.batch_execute(sql)))
+    }
+
+    fn defer(&self, sql: &str) {
+        let mut deferred = self.deferred.borrow_mut();
+        deferred.push_str(sql);
+        deferred.push_str("; ");
+    }
+
+    /// Sends the deferred statements now (before a statement that does not go through `run`).
+    fn flush(&self) -> Result<()> {
+        if self.deferred.borrow().is_empty() {
+            return Ok(());
+        }
+        self.run(|_| Ok(()))
     }
 }
 
@@ -397,6 +431,7 @@ impl Storage for Postgres {
     }
 
     fn begin(&self, how: Begin) -> Result<()> {
+        self.deferred.borrow_mut().clear();
         if self.in_transaction.get() {
             // Left open by a group that panicked half-way: none of it was acknowledged.
             self.rollback()?;
@@ -404,9 +439,11 @@ impl Storage for Postgres {
         match how {
             Begin::Read => self.batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?,
             Begin::Write => {
-                self.batch("BEGIN")?;
-                self.in_transaction.set(true);
-                if let Err(e) = self.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK]) {
+                // One round trip: the transaction and its lock.
+                if let Err(e) = self.batch(&format!(
+                    "BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
+                )) {
+                    self.in_transaction.set(true);
                     self.rollback().ok();
                     return Err(e);
                 }
@@ -429,6 +466,7 @@ impl Storage for Postgres {
     }
 
     fn rollback(&self) -> Result<()> {
+        self.deferred.borrow_mut().clear();
         if !self.in_transaction.get() {
             return Ok(());
         }
@@ -444,18 +482,24 @@ impl Storage for Postgres {
         self.in_transaction.get()
     }
 
+    // Savepoints are sent with the statement after them (see `run`): a group commit opens and
+    // releases two for every act, and each would otherwise be a round trip of its own.
+
     fn savepoint(&self, name: &'static str) -> Result<()> {
-        self.batch(&format!("SAVEPOINT {name}"))
+        self.defer(&format!("SAVEPOINT {name}"));
+        Ok(())
     }
 
     fn release(&self, name: &'static str) -> Result<()> {
-        self.batch(&format!("RELEASE SAVEPOINT {name}"))
+        self.defer(&format!("RELEASE SAVEPOINT {name}"));
+        Ok(())
     }
 
     fn rollback_to(&self, name: &'static str) -> Result<()> {
-        self.batch(&format!(
+        self.defer(&format!(
             "ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}"
-        ))
+        ));
+        Ok(())
     }
 
     fn next(&self, counter: Counter) -> Result<u64> {
@@ -912,6 +956,7 @@ impl Storage for Postgres {
         after: Option<&Value>,
         limit: u32,
     ) -> Result<Vec<Vec<Value>>> {
+        self.flush()?;
         let (key, key_kind) = table.columns[0];
         let client = self.client()?;
         let sql = match after {
@@ -945,6 +990,7 @@ impl Storage for Postgres {
     }
 
     fn import_rows(&self, table: &Table, rows: &[Vec<Value>]) -> Result<()> {
+        self.flush()?;
         // Many rows a statement (PostgreSQL takes at most 65,535 parameters in one).
         let width = table.columns.len();
         let client = self.client()?;
@@ -1019,6 +1065,7 @@ impl Storage for Postgres {
     }
 
     fn raw_execute(&self, sql: &str, params: &[&str]) -> Result<u64> {
+        self.flush()?;
         let sql = dollar_params(sql);
         let params: Vec<&(dyn ToSql + Sync)> =
             params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
@@ -1029,6 +1076,7 @@ impl Storage for Postgres {
     }
 
     fn raw_count(&self, sql: &str, params: &[&str]) -> Result<i64> {
+        self.flush()?;
         let sql = dollar_params(sql);
         let params: Vec<&(dyn ToSql + Sync)> =
             params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
