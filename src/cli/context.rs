@@ -60,15 +60,7 @@ impl Context {
     /// Creates the registry: the data directory and the SQLite file, or the schema of an empty
     /// PostgreSQL database (for `init` and `serve`).
     pub fn create_registry(&self) -> Result<Registry> {
-        if let Location::Sqlite(path) = &self.database {
-            let dir = path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(std::path::Path::new("."));
-            rescard_store::create_private_dir(dir)
-                .with_context(|| format!("creating {}", dir.display()))?;
-        }
-        self.connect()
+        create_registry_at(&self.database)
     }
 
     /// The registry; it must exist.
@@ -105,4 +97,18 @@ impl Context {
             )
         })
     }
+}
+
+/// Creates the registry at `location`: an SQLite file (its directory made private if new), or the
+/// schema of an empty PostgreSQL database; or opens it if it exists.
+pub fn create_registry_at(location: &Location) -> Result<Registry> {
+    if let Location::Sqlite(path) = location {
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        rescard_store::create_private_dir(dir)
+            .with_context(|| format!("creating {}", dir.display()))?;
+    }
+    Registry::connect(location).with_context(|| format!("opening {location}"))
 }

@@ -1,7 +1,7 @@
 //! `rescard copy-registry --to URL`.
 
 use anyhow::{Context as _, Result};
-use rescard_store::{Location, Registry};
+use rescard_store::Location;
 
 use super::Context;
 use super::output::outln;
@@ -13,15 +13,7 @@ pub fn run(ctx: &Context, to: &str) -> Result<u8> {
         anyhow::bail!("--to names the registry being copied ({target})");
     }
     let source = ctx.registry()?;
-    if let Location::Sqlite(path) = &target {
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(std::path::Path::new("."));
-        rescard_store::create_private_dir(dir)
-            .with_context(|| format!("creating {}", dir.display()))?;
-    }
-    let mut into = Registry::connect(&target).with_context(|| format!("opening {target}"))?;
+    let mut into = super::context::create_registry_at(&target)?;
     let report = rescard_store::copy_registry(&source, &mut into)
         .with_context(|| format!("copying {} to {target}", ctx.database))?;
     for (table, rows) in &report.rows {

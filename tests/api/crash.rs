@@ -216,10 +216,7 @@ fn check(location: &Location, outcomes: &Outcomes) {
 
 #[test]
 fn acknowledged_acts_survive_sigkill_at_random_moments() {
-    let rounds: u64 = std::env::var("RESCARD_CRASH_ROUNDS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(6);
+    let rounds = crash_rounds();
     let dir = tempfile::tempdir().expect("dir");
     let outcomes = Arc::new(Mutex::new(Outcomes::default()));
     let mut token = None;
@@ -244,6 +241,11 @@ fn acknowledged_acts_survive_sigkill_at_random_moments() {
         let location = Location::Sqlite(dir.path().join("data").join("registry.sqlite"));
         check(&location, &outcomes.lock().expect("lock"));
     }
+    report(&format!("{rounds} SIGKILL rounds"), rounds, &outcomes);
+}
+
+/// Holds that the rounds put the service under load, and says what they did.
+fn report(what: &str, rounds: u64, outcomes: &Mutex<Outcomes>) {
     let o = outcomes.lock().expect("lock");
     assert!(
         o.acknowledged > 20 * rounds as usize / 2,
@@ -251,10 +253,18 @@ fn acknowledged_acts_survive_sigkill_at_random_moments() {
         o.acknowledged
     );
     eprintln!(
-        "{rounds} SIGKILL rounds survived: {} acknowledged acts, {} refused issuances",
+        "{what} survived: {} acknowledged acts, {} refused issuances",
         o.acknowledged,
         o.refused.len()
     );
+}
+
+/// `RESCARD_CRASH_ROUNDS`, 6 by default.
+fn crash_rounds() -> u64 {
+    std::env::var("RESCARD_CRASH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(6)
 }
 
 /// Four workers, spread over the replicas at `bases`.
@@ -277,10 +287,7 @@ fn load(
 
 #[test]
 fn acknowledged_acts_survive_killed_replicas_and_a_crashed_database() {
-    let rounds: u64 = std::env::var("RESCARD_CRASH_ROUNDS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(6);
+    let rounds = crash_rounds();
     let cluster = Cluster::start();
     let database = cluster.database("crash");
     let dir = tempfile::tempdir().expect("dir");
@@ -325,15 +332,11 @@ fn acknowledged_acts_survive_killed_replicas_and_a_crashed_database() {
             &outcomes.lock().expect("lock"),
         );
     }
-    let o = outcomes.lock().expect("lock");
-    assert!(
-        o.acknowledged > 20 * rounds as usize / 2,
-        "too little load: {} acknowledged acts",
-        o.acknowledged
-    );
-    eprintln!(
-        "{rounds} rounds on PostgreSQL survived ({replica_kills} replicas killed, {database_crashes} database crashes): {} acknowledged acts, {} refused issuances",
-        o.acknowledged,
-        o.refused.len()
+    report(
+        &format!(
+            "{rounds} rounds on PostgreSQL ({replica_kills} replicas killed, {database_crashes} database crashes)"
+        ),
+        rounds,
+        &outcomes,
     );
 }
