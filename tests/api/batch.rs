@@ -111,6 +111,23 @@ async fn every_card_gets_its_own_verdict_in_order_with_a_summary() {
         body["results"][1].get("state_reason").is_none(),
         "a bank gets the verdict, not the officer's reason"
     );
+    // Below a bank the statuses come from the service's memory, not the registry: the same
+    // verdicts, each what the single endpoint gives that role.
+    let employer = As::Role(Role::Employer);
+    let body = batch(&app, employer, &payloads).await;
+    assert_eq!(
+        body["summary"],
+        json!({"valid": 3, "revoked": 1, "invalid_signature": 1, "malformed": 1})
+    );
+    for (payload, result) in payloads
+        .iter()
+        .zip(body["results"].as_array().expect("results"))
+    {
+        let single = app.verify(payload, employer).await;
+        let mut result = result.clone();
+        result.as_object_mut().expect("object").remove("index");
+        assert_eq!(result, single, "{payload}");
+    }
 }
 
 #[tokio::test]
