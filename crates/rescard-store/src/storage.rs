@@ -217,6 +217,28 @@ pub struct SessionRow {
     pub expires_at: DateTime<Utc>,
 }
 
+/// A card state stored as its name (both backends store it as text).
+pub(crate) fn parse_state(text: &str) -> Result<CardState> {
+    CardState::from_name(text)
+        .ok_or_else(|| crate::StoreError::Corrupt(format!("card state {text:?}")))
+}
+
+/// A serial stored as its nine digits (both backends store it as text).
+pub(crate) fn parse_serial(text: &str) -> Result<Serial> {
+    text.parse()
+        .map_err(|_| crate::StoreError::Corrupt(format!("serial {text:?}")))
+}
+
+/// A count or sequence number as the databases' signed 64-bit integers hold it.
+pub(crate) fn signed(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// A signed 64-bit count or sequence number read back (never negative as written).
+pub(crate) fn unsigned(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
 /// What a storage backend does. See the module documentation.
 pub trait Storage: Send {
     /// Which backend this is.

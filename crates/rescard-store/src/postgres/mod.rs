@@ -18,29 +18,35 @@
 //! process (`postgres-io`), and a call waits for its answer with a plain blocking wait: so a registry on
 //! PostgreSQL can be used from any thread, inside an async runtime or not, as one on SQLite can.
 
+mod connection;
+mod rows;
 mod schema;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::future::Future;
-use std::sync::OnceLock;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rescard_core::{CardState, CurrentStatus, Serial};
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, NoTls, Row, Statement};
+use tokio_postgres::{Row, Statement};
 
+pub use connection::run_batch;
+pub(crate) use connection::{Connection, pg};
 pub use schema::version as schema_version;
 
+use connection::connect_to;
+use rows::{
+    PgValue, audit_entry, current_status, dollar_params, get, opt_serial, read_value, token_row,
+};
+
 use crate::audit::AuditEntry;
-use crate::copy::{Kind, Table, Value};
+use crate::copy::{Table, Value};
 use crate::model::TokenInfo;
-use crate::sqlite::{parse_serial, parse_state};
 use crate::storage::{
     Backend, Begin, CardRow, Counter, Dimension, HolderRow, NewCardRow, NewHolder, SessionRow,
-    StatusRow, Storage, TokenRow,
+    StatusRow, Storage, TokenRow, parse_serial, parse_state, signed, unsigned,
 };
-use crate::{Result, Role, StoreError, redact};
+use crate::{Result, Role, StoreError};
 
 /// The advisory lock every write transaction holds: the registry's one write lock.
 const WRITE_LOCK: i64 = 0x7265_7363_6172_6400;
@@ -55,143 +61,6 @@ pub struct Postgres {
     in_transaction: Cell<bool>,
     /// Savepoint statements not sent yet: they go ahead of the next statement, in its round trip.
     deferred: RefCell<String>,
-}
-
-/// The runtime that drives every PostgreSQL connection's socket (one thread, started on first use).
-static IO: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
-
-fn io() -> Result<&'static tokio::runtime::Runtime> {
-    IO.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("postgres-io")
-            .enable_all()
-            .build()
-            .map_err(|e| e.to_string())
-    })
-    .as_ref()
-    .map_err(|e| StoreError::Unavailable(format!("cannot start the PostgreSQL client: {e}")))
-}
-
-/// A connection, and what drives its socket.
-pub(crate) struct Connection {
-    client: Client,
-    driver: Driver,
-}
-
-enum Driver {
-    /// Made on a thread outside any async runtime (the service's writer and follower, the command
-    /// line): a runtime of the connection's own, on the calling thread, as the `postgres` crate
-    /// does: a call writes to and reads from the socket itself, with no hand-off to another thread.
-    Own(tokio::runtime::Runtime),
-    /// Made inside an async runtime (the blocking pool, tests): driven on `postgres-io`; a call
-    /// waits for its answer with a plain blocking wait.
-    Shared,
-}
-
-impl std::ops::Deref for Connection {
-    type Target = Client;
-
-    fn deref(&self) -> &Client {
-        &self.client
-    }
-}
-
-impl Connection {
-    /// Waits for `future` (a call on this connection) on this thread.
-    pub(crate) fn wait<T: Send>(&self, future: impl Future<Output = T> + Send) -> T {
-        match &self.driver {
-            Driver::Shared => futures_executor::block_on(future),
-            // A runtime cannot be entered from inside another one: then wait on a thread of its own.
-            Driver::Own(runtime) if tokio::runtime::Handle::try_current().is_ok() => {
-                std::thread::scope(|scope| {
-                    scope
-                        .spawn(|| runtime.block_on(future))
-                        .join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                })
-            }
-            Driver::Own(runtime) => runtime.block_on(future),
-        }
-    }
-}
-
-/// Connects to `url` (libpq style; the password from the URL or `PGPASSWORD`).
-fn connect_to(url: &str) -> Result<Connection> {
-    let mut config: tokio_postgres::Config = url
-        .parse()
-        .map_err(|e| StoreError::Location(format!("{}: {e}", redact(url))))?;
-    if config.get_password().is_none()
-        && let Ok(password) = std::env::var("PGPASSWORD")
-    {
-        config.password(password);
-    }
-    if config.get_application_name().is_none() {
-        config.application_name("rescard");
-    }
-    config.connect_timeout(std::time::Duration::from_secs(5));
-    let unreachable =
-        |e: &dyn std::fmt::Display| StoreError::Unavailable(format!("{}: {e}", redact(url)));
-    if tokio::runtime::Handle::try_current().is_err() {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| unreachable(&e))?;
-        let (client, connection) = runtime
-            .block_on(config.connect(NoTls))
-            .map_err(|e| unreachable(&e))?;
-        // Runs whenever a call waits on this runtime; ends when the client is dropped or the
-        // server goes (the client then reports itself closed).
-        runtime.spawn(connection);
-        return Ok(Connection {
-            client,
-            driver: Driver::Own(runtime),
-        });
-    }
-    let connecting = io()?.spawn(async move {
-        let (client, connection) = config.connect(NoTls).await?;
-        tokio::spawn(connection);
-        Ok::<_, tokio_postgres::Error>(client)
-    });
-    match futures_executor::block_on(connecting) {
-        Ok(Ok(client)) => Ok(Connection {
-            client,
-            driver: Driver::Shared,
-        }),
-        Ok(Err(e)) => Err(unreachable(&e)),
-        Err(e) => Err(unreachable(&e)),
-    }
-}
-
-/// Runs `sql` (several statements) on the database at `url`, outside any registry: for making and
-/// dropping databases, in tests and tools.
-pub fn run_batch(url: &str, sql: &str) -> Result<()> {
-    let connection = connect_to(url)?;
-    connection.wait(connection.batch_execute(sql)).map_err(pg)
-}
-
-/// A PostgreSQL error as the registry's: unavailable when the connection or the server is down.
-pub(crate) fn pg(e: tokio_postgres::Error) -> StoreError {
-    use tokio_postgres::error::SqlState;
-    let down = e.is_closed()
-        || e.code().is_some_and(|c| {
-            c.code().starts_with("08")
-                || [
-                    SqlState::ADMIN_SHUTDOWN,
-                    SqlState::CRASH_SHUTDOWN,
-                    SqlState::CANNOT_CONNECT_NOW,
-                ]
-                .contains(c)
-        })
-        || (e.code().is_none() && e.as_db_error().is_none());
-    match e.as_db_error() {
-        Some(db) if !down => StoreError::Postgres(match db.detail() {
-            Some(detail) => format!("{} ({detail})", db.message()),
-            None => db.message().to_owned(),
-        }),
-        _ if down => StoreError::Unavailable(e.to_string()),
-        _ => StoreError::Postgres(e.to_string()),
-    }
 }
 
 impl Postgres {
@@ -320,109 +189,6 @@ impl Postgres {
         }
         self.run(|_| Ok(()))
     }
-}
-
-fn signed(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-fn unsigned(n: i64) -> u64 {
-    u64::try_from(n).unwrap_or(0)
-}
-
-fn opt_serial(text: Option<String>) -> Result<Option<Serial>> {
-    text.as_deref().map(parse_serial).transpose()
-}
-
-fn get<'a, T: tokio_postgres::types::FromSql<'a>>(row: &'a Row, i: usize) -> Result<T> {
-    row.try_get(i).map_err(pg)
-}
-
-fn audit_entry(row: &Row) -> Result<AuditEntry> {
-    Ok(AuditEntry {
-        seq: unsigned(get(row, 0)?),
-        at: get(row, 1)?,
-        actor: get(row, 2)?,
-        action: get::<String>(row, 3)?.parse()?,
-        serial: opt_serial(get(row, 4)?)?,
-        details: get(row, 5)?,
-        prev_hash: get(row, 6)?,
-        hash: get(row, 7)?,
-    })
-}
-
-fn current_status(row: &Row) -> Result<CurrentStatus> {
-    Ok(CurrentStatus {
-        state: parse_state(&get::<String>(row, 0)?)?,
-        valid_until: Some(get(row, 1)?),
-        reason: get(row, 2)?,
-        replaced_by: opt_serial(get(row, 3)?)?,
-    })
-}
-
-fn token_row(row: &Row) -> Result<TokenRow> {
-    Ok(TokenRow {
-        id: get(row, 0)?,
-        name: get(row, 1)?,
-        role: get::<String>(row, 2)?.parse()?,
-        hash: get(row, 3)?,
-        revoked: get(row, 4)?,
-    })
-}
-
-/// A copied value bound as its column's PostgreSQL type.
-#[derive(Debug)]
-struct PgValue<'a>(&'a Value, Kind);
-
-impl ToSql for PgValue<'_> {
-    fn to_sql(
-        &self,
-        ty: &tokio_postgres::types::Type,
-        out: &mut bytes::BytesMut,
-    ) -> std::result::Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>>
-    {
-        match (self.0, self.1) {
-            (Value::Null, _) => Ok(tokio_postgres::types::IsNull::Yes),
-            (Value::Int(n), Kind::Int32) => i32::try_from(*n)?.to_sql(ty, out),
-            (Value::Int(n), _) => n.to_sql(ty, out),
-            (Value::Text(t), _) => t.to_sql(ty, out),
-            (Value::Date(d), _) => d.to_sql(ty, out),
-            (Value::Time(t), _) => t.to_sql(ty, out),
-            (Value::Bytes(b), _) => b.to_sql(ty, out),
-        }
-    }
-
-    fn accepts(_: &tokio_postgres::types::Type) -> bool {
-        true
-    }
-
-    tokio_postgres::types::to_sql_checked!();
-}
-
-fn read_value(row: &Row, i: usize, kind: Kind) -> Result<Value> {
-    Ok(match kind {
-        Kind::Int => get::<Option<i64>>(row, i)?.map(Value::Int),
-        Kind::Int32 => get::<Option<i32>>(row, i)?.map(|n| Value::Int(i64::from(n))),
-        Kind::Text => get::<Option<String>>(row, i)?.map(Value::Text),
-        Kind::Date => get::<Option<NaiveDate>>(row, i)?.map(Value::Date),
-        Kind::Time => get::<Option<DateTime<Utc>>>(row, i)?.map(Value::Time),
-        Kind::Bytes => get::<Option<Vec<u8>>>(row, i)?.map(Value::Bytes),
-    }
-    .unwrap_or(Value::Null))
-}
-
-/// `?1`-style parameters as PostgreSQL's `$1`.
-fn dollar_params(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len());
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '?' && chars.peek().is_some_and(char::is_ascii_digit) {
-            out.push('$');
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 impl Storage for Postgres {

@@ -3,6 +3,7 @@
 //! as it reads.
 
 mod files;
+mod rows;
 mod schema;
 
 use std::path::Path;
@@ -14,12 +15,16 @@ use rusqlite::{Connection, OptionalExtension, params};
 pub use files::create_private_dir;
 pub use schema::version as schema_version;
 
+use rows::{
+    AUDIT_COLUMNS, audit_entry, audit_text, from_sql, parse_date, parse_time, status_of, to_sql,
+};
+
 use crate::audit::AuditEntry;
-use crate::copy::{Kind, Table, Value};
+use crate::copy::{Table, Value};
 use crate::model::{TokenInfo, timestamp};
 use crate::storage::{
     Backend, Begin, CardRow, Counter, Dimension, HolderRow, NewCardRow, NewHolder, SessionRow,
-    StatusRow, Storage, TokenRow,
+    StatusRow, Storage, TokenRow, parse_serial, parse_state, signed, unsigned,
 };
 use crate::{Result, Role, StoreError};
 
@@ -49,85 +54,6 @@ impl Sqlite {
         self.conn.prepare_cached(sql)?.execute([])?;
         Ok(())
     }
-}
-
-pub(crate) fn parse_date(text: &str) -> Result<NaiveDate> {
-    text.parse()
-        .map_err(|_| StoreError::Corrupt(format!("date {text:?}")))
-}
-
-pub(crate) fn parse_time(text: &str) -> Result<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| StoreError::Corrupt(format!("timestamp {text:?}")))
-}
-
-pub(crate) fn parse_state(text: &str) -> Result<CardState> {
-    CardState::from_name(text).ok_or_else(|| StoreError::Corrupt(format!("card state {text:?}")))
-}
-
-pub(crate) fn parse_serial(text: &str) -> Result<Serial> {
-    text.parse()
-        .map_err(|_| StoreError::Corrupt(format!("serial {text:?}")))
-}
-
-fn count(n: i64) -> u64 {
-    u64::try_from(n).unwrap_or(0)
-}
-
-/// The columns of an audit row, in the order every audit query selects them.
-const AUDIT_COLUMNS: &str = "seq, at, actor, action, serial, details, prev_hash, hash";
-
-type AuditText = (
-    i64,
-    String,
-    String,
-    String,
-    Option<String>,
-    String,
-    String,
-    String,
-);
-
-fn audit_text(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditText> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-    ))
-}
-
-fn audit_entry(row: AuditText) -> Result<AuditEntry> {
-    let (seq, at, actor, action, serial, details, prev_hash, hash) = row;
-    Ok(AuditEntry {
-        seq: u64::try_from(seq).map_err(|_| StoreError::Corrupt(format!("audit seq {seq}")))?,
-        at: parse_time(&at)?,
-        actor,
-        action: action.parse()?,
-        serial: serial.as_deref().map(parse_serial).transpose()?,
-        details,
-        prev_hash,
-        hash,
-    })
-}
-
-fn status_of(
-    state: &str,
-    until: &str,
-    reason: Option<String>,
-    replaced_by: Option<&str>,
-) -> Result<CurrentStatus> {
-    Ok(CurrentStatus {
-        state: parse_state(state)?,
-        valid_until: Some(parse_date(until)?),
-        reason,
-        replaced_by: replaced_by.map(parse_serial).transpose()?,
-    })
 }
 
 impl Storage for Sqlite {
@@ -181,7 +107,7 @@ impl Storage for Sqlite {
                 "UPDATE counters SET value = value + 1 WHERE name = ?1 RETURNING value",
             )?
             .query_row([counter.name()], |r| r.get(0))?;
-        Ok(count(value))
+        Ok(unsigned(value))
     }
 
     fn current(&self, counter: Counter) -> Result<u64> {
@@ -189,7 +115,7 @@ impl Storage for Sqlite {
             .conn
             .prepare_cached("SELECT value FROM counters WHERE name = ?1")?
             .query_row([counter.name()], |r| r.get(0))?;
-        Ok(count(value))
+        Ok(unsigned(value))
     }
 
     fn holder_by_passport(&self, nationality: &str, passport: &str) -> Result<Option<HolderRow>> {
@@ -361,10 +287,7 @@ impl Storage for Sqlite {
     fn set_status_seq(&self, serial: Serial, seq: u64) -> Result<()> {
         self.conn
             .prepare_cached("UPDATE cards SET status_seq = ?1 WHERE serial = ?2")?
-            .execute(params![
-                i64::try_from(seq).unwrap_or(i64::MAX),
-                serial.to_string()
-            ])?;
+            .execute(params![signed(seq), serial.to_string()])?;
         Ok(())
     }
 
@@ -444,7 +367,7 @@ impl Storage for Sqlite {
     }
 
     fn status_rows(&self, since: u64) -> Result<Vec<StatusRow>> {
-        let since = i64::try_from(since).unwrap_or(i64::MAX);
+        let since = signed(since);
         let mut stmt = self.conn.prepare_cached(if since == 0 {
             "SELECT serial, state, valid_until, printed_valid_until, replaced_by, state_reason FROM cards
              WHERE (state != 'active' OR valid_until != printed_valid_until) AND ?1 = 0 ORDER BY serial"
@@ -482,7 +405,7 @@ impl Storage for Sqlite {
             .conn
             .prepare_cached("SELECT COUNT(*) FROM cards")?
             .query_row([], |r| r.get(0))?;
-        Ok(count(n))
+        Ok(unsigned(n))
     }
 
     fn count_by(&self, dimension: Dimension) -> Result<Vec<(String, u64)>> {
@@ -497,7 +420,7 @@ impl Storage for Sqlite {
         let mut stmt = self.conn.prepare_cached(sql)?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
         Ok(rows
-            .map(|r| r.map(|(k, n)| (k, count(n))))
+            .map(|r| r.map(|(k, n)| (k, unsigned(n))))
             .collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
@@ -505,7 +428,7 @@ impl Storage for Sqlite {
         let n: i64 = self.conn.prepare_cached(
             "SELECT COUNT(*) FROM cards WHERE state = 'active' AND valid_until >= ?1 AND valid_until <= ?2",
         )?.query_row(params![from.to_string(), until.to_string()], |r| r.get(0))?;
-        Ok(count(n))
+        Ok(unsigned(n))
     }
 
     fn audit_head(&self) -> Result<Option<(u64, String)>> {
@@ -514,12 +437,12 @@ impl Storage for Sqlite {
             .prepare_cached("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")?
             .query_row([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
             .optional()?;
-        Ok(head.map(|(seq, hash)| (count(seq), hash)))
+        Ok(head.map(|(seq, hash)| (unsigned(seq), hash)))
     }
 
     fn insert_audit(&self, e: &AuditEntry) -> Result<()> {
         self.conn.prepare_cached("INSERT INTO audit (seq, at, actor, action, serial, details, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?.execute(
-            params![i64::try_from(e.seq).unwrap_or(i64::MAX), timestamp(e.at), e.actor, e.action.as_str(), e.serial.map(|s| s.to_string()), e.details, e.prev_hash, e.hash],
+            params![signed(e.seq), timestamp(e.at), e.actor, e.action.as_str(), e.serial.map(|s| s.to_string()), e.details, e.prev_hash, e.hash],
         )?;
         Ok(())
     }
@@ -528,10 +451,7 @@ impl Storage for Sqlite {
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {AUDIT_COLUMNS} FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2"
         ))?;
-        let rows = stmt.query_map(
-            params![i64::try_from(after).unwrap_or(i64::MAX), limit],
-            audit_text,
-        )?;
+        let rows = stmt.query_map(params![signed(after), limit], audit_text)?;
         rows.map(|r| audit_entry(r?)).collect()
     }
 
@@ -581,7 +501,7 @@ impl Storage for Sqlite {
                 "SELECT COUNT(*) FROM tokens WHERE role = 'admin' AND revoked_at IS NULL",
             )?
             .query_row([], |r| r.get(0))?;
-        Ok(count(n))
+        Ok(unsigned(n))
     }
 
     fn revoke_token(&self, id: i64, at: DateTime<Utc>) -> Result<bool> {
@@ -688,10 +608,7 @@ impl Storage for Sqlite {
     fn set_counter(&self, counter: Counter, value: u64) -> Result<()> {
         self.conn
             .prepare_cached("UPDATE counters SET value = ?1 WHERE name = ?2")?
-            .execute(params![
-                i64::try_from(value).unwrap_or(i64::MAX),
-                counter.name()
-            ])?;
+            .execute(params![signed(value), counter.name()])?;
         Ok(())
     }
 
@@ -786,43 +703,6 @@ impl Storage for Sqlite {
             .conn
             .query_row(sql, rusqlite::params_from_iter(params.iter()), |r| r.get(0))?)
     }
-}
-
-/// A copied value as SQLite stores it (dates and times as text).
-fn to_sql(value: &Value) -> Result<rusqlite::types::Value> {
-    use rusqlite::types::Value as V;
-    Ok(match value {
-        Value::Null => V::Null,
-        Value::Int(n) => V::Integer(*n),
-        Value::Text(t) => V::Text(t.clone()),
-        Value::Date(d) => V::Text(d.to_string()),
-        Value::Time(t) => V::Text(timestamp(*t)),
-        Value::Bytes(b) => V::Blob(b.clone()),
-    })
-}
-
-/// A stored value as the column's kind.
-fn from_sql(value: rusqlite::types::ValueRef<'_>, kind: Kind) -> Result<Value> {
-    use rusqlite::types::ValueRef as V;
-    let text = |t: &[u8]| {
-        std::str::from_utf8(t)
-            .map(str::to_owned)
-            .map_err(|_| StoreError::Corrupt("text that is not UTF-8".into()))
-    };
-    Ok(match (value, kind) {
-        (V::Null, _) => Value::Null,
-        (V::Integer(n), Kind::Int | Kind::Int32) => Value::Int(n),
-        (V::Text(t), Kind::Text) => Value::Text(text(t)?),
-        (V::Text(t), Kind::Date) => Value::Date(parse_date(&text(t)?)?),
-        (V::Text(t), Kind::Time) => Value::Time(parse_time(&text(t)?)?),
-        (V::Blob(b), Kind::Bytes) => Value::Bytes(b.to_vec()),
-        (other, kind) => {
-            return Err(StoreError::Corrupt(format!(
-                "a {:?} where a {kind:?} belongs",
-                other.data_type()
-            )));
-        }
-    })
 }
 
 impl Sqlite {
