@@ -212,11 +212,6 @@ impl Registry {
     pub fn tokens(&self) -> Result<Vec<TokenInfo>> {
         self.storage().tokens()
     }
-
-    /// Whether any token was ever made (a fresh registry has none).
-    pub fn has_tokens(&self) -> Result<bool> {
-        Ok(!self.storage().tokens()?.is_empty())
-    }
 }
 
 #[cfg(test)]
