@@ -131,8 +131,8 @@ const MIGRATIONS: &[&str] = &[
 /// Applies the pragmas every connection needs and the migrations not yet run.
 pub(crate) fn prepare(conn: &mut Connection) -> Result<(), StoreError> {
     // First: another process may be creating or migrating the same registry.
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    wal(conn)?;
     // FULL: a transaction acknowledged to a caller survives a power cut, not only a crash.
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -165,6 +165,42 @@ pub(crate) fn prepare(conn: &mut Connection) -> Result<(), StoreError> {
             i64::try_from(done + 1).unwrap_or(i64::MAX),
         )?;
         tx.commit()?;
+    }
+}
+
+/// How long a connection waits for another one's lock.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Puts the registry in WAL mode. Switching a new file's journal mode needs an exclusive lock that
+/// SQLite does not wait for (the busy handler is skipped to avoid a deadlock between two connections
+/// each upgrading a shared lock), so several processes opening a new registry at once would see
+/// "database is locked"; this waits for its turn instead, up to the busy timeout.
+fn wal(conn: &Connection) -> Result<(), StoreError> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        let mode = conn.query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0));
+        let mode = match mode {
+            Ok(mode) if mode.eq_ignore_ascii_case("wal") => return Ok(()),
+            Ok(_) => conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)),
+            Err(e) => Err(e),
+        };
+        match mode {
+            Ok(mode) if mode.eq_ignore_ascii_case("wal") => return Ok(()),
+            // A registry in memory (tests) has no file to journal.
+            Ok(mode) if mode.eq_ignore_ascii_case("memory") => return Ok(()),
+            Ok(mode) => {
+                return Err(StoreError::Corrupt(format!(
+                    "the registry cannot use WAL journaling (it stays in {mode} mode)"
+                )));
+            }
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
 }
 
