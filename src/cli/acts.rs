@@ -74,10 +74,10 @@ pub fn replace(
     json: bool,
     now: DateTime<Utc>,
 ) -> Result<u8> {
-    let key = ctx.keys.active_key()?;
-    let issued = ctx
-        .registry()?
-        .replace(serial, reason, &key, &ctx.actor, now)?;
+    let mut registry = ctx.registry()?;
+    let keys = ctx.keyring(&mut registry, now)?;
+    let key = keys.signer(now);
+    let issued = registry.replace(serial, reason, key, &ctx.actor, now)?;
     if let Some(qr) = qr {
         write_qr(qr, &issued.payload)?;
     }

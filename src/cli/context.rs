@@ -1,11 +1,11 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
-use rescard_core::TrustList;
+use chrono::{DateTime, Utc};
 use rescard_store::{Location, Registry, StoreError};
 
 use super::Cli;
-use crate::keystore::KeyDir;
+use crate::keystore::{self, KeyDir, Keyring};
 
 /// The registry's file name in the data directory.
 pub const REGISTRY_FILE: &str = "registry.sqlite";
@@ -86,16 +86,11 @@ impl Context {
         Registry::connect(&self.database).with_context(|| format!("opening {}", self.database))
     }
 
-    /// The issuing machine's own issuer keys (`--keys`). Only a machine that holds the registry uses
-    /// them: a checker trusts what it synced alone (see [`crate::checker`]).
-    pub fn own_trust_list(&self) -> Result<TrustList> {
-        self.keys.trust_list()?.with_context(|| {
-            format!(
-                "no trusted issuer keys: this machine holds a registry in {} but no issuer keys in {} (pass --keys)",
-                self.data.display(),
-                self.keys.trust_path().display()
-            )
-        })
+    /// The issuing machine's issuer keys: the registry's trust list with the private keys of
+    /// `--keys`. Only a machine that holds the registry uses them: a checker trusts what it synced
+    /// alone (see [`crate::checker`]).
+    pub fn keyring(&self, registry: &mut Registry, now: DateTime<Utc>) -> Result<Keyring> {
+        keystore::keyring(registry, &self.keys, &self.actor, now)
     }
 }
 

@@ -19,9 +19,11 @@ pub fn run(now: DateTime<Utc>) -> Result<u8> {
     let ctx = Context::at(&dir.join("data"), &dir.join("keys"), Some("demo".into()));
     outln!("rescard demo in {}", dir.display())?;
 
-    let key = ctx.keys.init(now)?;
     let mut registry = ctx.create_registry()?;
-    outln!("1. made issuer key {} and an empty registry", key.kid)?;
+    crate::keystore::establish(&mut registry, &ctx.keys, true, &ctx.actor, now)?;
+    let keys = ctx.keyring(&mut registry, now)?;
+    let key = keys.signer(now);
+    outln!("1. made issuer key {} and an empty registry", key.kid())?;
 
     let today = issuer_date(now);
     let new = NewCard {
@@ -31,7 +33,7 @@ pub fn run(now: DateTime<Utc>) -> Result<u8> {
         passport_number: None,
         portrait: None,
     };
-    let issued = registry.issue(&new, &ctx.keys.active_key()?, &ctx.actor, now)?;
+    let issued = registry.issue(&new, key, &ctx.actor, now)?;
     let c = &issued.card;
     outln!(
         "2. issued card {} to {} {}, ITN {}, valid {} to {}",

@@ -34,9 +34,10 @@ pub fn run(ctx: &Context, args: &IssueArgs, now: DateTime<Utc>) -> Result<u8> {
         None => None,
     };
     let new = app.validate(portrait)?;
-    let key = ctx.keys.active_key()?;
     let mut registry = ctx.registry()?;
-    let issued = registry.issue(&new, &key, &ctx.actor, now)?;
+    let keys = ctx.keyring(&mut registry, now)?;
+    let key = keys.signer(now);
+    let issued = registry.issue(&new, key, &ctx.actor, now)?;
     if let Some(qr) = &args.qr {
         write_qr(qr, &issued.payload)?;
     }
@@ -92,8 +93,9 @@ struct Rejected {
 /// Issues every row of a CSV file, each row all-or-nothing. Issued cards go to standard output as
 /// CSV (`row,serial,itn,valid_from,valid_until,payload`); rejected rows and a summary to standard error.
 fn batch(ctx: &Context, path: &Path, now: DateTime<Utc>) -> Result<u8> {
-    let key = ctx.keys.active_key()?;
     let mut registry = ctx.registry()?;
+    let keys = ctx.keyring(&mut registry, now)?;
+    let key = keys.signer(now);
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_path(path)
@@ -130,7 +132,7 @@ fn batch(ctx: &Context, path: &Path, now: DateTime<Utc>) -> Result<u8> {
             return Ok(());
         }
         let cards: Vec<rescard_store::NewCard> = pending.iter().map(|(_, c)| c.clone()).collect();
-        let results = registry.issue_batch(&cards, &key, &ctx.actor, now)?;
+        let results = registry.issue_batch(&cards, key, &ctx.actor, now)?;
         for ((line, _), result) in pending.drain(..).zip(results) {
             match result {
                 Ok(card) => {

@@ -4,27 +4,21 @@ use rescard_store::AuditCheck;
 
 use super::output::{errln, escape, outln, print_json};
 use super::{Context, EXIT_FAILED};
+use crate::keystore::{Established, TRUST_FILE, establish};
 
-/// `rescard init`: the issuer key (unless there is one) and the registry.
+/// `rescard init`: the registry, and its first issuer key unless it trusts one already.
 pub fn init(ctx: &Context, now: DateTime<Utc>) -> Result<u8> {
-    if ctx.keys.exists() {
-        errln!(
-            "issuer keys already exist in {}; nothing overwritten",
-            ctx.keys.trust_path().display()
-        );
-    } else {
-        let key = ctx.keys.init(now)?;
-        outln!(
-            "issuer key {} created in {}",
-            key.kid,
-            ctx.keys
-                .trust_path()
-                .parent()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default()
-        )?;
-    }
     let mut registry = ctx.create_registry()?;
+    let keys = ctx.keys.path().display();
+    match establish(&mut registry, &ctx.keys, true, &ctx.actor, now)? {
+        Established::Created(kid) => outln!("issuer key {kid} created in {keys}")?,
+        Established::Imported(n) => outln!(
+            "{n} issuer keys taken from {keys}/{TRUST_FILE} into the registry, which keeps the trust list from now on"
+        )?,
+        Established::Already => {
+            errln!("the registry already trusts issuer keys; nothing overwritten")
+        }
+    }
     match &ctx.database {
         rescard_store::Location::Sqlite(path) if *path == ctx.data.join(super::REGISTRY_FILE) => {
             outln!("registry ready in {}", ctx.data.display())?;
@@ -39,15 +33,13 @@ pub fn init(ctx: &Context, now: DateTime<Utc>) -> Result<u8> {
     Ok(0)
 }
 
-/// `rescard keys list`.
-pub fn list(ctx: &Context, json: bool) -> Result<u8> {
-    let list = ctx.keys.trust_list()?.unwrap_or_default();
+/// `rescard keys list`: the registry's trust list.
+pub fn list(ctx: &Context, json: bool, now: DateTime<Utc>) -> Result<u8> {
+    let mut registry = ctx.registry()?;
+    let list = ctx.keyring(&mut registry, now)?.trust;
     if json {
         print_json(&list.keys())?;
         return Ok(0);
-    }
-    if list.keys().is_empty() {
-        outln!("no issuer keys in {}", ctx.keys.trust_path().display())?;
     }
     for k in list.keys() {
         let until = k

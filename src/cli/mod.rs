@@ -406,19 +406,26 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Sync { url, pin } => keys::sync(&ctx, &url, pin.as_deref()),
         Command::Backup { file } => keys::backup(&ctx, &file),
         Command::CopyRegistry { to } => copy::run(&ctx, &to),
-        Command::Keys(KeysCommand::List { json }) => keys::list(&ctx, json),
+        Command::Keys(KeysCommand::List { json }) => keys::list(&ctx, json, now),
         Command::Keys(KeysCommand::Rotate) => {
-            let key = ctx.keys.rotate(now)?;
+            let key = crate::keystore::rotate(&mut ctx.registry()?, &ctx.keys, &ctx.actor, now)?;
             outln!(
-                "new signing key {}; the previous key is verify-only from now on",
+                "new signing key {}; the previous key only verifies, and every replica signs with the new one within a second",
                 key.kid
             )?;
             Ok(0)
         }
         Command::Keys(KeysCommand::Retire { kid }) => {
             let kid = rescard_core::Kid::parse_hex(&kid).context("a key id is 16 hex digits")?;
-            ctx.keys.retire(kid, now)?;
+            let (_, removed) =
+                crate::keystore::retire(&mut ctx.registry()?, &ctx.keys, kid, &ctx.actor, now)?;
             outln!("key {kid} retired: the cards it signed now verify as unknown_issuer")?;
+            if !removed {
+                errln!(
+                    "its private key file could not be removed from {}: remove it where the key directory is writable",
+                    ctx.keys.path().display()
+                );
+            }
             Ok(0)
         }
         Command::Audit(AuditCommand::Verify) => keys::audit_verify(&ctx),

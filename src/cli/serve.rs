@@ -6,6 +6,7 @@ use rescard_store::{Registry, Role};
 
 use super::Context;
 use super::output::outln;
+use crate::keystore::Established;
 use crate::server::{
     AppState, ConnectionLimits, Db, ServiceConfig, serve, serve_metrics, shutdown_signal,
 };
@@ -112,11 +113,17 @@ pub fn run(ctx: &Context, args: &ServeArgs, now: DateTime<Utc>) -> Result<u8> {
         // write with eprintln!, which panics when standard error itself is gone.
         .log_internal_errors(false)
         .init();
-    if !ctx.keys.exists() {
-        let key = ctx.keys.init(now)?;
-        tracing::info!(kid = %key.kid, "made the issuer key");
-    }
     let mut registry = ctx.create_registry()?;
+    match crate::keystore::establish(&mut registry, &ctx.keys, true, &ctx.actor, now)? {
+        Established::Created(kid) => tracing::info!(%kid, "made the issuer key"),
+        Established::Imported(n) => {
+            tracing::info!(
+                keys = n,
+                "took the key directory's keys.json into the registry"
+            )
+        }
+        Established::Already => {}
+    }
     if let Some(token) = first_admin_token(&mut registry, &ctx.actor, now)? {
         // The operator's one chance to see it: only its hash is kept.
         outln!("admin token: {token}")?;

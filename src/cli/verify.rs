@@ -113,7 +113,7 @@ pub fn check(
 ) -> Result<(Verification, Vec<String>)> {
     let checker = Checker::new(&ctx.data);
     let mut warnings = Vec::new();
-    if let Some(registry) = ctx.registry_if_any()? {
+    if let Some(mut registry) = ctx.registry_if_any()? {
         if checker.has_state() {
             bail!(
                 "{} holds both a registry and a checker's state ({}): a checker syncs into a data directory of its own. Refused until one of them is moved aside",
@@ -121,7 +121,7 @@ pub fn check(
                 crate::checker::STATE_FILE
             );
         }
-        let trust = ctx.own_trust_list()?;
+        let trust = ctx.keyring(&mut registry, now)?.trust;
         return Ok((verify(payload, &trust, &registry, now)?, warnings));
     }
     // A checker: the keys it synced and sealed, never the issuer keys of --keys.

@@ -11,7 +11,8 @@
 //! the write lock in turn.
 //!
 //! Checks read no registry at all: they read the [`StatusMirror`], which the writer brings up to date
-//! after each group and a follower thread every [`FOLLOW_EVERY`](super::status_mirror::FOLLOW_EVERY).
+//! after each group and a follower thread every [`FOLLOW_EVERY`](super::status_mirror::FOLLOW_EVERY),
+//! and the [`TrustMirror`], which the follower keeps too.
 
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, Weak};
@@ -21,6 +22,7 @@ use rescard_store::{Location, Registry, StoreError};
 
 use super::AppError;
 use super::status_mirror::{FOLLOW_EVERY, StatusMirror};
+use super::trust_mirror::TrustMirror;
 
 /// How many reads run at once, a processor: the rest wait for a turn without holding a thread. More
 /// would only add threads and SQLite connections (each with its page cache) competing for the same
@@ -36,6 +38,7 @@ pub struct Db {
     readers: Mutex<Vec<Registry>>,
     read_turns: tokio::sync::Semaphore,
     mirror: Arc<StatusMirror>,
+    trust: TrustMirror,
     /// Whether a short read may run on the calling thread: an SQLite lookup is a few pages in the
     /// OS cache, cheaper than a trip to the blocking pool; a PostgreSQL one is a network round trip.
     inline_reads: bool,
@@ -79,6 +82,7 @@ impl Db {
     pub fn open(location: &Location) -> Result<Arc<Self>, StoreError> {
         let writer = Registry::connect(location)?;
         let mirror = Arc::new(StatusMirror::load(&writer)?);
+        let trust = TrustMirror::load(&writer)?;
         let follower = Registry::connect(location)?;
         let inline_reads = writer.backend() == Backend::Sqlite;
         let (writes, queue) = mpsc::channel();
@@ -93,6 +97,7 @@ impl Db {
             readers: Mutex::new(Vec::new()),
             read_turns: tokio::sync::Semaphore::new(max_reads()),
             mirror,
+            trust,
             inline_reads,
         });
         let weak = Arc::downgrade(&db);
@@ -106,6 +111,11 @@ impl Db {
     /// Every card's status, as of the last word from the registry.
     pub fn mirror(&self) -> &StatusMirror {
         &self.mirror
+    }
+
+    /// The trust list, as of the last word from the registry.
+    pub fn trust(&self) -> &TrustMirror {
+        &self.trust
     }
 
     /// Which backend holds the registry.
@@ -199,15 +209,19 @@ fn max_reads() -> usize {
     READS_PER_CORE * std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
-/// The follower thread: every [`FOLLOW_EVERY`], brings the status mirror up to date with what other
-/// replicas and the command line did, until the service is gone. A registry that cannot be reached
+/// The follower thread: every [`FOLLOW_EVERY`], brings the status mirror and the trust list up to
+/// date with what other replicas and the command line did, until the service is gone. A registry that cannot be reached
 /// is asked again at the next turn (its connection is made again when it is back).
 fn follow(db: &Weak<Db>, registry: Registry) {
     let mut unreachable = false;
     loop {
         std::thread::sleep(FOLLOW_EVERY);
         let Some(db) = db.upgrade() else { return };
-        match db.mirror.follow(&registry) {
+        match db
+            .mirror
+            .follow(&registry)
+            .and_then(|()| db.trust.follow(&registry))
+        {
             Ok(()) if unreachable => {
                 unreachable = false;
                 tracing::info!("the registry can be reached again");

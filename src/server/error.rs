@@ -185,7 +185,9 @@ impl From<StoreError> for AppError {
                 5,
                 "the registry's database cannot be reached; nothing was done: try again shortly",
             ),
-            StoreError::NoActor
+            // Keys change on the command line only: no request refuses one.
+            StoreError::Key(_)
+            | StoreError::NoActor
             | StoreError::Location(_)
             | StoreError::Postgres(_)
             | StoreError::Corrupt(_)

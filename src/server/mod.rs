@@ -17,6 +17,7 @@ mod router;
 pub mod routes;
 mod state;
 pub mod status_mirror;
+mod trust_mirror;
 
 use std::future::Future;
 

@@ -1,6 +1,5 @@
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use rescard_core::status::StatusEntry;
@@ -11,14 +10,20 @@ use super::limits::{RateLimiter, ServiceConfig};
 use super::metrics::Metrics;
 use crate::keystore::{KeyDir, Keyring};
 
-/// How often a check looks whether `keys.json` changed (see [`AppState::keyring_for_checks`]).
-const KEY_RECHECK: Duration = Duration::from_secs(1);
+/// How soon keys that failed to load (a private key not yet in the key directory) are tried again.
+const KEY_RETRY: Duration = Duration::from_secs(1);
 
 /// How many verified payloads the service remembers (a few hundred bytes each).
 const SIGNATURE_CACHE_ENTRIES: usize = 50_000;
 
 /// Where the service reads the time: the system clock, or a fixed one in tests.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// The keys in use, and the last trust list version that failed to load, with when.
+struct Held {
+    ring: Arc<Keyring>,
+    failed: Option<(u64, Instant)>,
+}
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -29,10 +34,7 @@ pub struct AppState {
 struct Inner {
     db: Arc<Db>,
     keys: KeyDir,
-    keyring: RwLock<(Option<SystemTime>, Arc<Keyring>)>,
-    /// When `keys.json` was last looked at, in nanoseconds since `started`.
-    keys_checked: AtomicU64,
-    started: Instant,
+    keyring: RwLock<Held>,
     config: ServiceConfig,
     anonymous_verify: RateLimiter,
     failed_signin: RateLimiter,
@@ -51,15 +53,13 @@ impl AppState {
         config: ServiceConfig,
         clock: Clock,
     ) -> anyhow::Result<Self> {
-        let modified = keys.modified();
-        let keyring = Arc::new(keys.keyring()?);
+        let (version, trust) = db.trust().get();
+        let ring = Arc::new(keys.keyring(version, (*trust).clone())?);
         Ok(Self {
             inner: Arc::new(Inner {
                 db,
                 keys,
-                keyring: RwLock::new((modified, keyring)),
-                keys_checked: AtomicU64::new(0),
-                started: Instant::now(),
+                keyring: RwLock::new(Held { ring, failed: None }),
                 anonymous_verify: RateLimiter::new(config.anonymous_verify_per_minute),
                 failed_signin: RateLimiter::new(config.failed_signin_per_minute),
                 decode_slots: DecodeSlots::new(config.image_decodes_in_flight),
@@ -77,43 +77,26 @@ impl AppState {
         &self.inner.db
     }
 
-    /// The keys for checking cards: [`Self::keyring`], but looking at `keys.json` at most once a
-    /// second (a file-system call a request was a measurable share of a verification). A caller that
-    /// meets a kid these keys do not know looks again at once with [`Self::keyring`], so a new key is
-    /// never missed; a retired key stops verifying within a second.
-    pub fn keyring_for_checks(&self) -> Arc<Keyring> {
-        let now = u64::try_from(self.inner.started.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        let checked = self.inner.keys_checked.load(Ordering::Relaxed);
-        if now.saturating_sub(checked) >= KEY_RECHECK.as_nanos() as u64 {
-            return self.keyring();
-        }
-        Arc::clone(
-            &self
-                .inner
-                .keyring
-                .read()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .1,
-        )
-    }
-
-    /// The keys, reloaded when `keys.json` changed (after `rescard keys rotate` or `retire`), so a
-    /// rotation needs no restart. If the reload fails the keys in use stay, and the failure is logged.
+    /// The keys: the registry's trust list as this replica last heard it ([`Db::trust`]) with the
+    /// key directory's private keys, loaded again when the list's version moves (a key made, rotated
+    /// or retired anywhere), so a rotation needs no restart. The common case is one atomic read. If
+    /// the new keys cannot be loaded (a private key not in the directory yet), the keys in use stay,
+    /// the failure is logged, and the load is tried again a second later.
     pub fn keyring(&self) -> Arc<Keyring> {
-        let since_start =
-            u64::try_from(self.inner.started.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        self.inner
-            .keys_checked
-            .store(since_start, Ordering::Relaxed);
-        let modified = self.inner.keys.modified();
+        let trust = self.db().trust();
+        let version = trust.version();
+        let retry_due = |held: &Held| match held.failed {
+            Some((failed, at)) => failed != version || at.elapsed() >= KEY_RETRY,
+            None => true,
+        };
         {
             let held = self
                 .inner
                 .keyring
                 .read()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if held.0 == modified {
-                return Arc::clone(&held.1);
+            if held.ring.version == version || !retry_due(&held) {
+                return Arc::clone(&held.ring);
             }
         }
         let mut held = self
@@ -121,18 +104,23 @@ impl AppState {
             .keyring
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if held.0 != modified {
-            match self.inner.keys.keyring() {
+        if held.ring.version != version && retry_due(&held) {
+            let (version, list) = trust.get();
+            match self.inner.keys.keyring(version, (*list).clone()) {
                 Ok(ring) => {
-                    tracing::info!(kid = %ring.active.kid(), "issuer keys reloaded");
-                    *held = (modified, Arc::new(ring));
+                    tracing::info!(kid = %ring.active.kid(), version, "issuer keys reloaded");
+                    *held = Held {
+                        ring: Arc::new(ring),
+                        failed: None,
+                    };
                 }
                 Err(e) => {
-                    tracing::error!(error = %format!("{e:#}"), "issuer keys changed but cannot be loaded; keeping the keys in use")
+                    held.failed = Some((version, Instant::now()));
+                    tracing::error!(error = %format!("{e:#}"), "the trust list changed but its keys cannot be loaded; keeping the keys in use");
                 }
             }
         }
-        Arc::clone(&held.1)
+        Arc::clone(&held.ring)
     }
 
     /// How long a checker may rely on a status snapshot, in seconds.
@@ -188,27 +176,20 @@ impl AppState {
     }
 
     /// Checks one payload at `now` against the statuses in memory ([`super::status_mirror`]), on the
-    /// calling thread, with the keys of [`Self::keyring_for_checks`]: a kid they do not know makes it
-    /// look at the key file again at once, and check again if the keys changed.
+    /// calling thread, with the keys of [`Self::keyring`].
     pub fn check(
         &self,
         payload: &str,
         now: DateTime<Utc>,
     ) -> Result<rescard_core::Verification, super::AppError> {
-        let mirror = self.db().mirror();
-        let with = |keys: &Keyring| {
-            let Ok(verification) =
-                rescard_core::verify_cached(payload, &keys.trust, mirror, now, self.signatures());
-            verification
-        };
-        let keys = self.keyring_for_checks();
-        let verification = with(&keys);
-        if verification.verdict == rescard_core::Verdict::UnknownIssuer {
-            let fresh = self.keyring();
-            if !Arc::ptr_eq(&fresh, &keys) {
-                return Ok(with(&fresh));
-            }
-        }
+        let keys = self.keyring();
+        let Ok(verification) = rescard_core::verify_cached(
+            payload,
+            &keys.trust,
+            self.db().mirror(),
+            now,
+            self.signatures(),
+        );
         Ok(verification)
     }
 

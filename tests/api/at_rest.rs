@@ -5,19 +5,13 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 
 use rescard::checker::{Checker, STATE_FILE, STATUS_FILE};
-use rescard::keystore::KeyDir;
 use serde_json::{Value, json};
 
 use crate::offline::{Server, checker, payload, sync, verify};
 
 /// The first sync's pin: the server's active key.
 fn pin(server: &Server) -> String {
-    KeyDir::new(&server.keys())
-        .keyring()
-        .expect("ring")
-        .active
-        .kid()
-        .to_string()
+    server.active_kid()
 }
 
 /// `verify` on the checker: exit 1, no verdict on standard output, and `why` on standard error.
@@ -37,9 +31,9 @@ async fn a_retired_key_turned_back_to_active_at_rest_is_refused() {
     let old = server.issue("AA0000001").await;
     let kid = pin(&server);
     assert!(sync(dir, &server.base, Some(&kid)).status.success());
-    assert!(server.cli(&["keys", "rotate"]).status.success());
+    server.change_keys(&["rotate"]).await;
     assert!(sync(dir, &server.base, None).status.success());
-    assert!(server.cli(&["keys", "retire", &kid]).status.success());
+    server.change_keys(&["retire", &kid]).await;
     assert!(sync(dir, &server.base, None).status.success());
     let (code, v, _) = verify(dir, &payload(&old), None);
     assert_eq!((code, v["verdict"].as_str()), (21, Some("unknown_issuer")));

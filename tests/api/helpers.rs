@@ -58,9 +58,9 @@ pub fn spawn_app() -> TestApp {
 pub fn spawn_app_with(config: rescard::server::ServiceConfig) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let keys = KeyDir::new(&dir.path().join("keys"));
-    keys.init(at("2026-11-01T00:00:00Z")).expect("key");
     let location = test_location(&dir);
     let mut registry = Registry::connect(&location).expect("registry");
+    first_key(&mut registry, &keys, at("2026-11-01T00:00:00Z"));
     let tokens = Role::ALL
         .into_iter()
         .map(|role| {
@@ -100,6 +100,30 @@ pub fn registry_path(dir: &tempfile::TempDir) -> PathBuf {
 /// each test). `scripts/test` runs them on both.
 pub fn on_postgres() -> bool {
     std::env::var("RESCARD_TEST_BACKEND").is_ok_and(|b| b == "postgres")
+}
+
+/// Makes the registry's first issuer key, active from `since`, in `keys`.
+pub fn first_key(registry: &mut Registry, keys: &KeyDir, since: DateTime<Utc>) {
+    let made =
+        rescard::keystore::establish(registry, keys, true, "test-setup", since).expect("key");
+    assert!(
+        matches!(made, rescard::keystore::Established::Created(_)),
+        "{made:?}"
+    );
+}
+
+/// The active issuer key's id in the registry at `location`.
+pub fn active_kid(location: &Location) -> String {
+    let (_, list) = Registry::connect(location)
+        .expect("registry")
+        .trust_list()
+        .expect("trust list");
+    list.keys()
+        .iter()
+        .find(|k| k.status == rescard_core::KeyStatus::Active)
+        .expect("an active key")
+        .kid
+        .to_string()
 }
 
 /// `--database` for a child `rescard` on the registry at `location` (tests have no passwords).
@@ -320,13 +344,13 @@ pub async fn live_server(
 ) -> LiveServer {
     let dir = tempfile::tempdir().expect("dir");
     let keys = KeyDir::new(&dir.path().join("keys"));
-    keys.init(Utc::now() - chrono::Duration::days(1))
-        .expect("key");
     let location = test_location(&dir);
-    let token = Registry::connect(&location)
-        .expect("registry")
+    let mut registry = Registry::connect(&location).expect("registry");
+    first_key(&mut registry, &keys, Utc::now() - chrono::Duration::days(1));
+    let token = registry
         .create_token("officer", Role::Issuer, "setup", Utc::now())
         .expect("token");
+    drop(registry);
     let state = AppState::new(
         Db::open(&location).expect("db"),
         keys,

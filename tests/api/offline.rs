@@ -5,13 +5,13 @@ use std::path::{Path, PathBuf};
 
 use chrono::{Duration, Utc};
 use rescard::checker::{Checker, STATUS_FILE};
-use rescard::keystore::KeyDir;
 use rescard_core::ValidityPeriod;
 use rescard_core::domain::date::issuer_date;
 use serde_json::{Value, json};
 
 pub(crate) struct Server {
     pub(crate) dir: tempfile::TempDir,
+    pub(crate) location: rescard_store::Location,
     pub(crate) base: String,
     pub(crate) token: String,
     pub(crate) client: reqwest::Client,
@@ -27,6 +27,7 @@ impl Server {
         Self {
             base: live.base.clone(),
             token: live.token.clone(),
+            location: live.location.clone(),
             dir: live.dir,
             client: reqwest::Client::new(),
         }
@@ -62,15 +63,71 @@ impl Server {
         .await
     }
 
-    /// Runs `rescard` on the server's key directory (rotate, retire, keys list).
+    /// Runs `rescard` on the server's registry and key directory (rotate, retire, keys list).
     pub(crate) fn cli(&self, args: &[&str]) -> std::process::Output {
         assert_cmd::Command::cargo_bin("rescard")
             .expect("bin")
             .arg("--keys")
             .arg(self.keys())
+            .arg("--data")
+            .arg(self.dir.path().join("cli"))
+            .arg("--database")
+            .arg(crate::helpers::database_arg(&self.location))
             .args(args)
             .output()
             .expect("run")
+    }
+
+    /// The registry's active issuer key.
+    pub(crate) fn active_kid(&self) -> String {
+        crate::helpers::active_kid(&self.location)
+    }
+
+    /// `rescard keys ARGS` (rotate, retire), then waits until the service uses the registry's new
+    /// trust list (its follower reads the list's version every tenth of a second) and a rotated key
+    /// has begun to sign.
+    pub(crate) async fn change_keys(&self, args: &[&str]) {
+        let out = self.cli(&[&["keys"], args].concat());
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (_, list) = rescard_store::Registry::connect(&self.location)
+            .expect("registry")
+            .trust_list()
+            .expect("trust list");
+        let want = serde_json::to_value(list.keys()).expect("json");
+        let start = std::time::Instant::now();
+        loop {
+            let keys: Value = self
+                .client
+                .get(format!("{}/api/v1/keys", self.base))
+                .send()
+                .await
+                .expect("keys")
+                .json()
+                .await
+                .expect("json");
+            if keys == want {
+                break;
+            }
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(5),
+                "the service never took the new key: {keys}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        if let Some(active) = list
+            .keys()
+            .iter()
+            .find(|k| k.status == rescard_core::KeyStatus::Active)
+        {
+            let wait = (active.not_before - Utc::now())
+                .to_std()
+                .unwrap_or_default();
+            tokio::time::sleep(wait).await;
+        }
     }
 }
 
@@ -206,7 +263,7 @@ async fn an_offline_checker_follows_acts_and_rotations_through_signed_snapshots(
     assert_ne!(v["valid_until"], v["printed_valid_until"]);
 
     // Rotation: new cards are signed by the new key, old ones still verify, online and offline.
-    assert!(server.cli(&["keys", "rotate"]).status.success());
+    server.change_keys(&["rotate"]).await;
     let c = server.issue("CC0000003").await;
     assert_ne!(
         verify(dir, &payload(&c), None).0,
@@ -229,7 +286,7 @@ async fn an_offline_checker_follows_acts_and_rotations_through_signed_snapshots(
     assert_eq!(online["verdict"], "valid");
 
     // Retiring the old key: its cards become unknown_issuer once the checker syncs.
-    assert!(server.cli(&["keys", "retire", &kid]).status.success());
+    server.change_keys(&["retire", &kid]).await;
     sync(dir, &server.base, None);
     let (code, v, _) = verify(dir, &payload(&a), None);
     assert_eq!((code, v["verdict"].as_str()), (21, Some("unknown_issuer")));
@@ -242,12 +299,7 @@ async fn forged_and_rolled_back_snapshots_are_refused_and_change_nothing() {
     let check = tempfile::tempdir().expect("checker dir");
     let dir = check.path();
     let a = server.issue("AA0000001").await;
-    let kid = KeyDir::new(&server.keys())
-        .keyring()
-        .expect("ring")
-        .active
-        .kid()
-        .to_string();
+    let kid = server.active_kid();
     assert!(sync(dir, &server.base, Some(&kid)).status.success());
     let old = server
         .client
@@ -315,12 +367,7 @@ async fn an_old_snapshot_is_marked_stale_and_a_clock_behind_it_is_called_wrong()
     let check = tempfile::tempdir().expect("checker dir");
     let dir = check.path();
     let a = server.issue("AA0000001").await;
-    let kid = KeyDir::new(&server.keys())
-        .keyring()
-        .expect("ring")
-        .active
-        .kid()
-        .to_string();
+    let kid = server.active_kid();
     assert!(sync(dir, &server.base, Some(&kid)).status.success());
     let two_days = (Utc::now() + Duration::days(2)).to_rfc3339();
     let (code, v, stderr) = verify(dir, &payload(&a), Some(&two_days));

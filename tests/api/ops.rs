@@ -257,3 +257,62 @@ fn every_word_the_console_templates_ask_for_is_translated() {
         }
     }
 }
+
+/// Writing to the registry's trust list is not enough to make a key trusted: the replica takes in a
+/// list only when the key directory holds the private key of every key in it that still verifies.
+#[tokio::test]
+async fn a_key_slipped_into_the_trust_list_without_its_private_key_is_never_used() {
+    async fn health(app: &crate::helpers::TestApp) -> serde_json::Value {
+        app.call(Method::GET, "/healthz", As::Anonymous, None)
+            .await
+            .json()
+    }
+    let app = spawn_app();
+    assert_eq!(health(&app).await["keys_in_use"], 1);
+    let foreign = rescard_core::IssuerKey::from_seed(&[0x22; 32]);
+    let mut slipped = rescard_core::TrustedKey::active(
+        foreign.verifying_key(),
+        "2026-01-01T00:00:00Z".parse().expect("time"),
+    );
+    slipped.status = rescard_core::KeyStatus::VerifyOnly;
+    let registry = app.registry();
+    registry
+        .storage()
+        .put_trusted_key(2, &slipped)
+        .expect("insert");
+    registry
+        .storage()
+        .raw_execute(
+            "UPDATE counters SET value = value + 1 WHERE name = 'keys'",
+            &[],
+        )
+        .expect("bump");
+    // The replica's follower sees the new version…
+    let start = std::time::Instant::now();
+    loop {
+        let h = health(&app).await;
+        if h["keys_version"] == 2 && app.state.db().trust().version() == 2 {
+            break;
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(5), "{h}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // …but keeps the keys it has: the list it publishes and the checks are unchanged.
+    assert_eq!(health(&app).await["keys_in_use"], 1);
+    let keys = app
+        .call(Method::GET, "/api/v1/keys", As::Anonymous, None)
+        .await
+        .json();
+    assert_eq!(keys.as_array().map(Vec::len), Some(1), "{keys}");
+    let forged = include_str!("../../fixtures/payloads/foreign-key.txt");
+    let verdict = app
+        .call(
+            Method::POST,
+            "/api/v1/verify",
+            As::Anonymous,
+            Some(serde_json::json!({"payload": forged.trim()})),
+        )
+        .await
+        .json();
+    assert_eq!(verdict["verdict"], "unknown_issuer", "{verdict}");
+}

@@ -1,5 +1,5 @@
 //! Two `rescard serve` replicas on one PostgreSQL database, as behind a load balancer: an act on one
-//! shows on the other, a key rotated through the shared key directory is used by both, and with the
+//! shows on the other, a key rotated on the command line is used by both, and with the
 //! database stopped they refuse what needs it with 503 `storage_unavailable`, go on checking cards
 //! from memory with their true `status_as_of`, and recover by themselves when it is back.
 //!
@@ -270,14 +270,8 @@ async fn two_replicas_share_one_database_and_outlive_its_restart() {
         "{}",
         String::from_utf8_lossy(&rotated.stderr)
     );
-    let new_kid = rescard::keystore::KeyDir::new(&keys)
-        .keyring()
-        .expect("keys")
-        .active
-        .kid()
-        .to_string();
-    // B looks at the key file at most once a second: within a few of its cards, one is signed with
-    // the new key.
+    let new_kid = crate::helpers::active_kid(&rescard_store::Location::Postgres(database.clone()));
+    // B follows the registry's trust list: within a few of its cards, one is signed with the new key.
     let start = Instant::now();
     let mut signed_with_new = None;
     while signed_with_new.is_none() {

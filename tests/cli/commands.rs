@@ -297,11 +297,12 @@ fn invalid_applications_are_refused_with_the_field_and_write_nothing() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("portrait").and(predicate::str::contains("50000x50000")));
-    // Only init's first admin token is in the log: no refused application wrote anything.
+    // Only init's first issuer key and admin token are in the log: no refused application wrote
+    // anything.
     m.run(&["audit", "verify"])
         .assert()
         .success()
-        .stdout(predicate::str::contains(" 1 entries"));
+        .stdout(predicate::str::contains(" 2 entries"));
     m.run(&["show", "000000013"])
         .assert()
         .code(1)
@@ -350,11 +351,11 @@ fn a_csv_batch_issues_good_rows_and_reports_the_bad_ones() {
         (code, v["holder"]["native_name"].as_str()),
         (0, Some("Иванова Ольга"))
     );
-    // The first admin token, then the two cards.
+    // The first issuer key and admin token, then the two cards.
     m.run(&["audit", "verify"])
         .assert()
         .success()
-        .stdout(predicate::str::contains(" 3 entries"));
+        .stdout(predicate::str::contains(" 4 entries"));
 }
 
 #[test]
@@ -401,7 +402,7 @@ fn the_audit_log_names_the_entry_edited_behind_rescards_back() {
     m.run(&["audit", "verify"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("intact: 3 entries"));
+        .stdout(predicate::str::contains("intact: 4 entries"));
     let conn = rusqlite::Connection::open(m.data().join("registry.sqlite")).expect("open");
     conn.execute_batch(
         "DROP TRIGGER audit_append_only_update; UPDATE audit SET actor = 'nobody' WHERE seq = 1;",

@@ -28,13 +28,16 @@ fn a_registry_copied_to_postgres_answers_every_command_and_copies_back() {
     m.run(&["token", "create", "--role", "bank", "--name", "bank.kicb"])
         .assert()
         .success();
+    // The trust list moves with the registry: the first key, now verify-only, and its successor.
+    m.run(&["keys", "rotate"]).assert().success();
+    let fresh = m.issue(&["--passport", "FA1111111"]);
 
     let pg = rescard_store::testing::fresh_database();
     m.run(&["copy-registry", "--to", &pg])
         .assert()
         .success()
         .stdout(predicate::str::contains(
-            "copied 2 cards and 6 audit entries",
+            "copied 3 cards and 9 audit entries",
         ));
 
     // Every command reads and writes the PostgreSQL registry.
@@ -44,6 +47,22 @@ fn a_registry_copied_to_postgres_answers_every_command_and_copies_back() {
         m.run(&all)
     };
     on_pg(&["verify", &payload(&revoked)]).assert().code(13);
+    on_pg(&["verify", &payload(&fresh)]).assert().code(0);
+    let keys: serde_json::Value = serde_json::from_slice(
+        &on_pg(&["keys", "list", "--json"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout,
+    )
+    .expect("keys");
+    let states: Vec<&str> = keys
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|k| k["status"].as_str())
+        .collect();
+    assert_eq!(states, ["verify-only", "active"]);
     on_pg(&["verify", &payload(&kept)])
         .assert()
         .code(0)
@@ -62,7 +81,7 @@ fn a_registry_copied_to_postgres_answers_every_command_and_copies_back() {
     on_pg(&["audit", "verify"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("7 entries"));
+        .stdout(predicate::str::contains("10 entries"));
     on_pg(&["token", "list"])
         .assert()
         .success()
@@ -80,7 +99,7 @@ fn a_registry_copied_to_postgres_answers_every_command_and_copies_back() {
         .assert()
         .success()
         .stdout(predicate::str::contains(
-            "copied 2 cards and 7 audit entries",
+            "copied 3 cards and 10 audit entries",
         ));
     let on_back = |args: &[&str]| {
         let mut all = vec!["--database", back.as_str()];

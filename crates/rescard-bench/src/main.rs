@@ -178,14 +178,16 @@ fn registry(
 ) -> Result<()> {
     let now = Utc::now();
     let key_dir = KeyDir::new(keys);
-    if !key_dir.exists() {
-        key_dir.init(now - Duration::days(400))?;
-    }
-    let key = key_dir.active_key()?;
     std::fs::create_dir_all(data)?;
+    let path = data.join(rescard::cli::REGISTRY_FILE);
+    let mut reg = Registry::open(&path)?;
+    let since = now - Duration::days(400);
+    rescard::keystore::establish(&mut reg, &key_dir, true, "bench", since)?;
+    let key = rescard::keystore::keyring(&mut reg, &key_dir, "bench", since)?.active;
+    drop(reg);
     let started = Instant::now();
     let made = synthesize(
-        &data.join(rescard::cli::REGISTRY_FILE),
+        &path,
         cards,
         &key,
         now - Duration::days(1),

@@ -130,6 +130,9 @@ pub enum KeyStatus {
 }
 
 impl KeyStatus {
+    /// Every status.
+    pub const ALL: [KeyStatus; 3] = [Self::Active, Self::VerifyOnly, Self::Retired];
+
     /// The contract's spelling.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -137,6 +140,11 @@ impl KeyStatus {
             Self::VerifyOnly => "verify-only",
             Self::Retired => "retired",
         }
+    }
+
+    /// The status spelt `text` ([`Self::as_str`]).
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
     }
 }
 
@@ -245,21 +253,23 @@ mod public_key_b64 {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<VerifyingKey, D::Error> {
-        let text = String::deserialize(d)?;
-        let bytes = URL_SAFE_NO_PAD
-            .decode(text.trim_end_matches('='))
-            .map_err(|_| D::Error::custom("public_key is not base64url"))?;
-        let raw: [u8; 32] = bytes
-            .try_into()
-            .map_err(|_| D::Error::custom("public_key must be 32 bytes"))?;
-        VerifyingKey::from_bytes(&raw)
-            .map_err(|_| D::Error::custom("public_key is not an Ed25519 point"))
+        super::parse_public_key_base64url(&String::deserialize(d)?).map_err(D::Error::custom)
     }
 }
 
 /// The base64url form of a public key, as in the trust list.
 pub fn public_key_base64url(key: &VerifyingKey) -> String {
     URL_SAFE_NO_PAD.encode(key.as_bytes())
+}
+
+/// The public key whose base64url form is `text` (padding allowed).
+pub fn parse_public_key_base64url(text: &str) -> Result<VerifyingKey, KeyError> {
+    let bad = |m: &str| KeyError::BadTrustList(format!("public_key {m}"));
+    let bytes = URL_SAFE_NO_PAD
+        .decode(text.trim_end_matches('='))
+        .map_err(|_| bad("is not base64url"))?;
+    let raw: [u8; 32] = bytes.try_into().map_err(|_| bad("must be 32 bytes"))?;
+    VerifyingKey::from_bytes(&raw).map_err(|_| bad("is not an Ed25519 point"))
 }
 
 #[cfg(test)]

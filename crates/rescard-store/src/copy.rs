@@ -174,6 +174,18 @@ pub const TABLES: &[Table] = &[
         identity: true,
     },
     Table {
+        name: "issuer_keys",
+        columns: &[
+            ("position", Int32),
+            ("kid", Text),
+            ("public_key", Text),
+            ("status", Text),
+            ("not_before", Time),
+            ("not_after", Time),
+        ],
+        identity: false,
+    },
+    Table {
         name: "console_sessions",
         columns: &[
             ("id_hash", Text),
@@ -221,10 +233,10 @@ pub fn copy_registry(from: &Registry, to: &mut Registry) -> Result<CopyReport> {
         for table in TABLES {
             if table.name == "counters" {
                 // The target's migrations made the counters' rows: they take the source's values.
-                for counter in [Counter::Serial, Counter::Status] {
+                for counter in Counter::ALL {
                     target.set_counter(counter, source.current(counter)?)?;
                 }
-                rows.push((table.name, 2));
+                rows.push((table.name, Counter::ALL.len() as u64));
                 continue;
             }
             // A card names the later card that replaced it, not there yet when it arrives: that
@@ -260,10 +272,10 @@ pub fn copy_registry(from: &Registry, to: &mut Registry) -> Result<CopyReport> {
             target.after_import(table)?;
             rows.push((table.name, copied));
         }
-        let counters = [
-            source.current(Counter::Serial)?,
-            source.current(Counter::Status)?,
-        ];
+        let counters = Counter::ALL
+            .into_iter()
+            .map(|c| source.current(c))
+            .collect::<Result<Vec<_>>>()?;
         target.commit()?;
         Ok((rows, counters, source_check))
     })();
@@ -284,7 +296,7 @@ pub fn copy_registry(from: &Registry, to: &mut Registry) -> Result<CopyReport> {
             )));
         }
     }
-    for (counter, value) in [Counter::Serial, Counter::Status].into_iter().zip(counters) {
+    for (counter, value) in Counter::ALL.into_iter().zip(counters) {
         if target.current(counter)? != value {
             return Err(StoreError::Corrupt(format!(
                 "the {} counter differs on the target",
@@ -336,7 +348,12 @@ fn target_is_empty(to: &Registry) -> Result<bool> {
             return Ok(false);
         }
     }
-    Ok(store.current(Counter::Serial)? == 0 && store.current(Counter::Status)? == 0)
+    for counter in Counter::ALL {
+        if store.current(counter)? != 0 {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
-//! The rescard registry: holders, cards, extensions, state changes, tokens, console sessions and the
-//! hash-chained audit log.
+//! The rescard registry: holders, cards, extensions, state changes, the trust list, tokens, console
+//! sessions and the hash-chained audit log.
 //!
 //! What the registry does lives once, in [`Registry`]: every act checks its rules
 //! ([`rescard_core::rules`]), then writes its record and its audit entry in one write transaction, so
@@ -21,6 +21,7 @@ pub mod storage;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod tokens;
+mod trust;
 
 pub use audit::{AuditCheck, AuditEntry};
 pub use copy::{CopyReport, copy_registry};
@@ -32,6 +33,7 @@ pub use registry::{Registry, StatusChange};
 pub use sessions::{ConsoleSession, SESSION_PREFIX};
 pub use sqlite::{create_private_dir, schema_version};
 pub use tokens::{Role, TOKEN_PREFIX, TokenHolder};
+pub use trust::{ACTIVATION_DELAY, ROTATION_GRACE};
 
 use rescard_core::rules::RuleError;
 use rescard_core::{DomainError, Serial};
@@ -62,6 +64,9 @@ pub enum StoreError {
     /// A token could not be made, revoked or read.
     #[error("token: {0}")]
     Token(String),
+    /// The trust list refuses the change (a key rotated twice, the active key retired, ...).
+    #[error("issuer key: {0}")]
+    Key(String),
     /// Revoking this token would leave the registry without a live admin token.
     #[error(
         "token {0:?} is the last live admin token: make another admin token first (`rescard token create --role admin --name NAME`), then revoke this one"

@@ -55,11 +55,17 @@ pub enum AuditAction {
     TokenCreate,
     /// A staff token was revoked.
     TokenRevoke,
+    /// The registry's first issuer keys were trusted (a new key, or an older key directory's list).
+    KeyCreate,
+    /// A new issuer key became the signing key; the one before it only verifies.
+    KeyRotate,
+    /// An issuer key was retired: its cards no longer verify.
+    KeyRetire,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 8] = [
+    pub const ALL: [AuditAction; 11] = [
         Self::Issue,
         Self::Extend,
         Self::Suspend,
@@ -68,9 +74,13 @@ impl AuditAction {
         Self::Replace,
         Self::TokenCreate,
         Self::TokenRevoke,
+        Self::KeyCreate,
+        Self::KeyRotate,
+        Self::KeyRetire,
     ];
 
-    /// The name written in the log: `issue`, `extend`, …, `token_create`, `token_revoke`.
+    /// The name written in the log: `issue`, `extend`, …, `token_create`, `token_revoke`, `key_create`,
+    /// `key_rotate`, `key_retire`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Issue => "issue",
@@ -81,6 +91,9 @@ impl AuditAction {
             Self::Replace => "replace",
             Self::TokenCreate => "token_create",
             Self::TokenRevoke => "token_revoke",
+            Self::KeyCreate => "key_create",
+            Self::KeyRotate => "key_rotate",
+            Self::KeyRetire => "key_retire",
         }
     }
 }

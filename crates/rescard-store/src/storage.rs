@@ -14,7 +14,7 @@
 //! at a time (the service keeps a pool of them).
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rescard_core::{Card, CardState, CurrentStatus, Itn, Kid, Portrait, Serial};
+use rescard_core::{Card, CardState, CurrentStatus, Itn, Kid, Portrait, Serial, TrustedKey};
 
 #[cfg(doc)]
 use crate::StoreError;
@@ -48,6 +48,8 @@ pub enum Counter {
     Serial,
     /// The status sequence number: how many status changes were recorded.
     Status,
+    /// The trust list's version: how many times it changed.
+    Keys,
 }
 
 impl Counter {
@@ -56,8 +58,12 @@ impl Counter {
         match self {
             Self::Serial => "serial",
             Self::Status => "status",
+            Self::Keys => "keys",
         }
     }
+
+    /// Every counter.
+    pub const ALL: [Counter; 3] = [Self::Serial, Self::Status, Self::Keys];
 }
 
 /// A holder as stored: the passport's owner and the ITN given to them.
@@ -224,6 +230,32 @@ pub(crate) fn parse_state(text: &str) -> Result<CardState> {
 }
 
 /// A serial stored as its nine digits (both backends store it as text).
+/// A trust list key from its stored columns.
+pub(crate) fn trusted_key(
+    kid: &str,
+    public_key: &str,
+    status: &str,
+    not_before: DateTime<Utc>,
+    not_after: Option<DateTime<Utc>>,
+) -> Result<TrustedKey> {
+    let corrupt = |m: String| crate::StoreError::Corrupt(format!("issuer key {kid}: {m}"));
+    let public_key = rescard_core::keys::parse_public_key_base64url(public_key)
+        .map_err(|e| corrupt(e.to_string()))?;
+    let key = TrustedKey {
+        kid: Kid::parse_hex(kid)
+            .ok_or_else(|| corrupt("the key id is not 16 hex digits".into()))?,
+        public_key,
+        status: rescard_core::KeyStatus::parse(status)
+            .ok_or_else(|| corrupt(format!("status {status:?}")))?,
+        not_before,
+        not_after,
+    };
+    if Kid::of(&key.public_key) != key.kid {
+        return Err(corrupt("the key id is not its public key's".into()));
+    }
+    Ok(key)
+}
+
 pub(crate) fn parse_serial(text: &str) -> Result<Serial> {
     text.parse()
         .map_err(|_| crate::StoreError::Corrupt(format!("serial {text:?}")))
@@ -347,6 +379,14 @@ pub trait Storage: Send {
     fn audit_page(&self, after: u64, limit: u32) -> Result<Vec<AuditEntry>>;
     /// The entries about `serial`, and the `replace` entry of the card it replaced, oldest first.
     fn card_audit(&self, serial: Serial, replaces: Option<Serial>) -> Result<Vec<AuditEntry>>;
+
+    // The trust list.
+
+    /// The issuer keys, in the trust list's order.
+    fn trusted_keys(&self) -> Result<Vec<TrustedKey>>;
+    /// Stores `key` at `position` (from 1) of the trust list, replacing the key there, if any (write
+    /// transaction).
+    fn put_trusted_key(&self, position: u32, key: &TrustedKey) -> Result<()>;
 
     // Tokens and console sessions.
 

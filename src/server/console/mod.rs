@@ -523,7 +523,7 @@ pub async fn issue(
     let (keys, actor, now) = (state.keyring(), s.holder.name.clone(), state.now());
     match state
         .db()
-        .write(move |r| r.issue(&new, &keys.active, &actor, now))
+        .write(move |r| r.issue(&new, keys.signer(now), &actor, now))
         .await
     {
         Ok(card) => Redirect::to(&format!(
@@ -715,7 +715,7 @@ pub async fn act(
             async {
                 let reason = reason_or("")?;
                 db.write(move |r| {
-                    r.replace(serial, &reason, &keys.active, &actor, now)
+                    r.replace(serial, &reason, keys.signer(now), &actor, now)
                         .map(|c| c.card.serial())
                 })
                 .await

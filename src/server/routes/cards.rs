@@ -55,7 +55,7 @@ pub async fn issue(
     let keys = state.keyring();
     let issued = state
         .db()
-        .write(move |r| r.issue(&new, &keys.active, &actor, now))
+        .write(move |r| r.issue(&new, keys.signer(now), &actor, now))
         .await?;
     Ok((StatusCode::CREATED, Json(IssuedJson::from(&issued))))
 }
@@ -269,7 +269,7 @@ pub async fn replace(
     let keys = state.keyring();
     let issued = state
         .db()
-        .write(move |r| r.replace(serial, &reason, &keys.active, &actor, now))
+        .write(move |r| r.replace(serial, &reason, keys.signer(now), &actor, now))
         .await?;
     Ok((StatusCode::CREATED, Json(IssuedJson::from(&issued))))
 }

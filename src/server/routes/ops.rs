@@ -24,6 +24,11 @@ pub struct Health {
     /// The sequence this replica's checks are up to date with (the registry's, or a moment behind
     /// when another replica just acted).
     pub checks_sequence: u64,
+    /// The registry's trust list version now (moved on by every key made, rotated or retired).
+    pub keys_version: u64,
+    /// The trust list version this replica signs and checks with: the registry's, a moment behind
+    /// after a change, or older while the keys a new list names cannot be loaded (see the log).
+    pub keys_in_use: u64,
 }
 
 /// `GET /healthz`: 200 when the registry answers; 503 `storage_unavailable` when its database
@@ -31,7 +36,10 @@ pub struct Health {
 #[utoipa::path(get, path = "/healthz", tag = "operations",
     responses((status = 200, body = Health), (status = 500, description = "The registry answers, but with an error", body = ErrorBody)))]
 pub async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, AppError> {
-    let status_sequence = state.db().read(|r| r.status_sequence()).await?;
+    let (status_sequence, keys_version) = state
+        .db()
+        .read(|r| Ok((r.status_sequence()?, r.trust_version()?)))
+        .await?;
     Ok(Json(Health {
         status: "ok",
         registry: if state.db().location().is_postgres() {
@@ -41,6 +49,8 @@ pub async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, AppE
         },
         status_sequence,
         checks_sequence: state.db().mirror().sequence(),
+        keys_version,
+        keys_in_use: state.keyring().version,
     }))
 }
 

@@ -85,7 +85,7 @@ pub async fn snapshot(
         entries: entries.as_ref().clone(),
     };
     let keys = state.keyring();
-    let bytes = tokio::task::spawn_blocking(move || snapshot.sign(&keys.active))
+    let bytes = tokio::task::spawn_blocking(move || snapshot.sign(keys.signer(snapshot.issued_at)))
         .await
         .map_err(|e| AppError::internal(e.into()))?;
     let mut response = (

@@ -26,7 +26,8 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rescard_core::{CardState, CurrentStatus, Serial};
+use rescard_core::keys::public_key_base64url;
+use rescard_core::{CardState, CurrentStatus, Serial, TrustedKey};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Row, Statement};
 
@@ -44,7 +45,7 @@ use crate::copy::{Table, Value};
 use crate::model::TokenInfo;
 use crate::storage::{
     Backend, Begin, CardRow, Counter, Dimension, HolderRow, NewCardRow, NewHolder, SessionRow,
-    StatusRow, Storage, TokenRow, parse_serial, parse_state, signed, unsigned,
+    StatusRow, Storage, TokenRow, parse_serial, parse_state, signed, trusted_key, unsigned,
 };
 use crate::{Result, Role, StoreError};
 
@@ -602,6 +603,45 @@ impl Storage for Postgres {
         )?
         .map(|row| token_row(&row))
         .transpose()
+    }
+
+    fn trusted_keys(&self) -> Result<Vec<TrustedKey>> {
+        self.query(
+            "SELECT kid, public_key, status, not_before, not_after FROM issuer_keys ORDER BY position",
+            &[],
+        )?
+        .iter()
+        .map(|r| {
+            trusted_key(
+                &get::<String>(r, 0)?,
+                &get::<String>(r, 1)?,
+                &get::<String>(r, 2)?,
+                get(r, 3)?,
+                get(r, 4)?,
+            )
+        })
+        .collect()
+    }
+
+    fn put_trusted_key(&self, position: u32, key: &TrustedKey) -> Result<()> {
+        let position = i32::try_from(position)
+            .map_err(|_| StoreError::Corrupt("the trust list is too long".into()))?;
+        self.execute(
+            "INSERT INTO issuer_keys (position, kid, public_key, status, not_before, not_after)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (position) DO UPDATE SET kid = excluded.kid,
+                 public_key = excluded.public_key, status = excluded.status,
+                 not_before = excluded.not_before, not_after = excluded.not_after",
+            &[
+                &position,
+                &key.kid.to_string(),
+                &public_key_base64url(&key.public_key),
+                &key.status.as_str(),
+                &key.not_before,
+                &key.not_after,
+            ],
+        )?;
+        Ok(())
     }
 
     fn insert_token(

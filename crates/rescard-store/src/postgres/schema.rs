@@ -118,6 +118,19 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX console_sessions_token ON console_sessions(token_id);
     "#,
+    // 2: the trust list (SQLite's migration 6).
+    r#"
+    CREATE TABLE issuer_keys (
+        position    INTEGER PRIMARY KEY,
+        kid         TEXT NOT NULL,
+        public_key  TEXT NOT NULL UNIQUE,
+        status      TEXT NOT NULL CHECK (status IN ('active', 'verify-only', 'retired')),
+        not_before  TIMESTAMPTZ NOT NULL,
+        not_after   TIMESTAMPTZ
+    );
+    CREATE UNIQUE INDEX issuer_keys_one_active ON issuer_keys(status) WHERE status = 'active';
+    INSERT INTO counters (name, value) VALUES ('keys', 0);
+    "#,
 ];
 
 /// Brings the schema up to date, one replica at a time. A connection to a registry already up to

@@ -9,7 +9,8 @@ mod schema;
 use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rescard_core::{CardState, CurrentStatus, Serial};
+use rescard_core::keys::public_key_base64url;
+use rescard_core::{CardState, CurrentStatus, Serial, TrustedKey};
 use rusqlite::{Connection, OptionalExtension, params};
 
 pub use files::create_private_dir;
@@ -24,7 +25,7 @@ use crate::copy::{Table, Value};
 use crate::model::{TokenInfo, timestamp};
 use crate::storage::{
     Backend, Begin, CardRow, Counter, Dimension, HolderRow, NewCardRow, NewHolder, SessionRow,
-    StatusRow, Storage, TokenRow, parse_serial, parse_state, signed, unsigned,
+    StatusRow, Storage, TokenRow, parse_serial, parse_state, signed, trusted_key, unsigned,
 };
 use crate::{Result, Role, StoreError};
 
@@ -478,6 +479,53 @@ impl Storage for Sqlite {
             "SELECT id, name, role, hash, FALSE FROM tokens WHERE hash = ?1 AND revoked_at IS NULL",
             hash,
         )
+    }
+
+    fn trusted_keys(&self) -> Result<Vec<TrustedKey>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT kid, public_key, status, not_before, not_after FROM issuer_keys ORDER BY position",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<String>>(4)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (kid, public_key, status, not_before, not_after) = row?;
+            out.push(trusted_key(
+                &kid,
+                &public_key,
+                &status,
+                parse_time(&not_before)?,
+                not_after.as_deref().map(parse_time).transpose()?,
+            )?);
+        }
+        Ok(out)
+    }
+
+    fn put_trusted_key(&self, position: u32, key: &TrustedKey) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO issuer_keys (position, kid, public_key, status, not_before, not_after)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (position) DO UPDATE SET kid = excluded.kid,
+                     public_key = excluded.public_key, status = excluded.status,
+                     not_before = excluded.not_before, not_after = excluded.not_after",
+            )?
+            .execute(params![
+                position,
+                key.kid.to_string(),
+                public_key_base64url(&key.public_key),
+                key.status.as_str(),
+                timestamp(key.not_before),
+                key.not_after.map(timestamp),
+            ])?;
+        Ok(())
     }
 
     fn insert_token(

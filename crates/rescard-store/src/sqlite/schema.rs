@@ -126,6 +126,20 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX console_sessions_token ON console_sessions(token_id);
     "#,
+    // 6: the trust list, which was `keys.json` in the key directory: every replica reads it here,
+    // and the `keys` counter moves on with each change. One active key at most.
+    r#"
+    CREATE TABLE issuer_keys (
+        position    INTEGER PRIMARY KEY,
+        kid         TEXT NOT NULL,
+        public_key  TEXT NOT NULL UNIQUE,
+        status      TEXT NOT NULL CHECK (status IN ('active', 'verify-only', 'retired')),
+        not_before  TEXT NOT NULL,
+        not_after   TEXT
+    );
+    CREATE UNIQUE INDEX issuer_keys_one_active ON issuer_keys(status) WHERE status = 'active';
+    INSERT INTO counters (name, value) VALUES ('keys', 0);
+    "#,
 ];
 
 /// Applies the pragmas every connection needs and the migrations not yet run.
