@@ -69,8 +69,6 @@ impl Counter {
 /// A holder as stored: the passport's owner and the ITN given to them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HolderRow {
-    /// The row's id.
-    pub id: i64,
     /// Their ITN.
     pub itn: Itn,
     /// Their date of birth as registered.
@@ -97,10 +95,8 @@ pub struct NewHolder<'a> {
 /// A new card row.
 #[derive(Debug, Clone)]
 pub struct NewCardRow<'a> {
-    /// The card as printed.
+    /// The card as printed; its holder is the holder with its ITN.
     pub card: &'a Card,
-    /// Its holder's row.
-    pub holder_id: i64,
     /// Its signed QR payload.
     pub payload: &'a str,
     /// The key that signed it.
@@ -230,6 +226,16 @@ pub(crate) fn parse_state(text: &str) -> Result<CardState> {
 }
 
 /// A serial stored as its nine digits (both backends store it as text).
+/// A holder from its stored ITN and date of birth.
+pub(crate) fn holder_row(itn: &str, date_of_birth: NaiveDate) -> Result<HolderRow> {
+    Ok(HolderRow {
+        itn: itn
+            .parse()
+            .map_err(|e: rescard_core::DomainError| crate::StoreError::Corrupt(e.to_string()))?,
+        date_of_birth,
+    })
+}
+
 /// A trust list key from its stored columns.
 pub(crate) fn trusted_key(
     kid: &str,
@@ -303,19 +309,24 @@ pub trait Storage: Send {
 
     // Holders.
 
-    /// The holder of this passport of this nationality.
-    fn holder_by_passport(&self, nationality: &str, passport: &str) -> Result<Option<HolderRow>>;
-    /// The highest ITN sequence given to a holder born on `date_of_birth`.
-    fn last_itn_sequence(&self, date_of_birth: NaiveDate) -> Result<Option<u16>>;
-    /// Records a holder; returns its row id.
-    fn insert_holder(&self, holder: &NewHolder<'_>) -> Result<i64>;
+    /// What an issuance needs to know of the holders, in one look: the holder of this passport of
+    /// this nationality (when a passport is given), and, when there is none, the highest ITN
+    /// sequence given to a holder born on `date_of_birth` (a backend may give it always).
+    fn holder_lookup(
+        &self,
+        nationality: &str,
+        passport: Option<&str>,
+        date_of_birth: NaiveDate,
+    ) -> Result<(Option<HolderRow>, Option<u16>)>;
+    /// Records a holder.
+    fn insert_holder(&self, holder: &NewHolder<'_>) -> Result<()>;
 
     // Cards.
 
     /// Records a new card, active, at its printed dates.
     fn insert_card(&self, card: &NewCardRow<'_>) -> Result<()>;
-    /// A card's state, current last day and holder.
-    fn card_state(&self, serial: Serial) -> Result<Option<(CardState, NaiveDate, i64)>>;
+    /// A card's state and current last day.
+    fn card_state(&self, serial: Serial) -> Result<Option<(CardState, NaiveDate)>>;
     /// Everything stored about a card.
     fn card_row(&self, serial: Serial) -> Result<Option<CardRow>>;
     /// Sets a card's current last day.

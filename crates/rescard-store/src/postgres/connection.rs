@@ -2,7 +2,7 @@
 //! error), what drives each connection's socket, and PostgreSQL's errors as the registry's.
 
 use std::future::Future;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use tokio_postgres::{Client, NoTls};
 
@@ -26,7 +26,7 @@ pub(super) fn io() -> Result<&'static tokio::runtime::Runtime> {
 
 /// A connection, and what drives its socket.
 pub(crate) struct Connection {
-    client: Client,
+    client: Arc<Client>,
     driver: Driver,
 }
 
@@ -49,6 +49,11 @@ impl std::ops::Deref for Connection {
 }
 
 impl Connection {
+    /// The client, for a call whose answer is read later ([`super::pipeline`]).
+    pub(crate) fn shared(&self) -> Arc<Client> {
+        Arc::clone(&self.client)
+    }
+
     /// Waits for `future` (a call on this connection) on this thread.
     pub(crate) fn wait<T: Send>(&self, future: impl Future<Output = T> + Send) -> T {
         match &self.driver {
@@ -95,7 +100,7 @@ pub(super) fn connect_to(url: &str) -> Result<Connection> {
         // server goes (the client then reports itself closed).
         runtime.spawn(connection);
         return Ok(Connection {
-            client,
+            client: Arc::new(client),
             driver: Driver::Own(runtime),
         });
     }
@@ -106,7 +111,7 @@ pub(super) fn connect_to(url: &str) -> Result<Connection> {
     });
     match futures_executor::block_on(connecting) {
         Ok(Ok(client)) => Ok(Connection {
-            client,
+            client: Arc::new(client),
             driver: Driver::Shared,
         }),
         Ok(Err(e)) => Err(unreachable(&e)),

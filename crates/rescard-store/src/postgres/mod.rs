@@ -19,6 +19,7 @@
 //! PostgreSQL can be used from any thread, inside an async runtime or not, as one on SQLite can.
 
 mod connection;
+mod pipeline;
 mod rows;
 mod schema;
 
@@ -36,6 +37,7 @@ pub(crate) use connection::{Connection, pg};
 pub use schema::version as schema_version;
 
 use connection::connect_to;
+use pipeline::{Held, Owned, Pipeline};
 use rows::{
     PgValue, audit_entry, current_status, dollar_params, get, opt_serial, read_value, token_row,
 };
@@ -45,7 +47,8 @@ use crate::copy::{Table, Value};
 use crate::model::TokenInfo;
 use crate::storage::{
     Backend, Begin, CardRow, Counter, Dimension, HolderRow, NewCardRow, NewHolder, SessionRow,
-    StatusRow, Storage, TokenRow, parse_serial, parse_state, signed, trusted_key, unsigned,
+    StatusRow, Storage, TokenRow, holder_row, parse_serial, parse_state, signed, trusted_key,
+    unsigned,
 };
 use crate::{Result, Role, StoreError};
 
@@ -62,6 +65,10 @@ pub struct Postgres {
     in_transaction: Cell<bool>,
     /// Savepoint statements not sent yet: they go ahead of the next statement, in its round trip.
     deferred: RefCell<String>,
+    /// Writes sent in this transaction and not yet checked (see [`pipeline`]).
+    pipeline: Pipeline,
+    /// The counters and audit head as this write transaction moved them (see [`pipeline`]).
+    held: Held,
 }
 
 impl Postgres {
@@ -76,6 +83,8 @@ impl Postgres {
             statements: RefCell::new(HashMap::new()),
             in_transaction: Cell::new(false),
             deferred: RefCell::new(String::new()),
+            pipeline: Pipeline::default(),
+            held: Held::default(),
         })
     }
 
@@ -102,22 +111,20 @@ impl Postgres {
         &self,
         call: impl Fn(&Connection) -> std::result::Result<T, tokio_postgres::Error>,
     ) -> Result<T> {
+        self.pipeline.check()?;
         let deferred = std::mem::take(&mut *self.deferred.borrow_mut());
-        if !deferred.is_empty() {
-            // Inside a transaction (savepoints are): no retry, and the deferred statements go first,
-            // queued on the connection before the call, so that both share one round trip.
+        if !deferred.is_empty() || self.pipeline.busy() {
+            // Inside a transaction (savepoints and sent writes are): no retry. The deferred
+            // statements go first, queued on the connection before the call, so that they share its
+            // round trip; then the answers of everything sent before it are checked.
             let client = self.client()?;
-            let mut ahead = std::pin::pin!(client.batch_execute(&deferred));
-            let polled = ahead
-                .as_mut()
-                .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
+            if !deferred.is_empty() {
+                self.pipeline.send_batch(client.shared(), deferred)?;
+            }
             let outcome = call(&client);
-            let ahead = match polled {
-                std::task::Poll::Ready(done) => done,
-                std::task::Poll::Pending => client.wait(ahead),
-            };
-            // When a deferred statement failed, the call failed for that reason.
-            return ahead.and(outcome).map_err(pg);
+            // When a write sent earlier failed, the call failed for that reason.
+            self.pipeline.settle(&client)?;
+            return outcome.map_err(pg);
         }
         let (first, lost) = {
             let client = self.client()?;
@@ -173,6 +180,24 @@ impl Postgres {
         })
     }
 
+    /// Runs a write whose answer nothing needs: inside a write transaction it is sent without
+    /// waiting ([`pipeline`]), elsewhere it runs at once.
+    fn send(&self, sql: &'static str, params: Owned) -> Result<()> {
+        if !self.held.writing() {
+            let refs: Vec<&(dyn ToSql + Sync)> =
+                params.iter().map(|p| &**p as &(dyn ToSql + Sync)).collect();
+            return self.execute(sql, &refs).map(drop);
+        }
+        self.pipeline.check()?;
+        let client = self.client()?;
+        let deferred = std::mem::take(&mut *self.deferred.borrow_mut());
+        if !deferred.is_empty() {
+            self.pipeline.send_batch(client.shared(), deferred)?;
+        }
+        let statement = self.prepared(&client, sql).map_err(pg)?;
+        self.pipeline.send(client.shared(), statement, params)
+    }
+
     fn batch(&self, sql: &str) -> Result<()> {
         self.run(|c| c.wait(c.batch_execute(sql)))
     }
@@ -199,6 +224,8 @@ impl Storage for Postgres {
 
     fn begin(&self, how: Begin) -> Result<()> {
         self.deferred.borrow_mut().clear();
+        self.pipeline.clear();
+        self.held.reset(false);
         if self.in_transaction.get() {
             // Left open by a group that panicked half-way: none of it was acknowledged.
             self.rollback()?;
@@ -217,12 +244,31 @@ impl Storage for Postgres {
             }
         }
         self.in_transaction.set(true);
+        self.held.reset(how == Begin::Write);
         Ok(())
     }
 
     fn commit(&self) -> Result<()> {
-        let outcome = self.batch("COMMIT");
+        if let Err(e) = self.pipeline.check() {
+            // The server refuses the rest of the transaction: end it.
+            self.rollback().ok();
+            return Err(e);
+        }
+        // The counters moved on go with the COMMIT; a sent write that failed is found with COMMIT's
+        // answer (COMMIT then rolled back).
+        let mut outcome = Ok(());
+        for (counter, value) in self.held.take_moved() {
+            outcome = outcome.and_then(|()| {
+                self.send(
+                    "UPDATE counters SET value = $1 WHERE name = $2",
+                    vec![Box::new(signed(value)), Box::new(counter.name())],
+                )
+            });
+        }
+        let outcome = outcome.and_then(|()| self.batch("COMMIT"));
         self.in_transaction.set(false);
+        self.pipeline.clear();
+        self.held.reset(false);
         outcome.map_err(|e| match e {
             // The answer to COMMIT was lost with the connection: the writes may have been kept.
             StoreError::Unavailable(m) => StoreError::Commit(format!(
@@ -234,6 +280,8 @@ impl Storage for Postgres {
 
     fn rollback(&self) -> Result<()> {
         self.deferred.borrow_mut().clear();
+        self.pipeline.clear();
+        self.held.reset(false);
         if !self.in_transaction.get() {
             return Ok(());
         }
@@ -250,19 +298,26 @@ impl Storage for Postgres {
     }
 
     // Savepoints are sent with the statement after them (see `run`): a group commit opens and
-    // releases two for every act, and each would otherwise be a round trip of its own.
+    // releases two for every act, and each would otherwise be a round trip of its own. After a sent
+    // write failed, none may end: the transaction is lost (see `pipeline`).
 
     fn savepoint(&self, name: &'static str) -> Result<()> {
+        self.pipeline.check()?;
+        self.held.savepoint(name);
         self.defer(&format!("SAVEPOINT {name}"));
         Ok(())
     }
 
     fn release(&self, name: &'static str) -> Result<()> {
+        self.pipeline.check()?;
+        self.held.release(name);
         self.defer(&format!("RELEASE SAVEPOINT {name}"));
         Ok(())
     }
 
     fn rollback_to(&self, name: &'static str) -> Result<()> {
+        self.pipeline.check()?;
+        self.held.rollback_to(name);
         self.defer(&format!(
             "ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}"
         ));
@@ -270,97 +325,109 @@ impl Storage for Postgres {
     }
 
     fn next(&self, counter: Counter) -> Result<u64> {
+        // Under the write lock the counter is read once a transaction, moved on here, and written
+        // back with the commit.
+        if let Some(value) = self.held.counter(counter) {
+            let value = value + 1;
+            self.held.move_counter(counter, value);
+            return Ok(value);
+        }
         let row = self.query_one(
             "UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value",
             &[&counter.name()],
         )?;
-        Ok(unsigned(get(&row, 0)?))
+        let value = unsigned(get(&row, 0)?);
+        self.held.set_counter(counter, value);
+        Ok(value)
     }
 
     fn current(&self, counter: Counter) -> Result<u64> {
+        if let Some(value) = self.held.counter(counter) {
+            return Ok(value);
+        }
         let row = self.query_one(
             "SELECT value FROM counters WHERE name = $1",
             &[&counter.name()],
         )?;
-        Ok(unsigned(get(&row, 0)?))
+        let value = unsigned(get(&row, 0)?);
+        self.held.set_counter(counter, value);
+        Ok(value)
     }
 
-    fn holder_by_passport(&self, nationality: &str, passport: &str) -> Result<Option<HolderRow>> {
-        self.query_opt(
-            "SELECT id, itn, date_of_birth FROM holders WHERE nationality = $1 AND passport_number = $2",
-            &[&nationality, &passport],
-        )?
-        .map(|row| {
-            Ok(HolderRow {
-                id: get(&row, 0)?,
-                itn: get::<String>(&row, 1)?
-                    .parse()
-                    .map_err(|e: rescard_core::DomainError| StoreError::Corrupt(e.to_string()))?,
-                date_of_birth: get(&row, 2)?,
-            })
-        })
-        .transpose()
-    }
-
-    fn last_itn_sequence(&self, date_of_birth: NaiveDate) -> Result<Option<u16>> {
+    fn holder_lookup(
+        &self,
+        nationality: &str,
+        passport: Option<&str>,
+        date_of_birth: NaiveDate,
+    ) -> Result<(Option<HolderRow>, Option<u16>)> {
+        // One round trip for both (no passport, or none on record: no holder, NULLs).
         let row = self.query_one(
-            "SELECT MAX(itn_sequence) FROM holders WHERE date_of_birth = $1",
-            &[&date_of_birth],
+            "SELECT h.itn, h.date_of_birth, (SELECT MAX(itn_sequence) FROM holders WHERE date_of_birth = $3)
+             FROM (SELECT 1) one
+             LEFT JOIN holders h ON h.nationality = $1 AND h.passport_number = $2",
+            &[&nationality, &passport, &date_of_birth],
         )?;
-        Ok(get::<Option<i32>>(&row, 0)?.map(|n| u16::try_from(n).unwrap_or(u16::MAX)))
+        let holder = match (
+            get::<Option<String>>(&row, 0)?,
+            get::<Option<NaiveDate>>(&row, 1)?,
+        ) {
+            (Some(itn), Some(dob)) => Some(holder_row(&itn, dob)?),
+            _ => None,
+        };
+        let last = get::<Option<i32>>(&row, 2)?.map(|n| u16::try_from(n).unwrap_or(u16::MAX));
+        Ok((holder, last))
     }
 
-    fn insert_holder(&self, h: &NewHolder<'_>) -> Result<i64> {
-        let row = self.query_one(
+    fn insert_holder(&self, h: &NewHolder<'_>) -> Result<()> {
+        self.send(
             "INSERT INTO holders (itn, date_of_birth, itn_sequence, nationality, passport_number, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-            &[&h.itn.to_string(), &h.date_of_birth, &i32::from(h.itn_sequence), &h.nationality, &h.passport_number, &h.created_at],
-        )?;
-        get(&row, 0)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            vec![
+                Box::new(h.itn.to_string()),
+                Box::new(h.date_of_birth),
+                Box::new(i32::from(h.itn_sequence)),
+                Box::new(h.nationality.to_owned()),
+                Box::new(h.passport_number.map(str::to_owned)),
+                Box::new(h.created_at),
+            ],
+        )
     }
 
     fn insert_card(&self, c: &NewCardRow<'_>) -> Result<()> {
         let card = c.card;
         let h = card.holder();
-        self.execute(
+        self.send(
             "INSERT INTO cards (serial, holder_id, surname, given_names, native_name, date_of_birth, sex, nationality, permit,
                 valid_from, printed_valid_until, valid_until, state, replaces, kid, payload, portrait, issued_at, issued_by, changed_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 'active', $12, $13, $14, $15, $16, $17, $16)",
-            &[
-                &card.serial().to_string(),
-                &c.holder_id,
-                &h.surname.as_ref(),
-                &h.given_names.as_ref(),
-                &h.native_name.as_ref().map(|n| n.to_string()),
-                &h.date_of_birth,
-                &h.sex.map(|s| s.as_str()),
-                &h.nationality.as_str(),
-                &card.permit().as_str(),
-                &card.validity().from(),
-                &card.validity().until(),
-                &c.replaces.map(|s| s.to_string()),
-                &c.kid.to_string(),
-                &c.payload,
-                &c.portrait.map(rescard_core::Portrait::bytes),
-                &c.issued_at,
-                &c.issued_by,
+             VALUES ($1, (SELECT id FROM holders WHERE itn = $2), $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 'active', $12, $13, $14, $15, $16, $17, $16)",
+            vec![
+                Box::new(card.serial().to_string()),
+                Box::new(card.itn().to_string()),
+                Box::new(h.surname.to_string()),
+                Box::new(h.given_names.to_string()),
+                Box::new(h.native_name.as_ref().map(|n| n.to_string())),
+                Box::new(h.date_of_birth),
+                Box::new(h.sex.map(|s| s.as_str())),
+                Box::new(h.nationality.as_str().to_owned()),
+                Box::new(card.permit().as_str()),
+                Box::new(card.validity().from()),
+                Box::new(card.validity().until()),
+                Box::new(c.replaces.map(|s| s.to_string())),
+                Box::new(c.kid.to_string()),
+                Box::new(c.payload.to_owned()),
+                Box::new(c.portrait.map(|p| p.bytes().to_vec())),
+                Box::new(c.issued_at),
+                Box::new(c.issued_by.to_owned()),
             ],
-        )?;
-        Ok(())
+        )
     }
 
-    fn card_state(&self, serial: Serial) -> Result<Option<(CardState, NaiveDate, i64)>> {
+    fn card_state(&self, serial: Serial) -> Result<Option<(CardState, NaiveDate)>> {
         self.query_opt(
-            "SELECT state, valid_until, holder_id FROM cards WHERE serial = $1",
+            "SELECT state, valid_until FROM cards WHERE serial = $1",
             &[&serial.to_string()],
         )?
-        .map(|row| {
-            Ok((
-                parse_state(&get::<String>(&row, 0)?)?,
-                get(&row, 1)?,
-                get(&row, 2)?,
-            ))
-        })
+        .map(|row| Ok((parse_state(&get::<String>(&row, 0)?)?, get(&row, 1)?)))
         .transpose()
     }
 
@@ -403,11 +470,10 @@ impl Storage for Postgres {
     }
 
     fn set_valid_until(&self, serial: Serial, until: NaiveDate, at: DateTime<Utc>) -> Result<()> {
-        self.execute(
+        self.send(
             "UPDATE cards SET valid_until = $1, changed_at = $2 WHERE serial = $3",
-            &[&until, &at, &serial.to_string()],
-        )?;
-        Ok(())
+            vec![Box::new(until), Box::new(at), Box::new(serial.to_string())],
+        )
     }
 
     fn set_state(
@@ -417,27 +483,29 @@ impl Storage for Postgres {
         reason: Option<&str>,
         at: DateTime<Utc>,
     ) -> Result<()> {
-        self.execute(
+        self.send(
             "UPDATE cards SET state = $1, state_reason = $2, changed_at = $3 WHERE serial = $4",
-            &[&state.as_str(), &reason, &at, &serial.to_string()],
-        )?;
-        Ok(())
+            vec![
+                Box::new(state.as_str()),
+                Box::new(reason.map(str::to_owned)),
+                Box::new(at),
+                Box::new(serial.to_string()),
+            ],
+        )
     }
 
     fn set_replaced_by(&self, serial: Serial, by: Serial) -> Result<()> {
-        self.execute(
+        self.send(
             "UPDATE cards SET replaced_by = $1 WHERE serial = $2",
-            &[&by.to_string(), &serial.to_string()],
-        )?;
-        Ok(())
+            vec![Box::new(by.to_string()), Box::new(serial.to_string())],
+        )
     }
 
     fn set_status_seq(&self, serial: Serial, seq: u64) -> Result<()> {
-        self.execute(
+        self.send(
             "UPDATE cards SET status_seq = $1 WHERE serial = $2",
-            &[&signed(seq), &serial.to_string()],
-        )?;
-        Ok(())
+            vec![Box::new(signed(seq)), Box::new(serial.to_string())],
+        )
     }
 
     fn insert_extension(
@@ -449,11 +517,17 @@ impl Storage for Postgres {
         actor: &str,
         at: DateTime<Utc>,
     ) -> Result<()> {
-        self.execute(
+        self.send(
             "INSERT INTO extensions (serial, valid_from, valid_until, reason, at, actor) VALUES ($1, $2, $3, $4, $5, $6)",
-            &[&serial.to_string(), &from, &until, &reason, &at, &actor],
-        )?;
-        Ok(())
+            vec![
+                Box::new(serial.to_string()),
+                Box::new(from),
+                Box::new(until),
+                Box::new(reason.to_owned()),
+                Box::new(at),
+                Box::new(actor.to_owned()),
+            ],
+        )
     }
 
     fn insert_state_change(
@@ -465,11 +539,17 @@ impl Storage for Postgres {
         actor: &str,
         at: DateTime<Utc>,
     ) -> Result<()> {
-        self.execute(
+        self.send(
             "INSERT INTO state_changes (serial, from_state, to_state, reason, at, actor) VALUES ($1, $2, $3, $4, $5, $6)",
-            &[&serial.to_string(), &from.as_str(), &to.as_str(), &reason, &at, &actor],
-        )?;
-        Ok(())
+            vec![
+                Box::new(serial.to_string()),
+                Box::new(from.as_str()),
+                Box::new(to.as_str()),
+                Box::new(reason.map(str::to_owned)),
+                Box::new(at),
+                Box::new(actor.to_owned()),
+            ],
+        )
     }
 
     fn status(&self, serial: Serial) -> Result<Option<CurrentStatus>> {
@@ -553,16 +633,33 @@ impl Storage for Postgres {
     }
 
     fn audit_head(&self) -> Result<Option<(u64, String)>> {
-        self.query_opt("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", &[])?
-            .map(|row| Ok((unsigned(get(&row, 0)?), get(&row, 1)?)))
-            .transpose()
+        // Under the write lock the head is read once a transaction, then moved on here.
+        if let Some(head) = self.held.audit_head() {
+            return Ok(head);
+        }
+        let head = self
+            .query_opt("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", &[])?
+            .map(|row| Ok::<_, StoreError>((unsigned(get(&row, 0)?), get(&row, 1)?)))
+            .transpose()?;
+        self.held.set_audit_head(head.clone());
+        Ok(head)
     }
 
     fn insert_audit(&self, e: &AuditEntry) -> Result<()> {
-        self.execute(
+        self.send(
             "INSERT INTO audit (seq, at, actor, action, serial, details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            &[&signed(e.seq), &e.at, &e.actor, &e.action.as_str(), &e.serial.map(|s| s.to_string()), &e.details, &e.prev_hash, &e.hash],
+            vec![
+                Box::new(signed(e.seq)),
+                Box::new(e.at),
+                Box::new(e.actor.clone()),
+                Box::new(e.action.as_str()),
+                Box::new(e.serial.map(|s| s.to_string())),
+                Box::new(e.details.clone()),
+                Box::new(e.prev_hash.clone()),
+                Box::new(e.hash.clone()),
+            ],
         )?;
+        self.held.set_audit_head(Some((e.seq, e.hash.clone())));
         Ok(())
     }
 
@@ -753,6 +850,7 @@ impl Storage for Postgres {
             "UPDATE counters SET value = $1 WHERE name = $2",
             &[&signed(value), &counter.name()],
         )?;
+        self.held.set_counter(counter, value);
         Ok(())
     }
 
@@ -797,6 +895,7 @@ impl Storage for Postgres {
 
     fn import_rows(&self, table: &Table, rows: &[Vec<Value>]) -> Result<()> {
         self.flush()?;
+        self.held.forget();
         // Many rows a statement (PostgreSQL takes at most 65,535 parameters in one).
         let width = table.columns.len();
         let client = self.client()?;
@@ -872,6 +971,7 @@ impl Storage for Postgres {
 
     fn raw_execute(&self, sql: &str, params: &[&str]) -> Result<u64> {
         self.flush()?;
+        self.held.forget();
         let sql = dollar_params(sql);
         let params: Vec<&(dyn ToSql + Sync)> =
             params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();

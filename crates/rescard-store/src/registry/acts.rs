@@ -80,8 +80,7 @@ impl Registry {
         check_actor(actor)?;
         let reason = reason.as_ref();
         let tx = self.write()?;
-        let (state, current_until, _) =
-            tx.card_state(serial)?.ok_or(StoreError::NotFound(serial))?;
+        let (state, current_until) = tx.card_state(serial)?.ok_or(StoreError::NotFound(serial))?;
         let period = rules::extension(state, current_until, until, issuer_date(now))?;
         tx.set_valid_until(serial, period.until(), now)?;
         bump_status(&*tx, serial)?;
@@ -142,7 +141,7 @@ impl Registry {
         check_actor(actor)?;
         let reason = reason.map(AsRef::<str>::as_ref);
         let tx = self.write()?;
-        let (state, _, _) = tx.card_state(serial)?.ok_or(StoreError::NotFound(serial))?;
+        let (state, _) = tx.card_state(serial)?.ok_or(StoreError::NotFound(serial))?;
         let next = rules::transition(act, state)?;
         record_transition(&*tx, serial, state, next, reason, actor, now)?;
         let action = match act {
@@ -178,8 +177,7 @@ impl Registry {
         let reason = reason.as_ref();
         let tx = self.write()?;
         let old = super::reads::load_card(&*tx, serial)?;
-        let (state, valid_until, holder_id) =
-            tx.card_state(serial)?.ok_or(StoreError::NotFound(serial))?;
+        let (state, valid_until) = tx.card_state(serial)?.ok_or(StoreError::NotFound(serial))?;
         rules::transition(Act::Replace, state)?;
         if issuer_date(now) > valid_until {
             return Err(rules::RuleError::Expired(valid_until).into());
@@ -197,7 +195,6 @@ impl Registry {
         let payload = codec::encode(&card, now, key);
         tx.insert_card(&NewCardRow {
             card: &card,
-            holder_id,
             payload: &payload,
             kid: key.kid(),
             portrait: old.portrait.as_ref(),
@@ -237,7 +234,7 @@ fn issue_in(
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<IssuedCard> {
-    let (holder_id, itn) = holder_for(tx, new, now)?;
+    let itn = holder_for(tx, new, now)?;
     let serial = next_serial(tx)?;
     let card = Card::new(
         serial,
@@ -250,7 +247,6 @@ fn issue_in(
     let payload = codec::encode(&card, now, key);
     tx.insert_card(&NewCardRow {
         card: &card,
-        holder_id,
         payload: &payload,
         kid: key.kid(),
         portrait: new.portrait.as_ref(),
@@ -269,23 +265,22 @@ fn issue_in(
     Ok(IssuedCard { card, payload })
 }
 
-/// The holder row for an application: the passport's existing holder (same ITN), or a new one with a
+/// The holder's ITN for an application: the passport's existing holder's, or a new holder's with a
 /// freshly allocated ITN: the next sequence among holders born that day.
-fn holder_for(tx: &dyn Storage, new: &NewCard, now: DateTime<Utc>) -> Result<(i64, Itn)> {
+fn holder_for(tx: &dyn Storage, new: &NewCard, now: DateTime<Utc>) -> Result<Itn> {
     let nationality = new.holder.nationality.to_string();
     let dob = new.holder.date_of_birth;
-    if let Some(passport) = &new.passport_number
-        && let Some(existing) = tx.holder_by_passport(&nationality, passport.as_ref())?
-    {
+    let passport = new.passport_number.as_ref().map(AsRef::as_ref);
+    let (existing, last) = tx.holder_lookup(&nationality, passport, dob)?;
+    if let Some(existing) = existing {
         if existing.date_of_birth != dob {
             return Err(StoreError::HolderMismatch { nationality });
         }
-        return Ok((existing.id, existing.itn));
+        return Ok(existing.itn);
     }
-    let last = tx.last_itn_sequence(dob)?.unwrap_or(0);
-    let sequence = last.saturating_add(1);
+    let sequence = last.unwrap_or(0).saturating_add(1);
     let itn = Itn::assign(dob, sequence)?;
-    let id = tx.insert_holder(&NewHolder {
+    tx.insert_holder(&NewHolder {
         itn,
         date_of_birth: dob,
         itn_sequence: sequence,
@@ -293,7 +288,7 @@ fn holder_for(tx: &dyn Storage, new: &NewCard, now: DateTime<Utc>) -> Result<(i6
         passport_number: new.passport_number.as_ref().map(AsRef::as_ref),
         created_at: now,
     })?;
-    Ok((id, itn))
+    Ok(itn)
 }
 
 fn next_serial(tx: &dyn Storage) -> Result<Serial> {

@@ -517,6 +517,79 @@ on_every_backend! {
         );
     }
 
+    fn a_write_the_database_refuses_in_a_group_leaves_nothing_acknowledged_missing(db) {
+        let (mut reg, _) = registry_with_card(&db);
+        // The database refuses one card's row, as it would a disk that fills up: not a rule of the
+        // registry's, and, on PostgreSQL, found only after the act has gone on (its writes are sent
+        // without waiting).
+        let trigger = match reg.backend() {
+            Backend::Sqlite => vec![
+                "CREATE TRIGGER refuse BEFORE INSERT ON cards WHEN NEW.surname = 'REFUSED' \
+                 BEGIN SELECT RAISE(ABORT, 'refused by the database'); END",
+            ],
+            Backend::Postgres => vec![
+                "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+                 IF NEW.surname = 'REFUSED' THEN RAISE EXCEPTION 'refused by the database'; END IF; \
+                 RETURN NEW; END $$",
+                "CREATE TRIGGER refuse BEFORE INSERT ON cards FOR EACH ROW EXECUTE FUNCTION refuse()",
+            ],
+        };
+        for sql in trigger {
+            reg.storage().raw_execute(sql, &[]).expect("trigger");
+        }
+        let mut refused = application(Some("FR0000002"));
+        refused.holder.surname = rescard_core::LatinName::surname("REFUSED").expect("name");
+        let jobs = vec![
+            application(Some("FR0000001")),
+            refused,
+            application(Some("FR0000003")),
+        ];
+        let mut results = Vec::new();
+        let committed = reg.group(jobs, |r, new| {
+            let result = r.issue(&new, &key(), "officer-1", at(NOW));
+            let ok = result.is_ok();
+            results.push(result.map(|i| i.card.serial()));
+            ok
+        });
+        // An act is acknowledged when it succeeded and its group committed: each of those is there,
+        // and nothing else is (the refused card, nor a card of a group that did not commit).
+        let mut acknowledged = 0;
+        for (i, result) in results.iter().enumerate() {
+            let kept = match (result, &committed) {
+                (Ok(serial), Ok(())) => {
+                    acknowledged += 1;
+                    reg.card(*serial).is_ok()
+                }
+                _ => true,
+            };
+            assert!(kept, "job {i} was acknowledged and lost");
+        }
+        assert_eq!(reg.card_count().expect("count"), 1 + acknowledged);
+        match reg.backend() {
+            // SQLite answers each statement at once: the refused act fails alone.
+            Backend::Sqlite => assert!(committed.is_ok() && results[1].is_err() && acknowledged == 2),
+            // PostgreSQL's answer comes with a later act's: the transaction is lost, and the group
+            // fails as a whole.
+            Backend::Postgres => assert!(committed.is_err() && acknowledged == 0, "{committed:?}"),
+        }
+        assert_eq!(
+            reg.storage()
+                .raw_count("SELECT COUNT(*) FROM cards WHERE surname = 'REFUSED'", &[])
+                .expect("count"),
+            0
+        );
+        assert!(matches!(
+            reg.verify_audit().expect("check"),
+            AuditCheck::Intact { entries, .. } if entries == 1 + acknowledged as usize
+        ));
+        // The registry goes on: the next group commits.
+        reg.group([application(Some("FR0000004"))], |r, new| {
+            r.issue(&new, &key(), "officer-1", at(NOW)).is_ok()
+        })
+        .expect("the next group commits");
+        assert_eq!(reg.card_count().expect("count"), 2 + acknowledged);
+    }
+
     fn a_group_left_open_by_a_panic_is_rolled_back_before_the_next(db) {
         let (mut reg, _) = registry_with_card(&db);
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

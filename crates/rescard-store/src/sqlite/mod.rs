@@ -25,7 +25,8 @@ use crate::copy::{Table, Value};
 use crate::model::{TokenInfo, timestamp};
 use crate::storage::{
     Backend, Begin, CardRow, Counter, Dimension, HolderRow, NewCardRow, NewHolder, SessionRow,
-    StatusRow, Storage, TokenRow, parse_serial, parse_state, signed, trusted_key, unsigned,
+    StatusRow, Storage, TokenRow, holder_row, parse_serial, parse_state, signed, trusted_key,
+    unsigned,
 };
 use crate::{Result, Role, StoreError};
 
@@ -119,39 +120,40 @@ impl Storage for Sqlite {
         Ok(unsigned(value))
     }
 
-    fn holder_by_passport(&self, nationality: &str, passport: &str) -> Result<Option<HolderRow>> {
-        let row = self
-            .conn
-            .prepare_cached("SELECT id, itn, date_of_birth FROM holders WHERE nationality = ?1 AND passport_number = ?2")?
-            .query_row(params![nationality, passport], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
-            })
-            .optional()?;
-        row.map(|(id, itn, dob)| {
-            Ok(HolderRow {
-                id,
-                itn: itn
-                    .parse()
-                    .map_err(|e: rescard_core::DomainError| StoreError::Corrupt(e.to_string()))?,
-                date_of_birth: parse_date(&dob)?,
-            })
-        })
-        .transpose()
-    }
-
-    fn last_itn_sequence(&self, date_of_birth: NaiveDate) -> Result<Option<u16>> {
+    fn holder_lookup(
+        &self,
+        nationality: &str,
+        passport: Option<&str>,
+        date_of_birth: NaiveDate,
+    ) -> Result<(Option<HolderRow>, Option<u16>)> {
+        // Two lookups in the same file, the second only when needed.
+        let holder = match passport {
+            Some(passport) => self
+                .conn
+                .prepare_cached("SELECT itn, date_of_birth FROM holders WHERE nationality = ?1 AND passport_number = ?2")?
+                .query_row(params![nationality, passport], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })
+                .optional()?
+                .map(|(itn, dob)| holder_row(&itn, parse_date(&dob)?))
+                .transpose()?,
+            None => None,
+        };
+        if holder.is_some() {
+            return Ok((holder, None));
+        }
         let last: Option<i64> = self
             .conn
             .prepare_cached("SELECT MAX(itn_sequence) FROM holders WHERE date_of_birth = ?1")?
             .query_row([date_of_birth.to_string()], |r| r.get(0))?;
-        Ok(last.map(|n| u16::try_from(n).unwrap_or(u16::MAX)))
+        Ok((None, last.map(|n| u16::try_from(n).unwrap_or(u16::MAX))))
     }
 
-    fn insert_holder(&self, h: &NewHolder<'_>) -> Result<i64> {
+    fn insert_holder(&self, h: &NewHolder<'_>) -> Result<()> {
         self.conn.prepare_cached("INSERT INTO holders (itn, date_of_birth, itn_sequence, nationality, passport_number, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?.execute(
             params![h.itn.to_string(), h.date_of_birth.to_string(), h.itn_sequence, h.nationality, h.passport_number, timestamp(h.created_at)],
         )?;
-        Ok(self.conn.last_insert_rowid())
+        Ok(())
     }
 
     fn insert_card(&self, c: &NewCardRow<'_>) -> Result<()> {
@@ -160,10 +162,10 @@ impl Storage for Sqlite {
         let at = timestamp(c.issued_at);
         self.conn.prepare_cached("INSERT INTO cards (serial, holder_id, surname, given_names, native_name, date_of_birth, sex, nationality, permit,
                 valid_from, printed_valid_until, valid_until, state, replaces, kid, payload, portrait, issued_at, issued_by, changed_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, 'active', ?12, ?13, ?14, ?15, ?16, ?17, ?16)")?.execute(
+             VALUES (?1, (SELECT id FROM holders WHERE itn = ?2), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, 'active', ?12, ?13, ?14, ?15, ?16, ?17, ?16)")?.execute(
             params![
                 card.serial().to_string(),
-                c.holder_id,
+                card.itn().to_string(),
                 h.surname.as_ref(),
                 h.given_names.as_ref(),
                 h.native_name.as_ref().map(|n| n.to_string()),
@@ -184,15 +186,15 @@ impl Storage for Sqlite {
         Ok(())
     }
 
-    fn card_state(&self, serial: Serial) -> Result<Option<(CardState, NaiveDate, i64)>> {
+    fn card_state(&self, serial: Serial) -> Result<Option<(CardState, NaiveDate)>> {
         let row = self
             .conn
-            .prepare_cached("SELECT state, valid_until, holder_id FROM cards WHERE serial = ?1")?
+            .prepare_cached("SELECT state, valid_until FROM cards WHERE serial = ?1")?
             .query_row([serial.to_string()], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?))
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
             })
             .optional()?;
-        row.map(|(state, until, holder)| Ok((parse_state(&state)?, parse_date(&until)?, holder)))
+        row.map(|(state, until)| Ok((parse_state(&state)?, parse_date(&until)?)))
             .transpose()
     }
 
