@@ -177,12 +177,13 @@ impl Held {
         }
     }
 
-    /// Back to the newest savepoint named `name` (which stays; later ones end).
+    /// Back to the newest savepoint named `name`, which then ends, as later ones do (the backend
+    /// releases a savepoint it rolled back to).
     pub(super) fn rollback_to(&self, name: &'static str) {
         let mut saved = self.saved.borrow_mut();
         if let Some(i) = saved.iter().rposition(|(n, _)| *n == name) {
-            saved.truncate(i + 1);
             *self.known.borrow_mut() = saved[i].1.clone();
+            saved.truncate(i);
         }
     }
 
@@ -259,8 +260,11 @@ mod tests {
         held.rollback_to("job");
         assert_eq!(held.counter(Counter::Serial), Some(5));
         assert_eq!(held.audit_head(), None);
+        assert!(
+            held.saved.borrow().is_empty(),
+            "rolled back to, a savepoint ends"
+        );
         held.move_counter(Counter::Serial, 6);
-        held.release("job");
         held.savepoint("job");
         held.savepoint("write");
         held.move_counter(Counter::Status, 1);
