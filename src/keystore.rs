@@ -232,6 +232,10 @@ pub fn keyring(
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<Keyring> {
+    let (version, trust) = registry.trust_list()?;
+    if !trust.keys().is_empty() {
+        return keys.keyring(version, trust);
+    }
     establish(registry, keys, false, actor, now)?;
     let (version, trust) = registry.trust_list()?;
     keys.keyring(version, trust)

@@ -33,13 +33,22 @@ pub fn init(ctx: &Context, now: DateTime<Utc>) -> Result<u8> {
     Ok(0)
 }
 
-/// `rescard keys list`: the registry's trust list.
-pub fn list(ctx: &Context, json: bool, now: DateTime<Utc>) -> Result<u8> {
-    let mut registry = ctx.registry()?;
-    let list = ctx.keyring(&mut registry, now)?.trust;
+/// `rescard keys list`: the registry's trust list. Public: it needs no private key.
+pub fn list(ctx: &Context, json: bool) -> Result<u8> {
+    let (_, list) = ctx.registry()?.trust_list()?;
     if json {
         print_json(&list.keys())?;
         return Ok(0);
+    }
+    if list.keys().is_empty() {
+        let legacy = match ctx.keys.legacy_trust_list() {
+            Ok(Some(_)) => format!(
+                " ({}/{TRUST_FILE}, from an earlier rescard, is taken in by `rescard init`)",
+                ctx.keys.path().display()
+            ),
+            _ => String::new(),
+        };
+        outln!("the registry trusts no issuer key yet{legacy}")?;
     }
     for k in list.keys() {
         let until = k

@@ -406,7 +406,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Sync { url, pin } => keys::sync(&ctx, &url, pin.as_deref()),
         Command::Backup { file } => keys::backup(&ctx, &file),
         Command::CopyRegistry { to } => copy::run(&ctx, &to),
-        Command::Keys(KeysCommand::List { json }) => keys::list(&ctx, json, now),
+        Command::Keys(KeysCommand::List { json }) => keys::list(&ctx, json),
         Command::Keys(KeysCommand::Rotate) => {
             let key = crate::keystore::rotate(&mut ctx.registry()?, &ctx.keys, &ctx.actor, now)?;
             outln!(
