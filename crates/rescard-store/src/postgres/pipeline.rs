@@ -8,7 +8,8 @@
 //! answer nothing needs (an insert, an update of a row the transaction knows) is sent at once without
 //! waiting for it ([`Pipeline`]): it travels to the server with the next statement that must wait,
 //! in the same round trip, and its outcome is checked when that statement's answer is in (the server
-//! answers in order). An issuance that took seven round trips takes three.
+//! answers in order). With the holder looked up in one statement, an issuance that waited for seven
+//! round trips waits for one.
 //!
 //! A sent write that failed has lost the transaction: PostgreSQL refuses every later statement until
 //! the transaction rolls back, and a COMMIT then rolls back without an error. So the failure is
