@@ -7,6 +7,7 @@ mod connections;
 mod console;
 mod db;
 mod error;
+pub mod i18n;
 pub mod image_check;
 mod json;
 pub mod limits;

@@ -60,7 +60,11 @@ async fn sign_in(app: &TestApp, token: &str) -> (String, String) {
 
 /// The CSRF secret of the page.
 fn csrf(page: &Reply) -> String {
-    let html = String::from_utf8_lossy(&page.bytes);
+    csrf_in(&String::from_utf8_lossy(&page.bytes))
+}
+
+/// The CSRF secret in a page's HTML.
+fn csrf_in(html: &str) -> String {
     html.split("name=\"csrf\" value=\"")
         .nth(1)
         .and_then(|rest| rest.split('"').next())
@@ -440,4 +444,94 @@ async fn registry_text_with_direction_overrides_is_isolated_on_the_card_page() {
         html.contains("<bdi>\u{202e}DILAV &#60;b&#62;x&#60;/b&#62;</bdi>"),
         "{html}"
     );
+}
+
+/// The console speaks Kyrgyz, Russian and English, chosen by `?lang=` or the browser's language, and
+/// a card page offers the acts the card's state allows and no other; an act its state refuses is
+/// refused when posted all the same, and the card is left as it was.
+#[tokio::test]
+async fn the_console_speaks_three_languages_and_offers_only_the_acts_a_state_allows() {
+    let app = spawn_app();
+    app.issue_reference().await;
+    let (session, _) = sign_in(&app, &app.tokens[&Role::Issuer]).await;
+    let page = |uri: &'static str, accept: Option<&'static str>| {
+        let mut req = axum::http::Request::builder()
+            .uri(uri)
+            .header("cookie", format!("rescard_console={session}"));
+        if let Some(a) = accept {
+            req = req.header("accept-language", a);
+        }
+        let req = req.body(axum::body::Body::empty()).expect("request");
+        async { String::from_utf8(app.request(req).await.bytes).expect("utf-8") }
+    };
+    let ky = page("/console?lang=ky", None).await;
+    assert!(
+        ky.contains("<html lang=\"ky\">") && ky.contains("Картаны берүү"),
+        "{ky}"
+    );
+    let ru = page("/console", Some("ru-KG,ru;q=0.9,en;q=0.5")).await;
+    assert!(
+        ru.contains("<html lang=\"ru\">") && ru.contains("Выдать карту"),
+        "{ru}"
+    );
+    let en = page("/console", None).await;
+    assert!(en.contains("<html lang=\"en\">") && en.contains("Issue the card"));
+
+    let forms = |html: &str| -> Vec<String> {
+        html.split("id=\"act-")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next().map(str::to_owned))
+            .collect()
+    };
+    let card = page("/console/cards/000000013?lang=ky", None).await;
+    assert_eq!(forms(&card), ["extend", "suspend", "replace", "revoke"]);
+    assert!(card.contains("жарактуу") && card.contains("Жокко чыгаруу"));
+
+    let csrf = csrf_in(&card);
+    let suspend = console(
+        &app,
+        Method::POST,
+        "/console/cards/000000013/suspend?lang=ky",
+        Some(&session),
+        None,
+        &format!("csrf={csrf}&reason=inquiry"),
+    )
+    .await;
+    assert_eq!(suspend.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        suspend.headers["location"],
+        "/console/cards/000000013?lang=ky&done=suspend"
+    );
+    let card = page("/console/cards/000000013?lang=ky&done=suspend", None).await;
+    assert_eq!(forms(&card), ["extend", "reinstate", "revoke"]);
+    assert!(
+        card.contains("Убактылуу токтотулду: 000000013"),
+        "the notice"
+    );
+
+    let before = app.audit_len();
+    let replace = console(
+        &app,
+        Method::POST,
+        "/console/cards/000000013/replace",
+        Some(&session),
+        None,
+        &format!("csrf={csrf}&reason=lost&confirm=yes"),
+    )
+    .await;
+    assert_eq!(replace.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        String::from_utf8_lossy(&replace.bytes).contains("cannot replace a card that is suspended")
+    );
+    let unconfirmed = console(
+        &app,
+        Method::POST,
+        "/console/cards/000000013/revoke",
+        Some(&session),
+        None,
+        &format!("csrf={csrf}&reason=fraud"),
+    )
+    .await;
+    assert_eq!(unconfirmed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.audit_len(), before, "neither act was done");
 }

@@ -233,31 +233,6 @@ async fn the_check_page_is_strict_and_checks_a_pasted_payload() {
     );
 }
 
-#[test]
-fn every_word_the_console_templates_ask_for_is_translated() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
-    let re_key = |line: &str| -> Vec<String> {
-        line.split("tr.s(\"")
-            .skip(1)
-            .filter_map(|rest| rest.split('"').next().map(str::to_owned))
-            .collect()
-    };
-    let source = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/server/console/mod.rs"),
-    )
-    .expect("source");
-    for entry in std::fs::read_dir(dir).expect("templates").flatten() {
-        let text = std::fs::read_to_string(entry.path()).expect("template");
-        for key in text.lines().flat_map(re_key) {
-            assert!(
-                source.contains(&format!("\"{key}\",")),
-                "{key} in {:?} has no words",
-                entry.file_name()
-            );
-        }
-    }
-}
-
 /// Writing to the registry's trust list is not enough to make a key trusted: the replica takes in a
 /// list only when the key directory holds the private key of every key in it that still verifies.
 #[tokio::test]

@@ -29,6 +29,38 @@ pub enum Act {
 }
 
 impl Act {
+    /// Every act, in the order a card page offers them.
+    pub const ALL: [Act; 5] = [
+        Self::Extend,
+        Self::Reinstate,
+        Self::Suspend,
+        Self::Replace,
+        Self::Revoke,
+    ];
+
+    /// The act named by its verb.
+    pub fn parse(verb: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == verb)
+    }
+
+    /// Whether the act needs a reason (an extension and a reinstatement may go without one).
+    pub fn needs_reason(self) -> bool {
+        !matches!(self, Self::Extend | Self::Reinstate)
+    }
+
+    /// The acts a card in `state` allows, by [`transition`].
+    pub fn allowed(state: CardState) -> impl Iterator<Item = Act> {
+        Self::ALL
+            .into_iter()
+            .filter(move |a| transition(*a, state).is_ok())
+    }
+
+    /// Whether the act on a card in `state` leaves it in a state no act leaves (revoked, replaced).
+    pub fn is_final(self, state: CardState) -> bool {
+        transition(self, state)
+            .is_ok_and(|after| after != state && Self::allowed(after).next().is_none())
+    }
+
     /// The verb, for messages and the audit log.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -232,6 +264,21 @@ mod tests {
             ),
             Err(RuleError::PastGrace { .. })
         ));
+    }
+
+    #[test]
+    fn the_acts_a_state_allows_come_from_the_transitions() {
+        use CardState::*;
+        let allowed = |s| Act::allowed(s).map(Act::as_str).collect::<Vec<_>>();
+        assert_eq!(allowed(Active), ["extend", "suspend", "replace", "revoke"]);
+        assert_eq!(allowed(Suspended), ["extend", "reinstate", "revoke"]);
+        assert!(allowed(Revoked).is_empty() && allowed(Replaced).is_empty());
+        assert!(Act::Revoke.is_final(Active) && Act::Replace.is_final(Active));
+        assert!(!Act::Suspend.is_final(Active) && !Act::Extend.is_final(Active));
+        for a in Act::ALL {
+            assert_eq!(Act::parse(a.as_str()), Some(a));
+        }
+        assert_eq!(Act::parse("delete"), None);
     }
 
     #[test]

@@ -6,13 +6,15 @@
 //! session's own CSRF secret. A cookie that names no live session counts against the client's failed
 //! sign-in allowance, like a bad token.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{Form, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use rescard_store::{ConsoleSession, Role};
+use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq as _;
 
+use crate::server::i18n::Lang;
 use crate::server::limits::ClientIp;
 use crate::server::{AppError, AppState};
 
@@ -61,15 +63,6 @@ async fn session_of(parts: &Parts, state: &AppState) -> Result<Option<ConsoleSes
     }
 }
 
-/// `?lang=` of the request, for the redirect to the sign-in form.
-fn lang_of(parts: &Parts) -> &'static str {
-    let ru = parts
-        .uri
-        .query()
-        .is_some_and(|q| q.split('&').any(|p| p == "lang=ru"));
-    if ru { "ru" } else { "en" }
-}
-
 /// A signed-in member of staff; without a session the browser is sent to the sign-in form.
 pub struct SignedIn(pub ConsoleSession);
 
@@ -79,7 +72,9 @@ impl FromRequestParts<AppState> for SignedIn {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         match session_of(parts, state).await? {
             Some(s) => Ok(Self(s)),
-            None => Err(Redirect::to(&format!("/console?lang={}", lang_of(parts))).into_response()),
+            None => {
+                Err(Redirect::to(&format!("/console?lang={}", Lang::of(parts))).into_response())
+            }
         }
     }
 }
@@ -103,6 +98,39 @@ impl<S: Send + Sync> FromRequestParts<S> for SessionCookie {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         Ok(Self(cookie_value(&parts.headers)))
+    }
+}
+
+/// A form posted by a signed-in member of staff, read into `T` once its CSRF secret is checked. A
+/// browser without a session is sent to the sign-in form; a form without the session's secret, or one
+/// that does not read, is refused.
+pub struct StaffForm<T> {
+    /// Who posted it.
+    pub session: ConsoleSession,
+    /// What it says.
+    pub form: T,
+}
+
+#[derive(serde::Deserialize)]
+struct WithCsrf<T> {
+    #[serde(default)]
+    csrf: String,
+    #[serde(flatten)]
+    form: T,
+}
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for StaffForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let SignedIn(session) = SignedIn::from_request_parts(&mut parts, state).await?;
+        let req = Request::from_parts(parts, body);
+        let Form(WithCsrf { csrf, form }) = Form::<WithCsrf<T>>::from_request(req, state)
+            .await
+            .map_err(|e| AppError::invalid("form", e.body_text()).into_response())?;
+        check_csrf(&session, Some(&csrf)).map_err(IntoResponse::into_response)?;
+        Ok(Self { session, form })
     }
 }
 
