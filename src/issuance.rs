@@ -1,22 +1,23 @@
-//! An application for a card as people type it (CLI flags, a CSV row, a JSON body), turned into a
-//! validated [`NewCard`]. One place, so every front end refuses the same things with the same words.
+//! A request for a card as people type it (CLI flags, a CSV row, a JSON body, a console form, an
+//! online application), turned into a validated [`NewCard`]. One place, so every front end refuses
+//! the same things with the same words.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use rescard_core::domain::date::parse_date;
 use rescard_core::{
-    DomainError, Holder, LatinName, Nationality, NativeName, PassportNumber, Portrait,
-    ValidityPeriod,
+    DocumentType, DomainError, Holder, LatinName, Nationality, NativeName, PassportNumber,
+    Portrait, ValidityPeriod,
 };
 use rescard_store::NewCard;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-/// The fields of an application, as text. Field names are the contract's (`given_names`,
+/// The fields of a card request, as text. Field names are the contract's (`given_names`,
 /// `date_of_birth`, ...), so the same struct reads CSV headers and JSON bodies.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Application {
+pub struct CardRequest {
     /// Surname as in the passport's Latin part: words of letters A-Z joined by single spaces,
     /// hyphens or apostrophes, at most 64 characters.
     #[schema(pattern = "^[A-Z]+(?:[ '-][A-Z]+)*$", min_length = 1, max_length = 64)]
@@ -59,6 +60,10 @@ pub struct Application {
     #[serde(default)]
     #[schema(content_encoding = "base64", max_length = 1398104)]
     pub portrait: Option<String>,
+    /// `resident_card` (the default) or `interim`: the interim permit, valid at most two months.
+    #[serde(default)]
+    #[schema(schema_with = rescard_core::openapi::optional_document)]
+    pub document: Option<String>,
 }
 
 /// `None` for an absent or blank optional field (an empty CSV cell).
@@ -78,7 +83,7 @@ fn printable_native_name(text: &str) -> Result<NativeName, DomainError> {
     Ok(name)
 }
 
-impl Application {
+impl CardRequest {
     /// [`Self::validate`] on the async runtime's blocking pool: decoding a portrait of a few
     /// megapixels takes tens of milliseconds, too long for a runtime thread.
     pub async fn validate_off_runtime(
@@ -88,7 +93,7 @@ impl Application {
         tokio::task::spawn_blocking(move || self.validate(portrait_file)).await
     }
 
-    /// Validates every field and returns the application. The portrait is the base64 `portrait`
+    /// Validates every field and returns the card to issue. The portrait is the base64 `portrait`
     /// field, or else `portrait_file`'s bytes.
     pub fn validate(&self, portrait_file: Option<Vec<u8>>) -> Result<NewCard, DomainError> {
         let portrait = match present(&self.portrait) {
@@ -116,9 +121,15 @@ impl Application {
             parse_date("valid_from", self.valid_from.trim())?,
             parse_date("valid_until", self.valid_until.trim())?,
         )?;
+        let document = present(&self.document)
+            .map(DocumentType::parse)
+            .transpose()?
+            .unwrap_or_default();
+        document.check(validity)?;
         Ok(NewCard {
             holder,
             permit: self.permit.parse()?,
+            document,
             validity,
             passport_number: present(&self.passport_number)
                 .map(PassportNumber::parse)
@@ -158,8 +169,8 @@ fn decodable_portrait(bytes: Vec<u8>) -> Result<Portrait, DomainError> {
 mod tests {
     use super::*;
 
-    fn reference() -> Application {
-        Application {
+    fn reference() -> CardRequest {
+        CardRequest {
             surname: "Abdykadyrova-Nurlanova".into(),
             given_names: "Aigerim Zhanybekovna".into(),
             date_of_birth: "1991-04-17".into(),
@@ -171,14 +182,39 @@ mod tests {
             native_name: Some(String::new()),
             passport_number: None,
             portrait: None,
+            document: None,
         }
     }
 
     #[test]
-    fn a_good_application_validates_and_blank_optionals_are_absent() {
+    fn a_good_request_validates_and_blank_optionals_are_absent() {
         let card = reference().validate(None).expect("valid");
         assert_eq!(card.holder.surname.as_ref(), "ABDYKADYROVA-NURLANOVA");
         assert!(card.holder.native_name.is_none());
+        assert_eq!(card.document, DocumentType::ResidentCard);
+    }
+
+    #[test]
+    fn an_interim_permit_lasts_at_most_two_months() {
+        let interim = |until: &str| CardRequest {
+            document: Some("interim".into()),
+            valid_until: until.into(),
+            ..reference()
+        };
+        let card = interim("2027-01-31").validate(None).expect("two months");
+        assert_eq!(card.document, DocumentType::Interim);
+        let e = interim("2027-02-01")
+            .validate(None)
+            .expect_err("a day more");
+        assert_eq!(e.field(), "valid_until");
+        assert!(e.to_string().contains("2027-01-31"), "{e}");
+        let e = CardRequest {
+            document: Some("visa".into()),
+            ..reference()
+        }
+        .validate(None)
+        .expect_err("no such document");
+        assert_eq!(e.field(), "document");
     }
 
     fn portrait_png(width: u32, height: u32) -> Vec<u8> {
@@ -216,7 +252,7 @@ mod tests {
 
     #[test]
     fn each_bad_field_is_named() {
-        type Spoil = fn(&mut Application);
+        type Spoil = fn(&mut CardRequest);
         let cases: [(&str, Spoil); 9] = [
             ("surname", |a| a.surname = "Smith1".into()),
             ("date_of_birth", |a| a.date_of_birth = "17.04.1991".into()),

@@ -56,6 +56,9 @@ pub struct RecordJson {
     /// Purpose of stay.
     #[schema(schema_with = rescard_core::openapi::permit)]
     pub permit: &'static str,
+    /// `resident_card` or `interim` (the interim permit).
+    #[schema(schema_with = rescard_core::openapi::document)]
+    pub document: &'static str,
     /// First day of validity as printed.
     pub valid_from: NaiveDate,
     /// Last day of validity as printed.
@@ -96,6 +99,7 @@ impl From<&CardRecord> for RecordJson {
             itn: c.itn().to_string(),
             passport_number: r.passport_number.as_ref().map(ToString::to_string),
             permit: c.permit().as_str(),
+            document: c.document().as_str(),
             valid_from: c.validity().from(),
             printed_valid_until: c.validity().until(),
             valid_until: r.valid_until,
@@ -111,8 +115,8 @@ impl From<&CardRecord> for RecordJson {
     }
 }
 
-/// What the printed card shows: dates as people in the region write them (`17.04.1991`), the permit in
-/// English and Russian.
+/// What the printed card shows: its title by document type, dates as people in the region write them
+/// (`17.04.1991`), the permit in English and Russian.
 pub fn printed_card(card: &rescard_core::Card, payload: &str) -> rescard_qr::PrintedCard {
     let h = card.holder();
     let date = |d: NaiveDate| d.format("%d.%m.%Y").to_string();
@@ -123,7 +127,12 @@ pub fn printed_card(card: &rescard_core::Card, payload: &str) -> rescard_qr::Pri
         rescard_core::Permit::Business => "BUSINESS / БИЗНЕС",
         rescard_core::Permit::Other => "OTHER / ИНОЕ",
     };
+    let title = match card.document() {
+        rescard_core::DocumentType::ResidentCard => rescard_qr::RESIDENT_CARD_TITLE,
+        rescard_core::DocumentType::Interim => rescard_qr::INTERIM_PERMIT_TITLE,
+    };
     rescard_qr::PrintedCard {
+        title: title.to_owned(),
         serial: card.serial().to_string(),
         surname: h.surname.to_string(),
         given_names: h.given_names.to_string(),

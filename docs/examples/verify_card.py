@@ -23,6 +23,7 @@ from pycose.messages import Sign1Message
 PREFIX = "RC1:"
 CARD_CLAIM = -65537
 PERMITS = ["work", "study", "family", "business", "other"]
+DOCUMENTS = {1: "interim"}  # claim 13; absent: a resident card
 EPOCH = datetime.date(1970, 1, 1)
 
 
@@ -60,6 +61,7 @@ def main(payload_path, trust_path):
                 "permit": PERMITS[card[9]],
                 "valid_from": day(card[10]),
                 "valid_until": day(card[11]),
+                "document": DOCUMENTS[card[13]] if 13 in card else "resident_card",
                 "kid": kid.hex(),
             }, ensure_ascii=False, indent=2))
             return 0

@@ -29,6 +29,7 @@ pub fn run(now: DateTime<Utc>) -> Result<u8> {
     let new = NewCard {
         holder: reference::holder(),
         permit: Permit::Work,
+        document: Default::default(),
         validity: ValidityPeriod::new(today, ValidityPeriod::latest_end(today))?,
         passport_number: None,
         portrait: None,

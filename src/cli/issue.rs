@@ -6,14 +6,14 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::output::{Stdout, errln, escape, outln, print_json};
 use super::{Context, EXIT_ROWS_REJECTED, IssueArgs};
-use crate::issuance::Application;
+use crate::issuance::CardRequest;
 use crate::views::IssuedJson;
 
 pub fn run(ctx: &Context, args: &IssueArgs, now: DateTime<Utc>) -> Result<u8> {
     if let Some(csv) = &args.csv {
         return batch(ctx, csv, now);
     }
-    let app = Application {
+    let app = CardRequest {
         surname: args.surname.clone().unwrap_or_default(),
         given_names: args.given_names.clone().unwrap_or_default(),
         date_of_birth: args.date_of_birth.clone().unwrap_or_default(),
@@ -25,6 +25,7 @@ pub fn run(ctx: &Context, args: &IssueArgs, now: DateTime<Utc>) -> Result<u8> {
         native_name: args.native_name.clone(),
         passport_number: args.passport.clone(),
         portrait: None,
+        document: args.document.clone(),
     };
     let portrait = match &args.portrait {
         Some(path) => Some(
@@ -100,7 +101,7 @@ fn batch(ctx: &Context, path: &Path, now: DateTime<Utc>) -> Result<u8> {
         .trim(csv::Trim::All)
         .from_path(path)
         .with_context(|| format!("opening {}", path.display()))?;
-    let rows: Vec<csv::Result<Application>> = reader.deserialize().collect();
+    let rows: Vec<csv::Result<CardRequest>> = reader.deserialize().collect();
     let progress = ProgressBar::new(rows.len() as u64);
     progress.set_style(
         ProgressStyle::with_template(

@@ -204,8 +204,8 @@ pub struct CardArg {
 #[derive(Debug, Args)]
 pub struct IssueArgs {
     /// Issue every row of this CSV file (header: surname, given_names, date_of_birth, nationality,
-    /// permit, valid_from, valid_until, and optionally sex, native_name, passport_number).
-    #[arg(long, conflicts_with_all = ["surname", "given_names", "date_of_birth", "nationality", "permit", "valid_from", "valid_until", "sex", "native_name", "passport", "portrait", "qr", "card"])]
+    /// permit, valid_from, valid_until, and optionally sex, native_name, passport_number, document).
+    #[arg(long, conflicts_with_all = ["surname", "given_names", "date_of_birth", "nationality", "permit", "valid_from", "valid_until", "sex", "native_name", "passport", "portrait", "document", "qr", "card"])]
     pub csv: Option<PathBuf>,
     /// Surname in Latin letters, as in the passport.
     #[arg(long, required_unless_present = "csv")]
@@ -240,6 +240,10 @@ pub struct IssueArgs {
     /// Portrait photo, PNG or JPEG (kept in the registry; its digest travels in the QR).
     #[arg(long)]
     pub portrait: Option<PathBuf>,
+    /// The document: resident_card (the default) or interim, the interim permit of at most two
+    /// months.
+    #[arg(long)]
+    pub document: Option<String>,
     /// Write the card's QR code to this PNG file.
     #[arg(long)]
     pub qr: Option<PathBuf>,

@@ -199,6 +199,9 @@ pub fn print_verification(v: &Verification) -> io::Result<()> {
         return Ok(());
     };
     row("card", j.serial.as_deref().unwrap_or_default())?;
+    if let Some(document) = j.document.filter(|d| *d != "resident_card") {
+        row("document", document)?;
+    }
     row("surname", &holder.surname)?;
     row("given names", &holder.given_names)?;
     if let Some(native) = &holder.native_name {

@@ -36,6 +36,9 @@ struct Texts {
     permit: &'static str,
     card: &'static str,
     itn: &'static str,
+    document: &'static str,
+    /// Resident card, interim permit.
+    documents: [&'static str; 2],
 }
 
 const EN: Texts = Texts {
@@ -56,6 +59,8 @@ const EN: Texts = Texts {
     permit: "Purpose of stay",
     card: "Card number",
     itn: "ITN",
+    document: "Document",
+    documents: ["Resident card", "Interim permit (up to two months)"],
 };
 
 const RU: Texts = Texts {
@@ -76,6 +81,8 @@ const RU: Texts = Texts {
     permit: "Цель пребывания",
     card: "Номер карты",
     itn: "ИНН",
+    document: "Документ",
+    documents: ["Карта резидента", "Временное разрешение (до двух месяцев)"],
 };
 
 /// What a check showed.
@@ -94,6 +101,9 @@ struct Shown {
     permit: String,
     serial: String,
     itn: String,
+    /// The document type, in words, and its name.
+    document: String,
+    document_type: &'static str,
 }
 
 #[derive(Template)]
@@ -201,7 +211,8 @@ fn bishkek_time(t: DateTime<Utc>) -> String {
     t.with_timezone(&zone).format("%d.%m.%Y %H:%M").to_string()
 }
 
-fn shown(v: &Verification, ru: bool) -> Shown {
+fn shown(v: &Verification, t: &Texts) -> Shown {
+    let ru = t.lang == "ru";
     let (word, why) = verdict_words(v.verdict, ru);
     let card = v.card.as_ref();
     // A suspended, revoked or replaced card has no days left to count, whatever its dates say.
@@ -252,6 +263,16 @@ fn shown(v: &Verification, ru: bool) -> Shown {
             .unwrap_or_default(),
         serial: card.map(|c| c.serial().to_string()).unwrap_or_default(),
         itn: card.map(|c| c.itn().to_string()).unwrap_or_default(),
+        document: card
+            .map(|c| {
+                let i = rescard_core::DocumentType::ALL
+                    .iter()
+                    .position(|d| *d == c.document())
+                    .unwrap_or(0);
+                t.documents[i].to_owned()
+            })
+            .unwrap_or_default(),
+        document_type: card.map_or("", |c| c.document().as_str()),
     }
 }
 
@@ -399,7 +420,7 @@ pub async fn check(
             state.metrics().verdict(v.verdict);
             page(CheckPage {
                 t,
-                result: Some(shown(&v, ru)),
+                result: Some(shown(&v, t)),
                 error: None,
             })
         }

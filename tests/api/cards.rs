@@ -359,3 +359,112 @@ async fn concurrent_issuance_is_committed_in_groups_and_a_refused_card_leaves_no
     assert_eq!(serials, expected);
     assert_eq!(app.audit_len(), audit_before + 32);
 }
+
+/// The interim permit goes through the whole path as its own document: issued with `document`, at most
+/// two months, verified as `interim` online and from its printed card, not extended, replaced as an
+/// interim permit, and shown as such on the check page.
+#[tokio::test]
+async fn an_interim_permit_is_its_own_document_from_issue_to_check() {
+    let app = spawn_app();
+    let before = app.audit_len();
+    let mut request = reference_application();
+    request["document"] = json!("interim");
+    request["valid_until"] = json!("2027-02-01");
+    let refused = app
+        .call(Method::POST, "/api/v1/cards", ISSUER, Some(request.clone()))
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let error = refused.json();
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("2027-01-31")),
+        "{error}"
+    );
+    assert_eq!(app.audit_len(), before, "nothing issued");
+
+    request["valid_until"] = json!("2027-01-31");
+    let permit = app.post_created("/api/v1/cards", ISSUER, request).await;
+    let serial = permit["serial"].as_str().expect("serial").to_owned();
+    let payload = permit["payload"].as_str().expect("payload").to_owned();
+    app.set_time("2027-01-15T12:00:00Z");
+    let v = app.verify(&payload, As::Anonymous).await;
+    assert_eq!(
+        (v["verdict"].as_str(), v["document"].as_str()),
+        (Some("valid"), Some("interim"))
+    );
+    let record = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/cards/{serial}"),
+            ISSUER,
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(record["document"], "interim");
+
+    // The printed card carries the QR of the same payload.
+    let png = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/cards/{serial}/card.png"),
+            ISSUER,
+            None,
+        )
+        .await;
+    assert_eq!(png.status, StatusCode::OK);
+    let read = app.verify_image("image/png", png.bytes).await.json();
+    assert_eq!(
+        (read["serial"].as_str(), read["document"].as_str()),
+        (Some(serial.as_str()), Some("interim"))
+    );
+
+    let page = String::from_utf8(app.check_page(&payload).await.bytes).expect("utf-8");
+    assert!(
+        page.contains("data-document=\"interim\"") && page.contains("Interim permit"),
+        "{page}"
+    );
+
+    let extended = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/cards/{serial}/extensions"),
+            ISSUER,
+            Some(json!({"valid_until": "2027-03-31", "reason": "more time"})),
+        )
+        .await;
+    assert_eq!(
+        extended.status,
+        StatusCode::CONFLICT,
+        "{:?}",
+        extended.json()
+    );
+    let replaced = app
+        .post_created(
+            &format!("/api/v1/cards/{serial}/replacement"),
+            ISSUER,
+            json!({"reason": "lost"}),
+        )
+        .await;
+    let new = app
+        .verify(
+            replaced["payload"].as_str().expect("payload"),
+            As::Anonymous,
+        )
+        .await;
+    assert_eq!(
+        (new["verdict"].as_str(), new["document"].as_str()),
+        (Some("valid"), Some("interim"))
+    );
+    assert_eq!(new["valid_until"], "2027-01-31");
+    let old = app.verify(&payload, As::Anonymous).await;
+    assert_eq!(old["verdict"], "replaced");
+
+    // A resident card reads as before: its document is the resident card.
+    let card = app.issue_reference().await;
+    let v = app
+        .verify(card["payload"].as_str().expect("payload"), As::Anonymous)
+        .await;
+    assert_eq!(v["document"], "resident_card");
+}

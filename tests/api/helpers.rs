@@ -277,11 +277,21 @@ impl TestApp {
 
     /// POSTs JSON to `uri` as `who`, expects 200, and returns the body.
     pub async fn post_ok(&self, uri: &str, who: As, body: Value) -> Value {
+        self.post_expecting(uri, who, body, StatusCode::OK).await
+    }
+
+    /// POSTs JSON that must create something (201); its JSON answer.
+    pub async fn post_created(&self, uri: &str, who: As, body: Value) -> Value {
+        self.post_expecting(uri, who, body, StatusCode::CREATED)
+            .await
+    }
+
+    async fn post_expecting(&self, uri: &str, who: As, body: Value, status: StatusCode) -> Value {
         let reply = self.call(Method::POST, uri, who, Some(body)).await;
         assert_eq!(
             reply.status,
-            StatusCode::OK,
-            "{}",
+            status,
+            "{uri}: {}",
             String::from_utf8_lossy(&reply.bytes)
         );
         reply.json()

@@ -40,7 +40,7 @@ async fn the_openapi_document_describes_every_endpoint() {
     }
     let schemas = doc["components"]["schemas"].as_object().expect("schemas");
     for schema in [
-        "Application",
+        "CardRequest",
         "VerifyResponse",
         "VerificationJson",
         "IssuedJson",

@@ -48,6 +48,8 @@ pub struct Vector {
     pub valid_until: Option<NaiveDate>,
     /// The expected days remaining, when the card is readable.
     pub days_remaining: Option<i64>,
+    /// The expected document type (`resident_card`, `interim`), when the card is readable.
+    pub document: Option<String>,
 }
 
 /// A card's status in a vector.
@@ -103,6 +105,27 @@ fn native_card() -> Card {
     .expect("card")
 }
 
+/// An interim permit for the reference holder: serial 000000045, two months to the day, from
+/// 2026-12-01 to 2027-01-31.
+fn interim_card() -> Card {
+    let card = reference::card();
+    let validity = ValidityPeriod::new(
+        "2026-12-01".parse().expect("d"),
+        "2027-01-31".parse().expect("d"),
+    )
+    .expect("validity");
+    Card::new(
+        Serial::from_sequence(4).expect("serial"),
+        card.itn(),
+        card.holder().clone(),
+        Permit::Work,
+        validity,
+        None,
+    )
+    .and_then(|c| c.with_document(rescard_core::DocumentType::Interim))
+    .expect("interim")
+}
+
 /// Every fixture file, by path relative to the repository root.
 fn generate() -> BTreeMap<String, Vec<u8>> {
     let issuer = IssuerKey::from_seed(&ISSUER_SEED);
@@ -139,6 +162,10 @@ fn generate() -> BTreeMap<String, Vec<u8>> {
             codec::encode(&native_card(), signed_at(), &issuer),
         ),
         ("foreign-key", codec::encode(&card, signed_at(), &foreign)),
+        (
+            "interim",
+            codec::encode(&interim_card(), signed_at(), &issuer),
+        ),
         ("altered-claims", altered),
         ("bad-signature", bad_signature),
         ("wrong-prefix", reference.replacen("RC1:", "RC9:", 1)),
@@ -163,6 +190,7 @@ fn generate() -> BTreeMap<String, Vec<u8>> {
         verdict: verdict.into(),
         valid_until: None,
         days_remaining: None,
+        document: None,
     };
     let vectors = vec![
         v(
@@ -238,6 +266,35 @@ fn generate() -> BTreeMap<String, Vec<u8>> {
             "valid",
         ),
         v(
+            "interim-valid",
+            "an interim permit (document type 13 => 1) in its two months",
+            "interim",
+            "2027-01-15T12:00:00Z",
+            None,
+            "valid",
+        ),
+        v(
+            "interim-expired",
+            "an interim permit the day after its two months",
+            "interim",
+            "2027-01-31T18:00:00Z",
+            None,
+            "expired",
+        ),
+        v(
+            "interim-revoked",
+            "an interim permit revoked by the registry or a snapshot",
+            "interim",
+            "2027-01-15T12:00:00Z",
+            status(
+                "revoked",
+                "2027-01-31",
+                Some("replaced by a resident card"),
+                None,
+            ),
+            "revoked",
+        ),
+        v(
             "foreign-key",
             "signed by a key not in the trust list",
             "foreign-key",
@@ -295,6 +352,10 @@ fn generate() -> BTreeMap<String, Vec<u8>> {
         let result = check(payload, &trust, &vector);
         vector.valid_until = result.valid_until;
         vector.days_remaining = result.days_remaining;
+        vector.document = result
+            .card
+            .as_ref()
+            .map(|c| c.document().as_str().to_owned());
         vectors_out.push(vector);
     }
     for (name, payload) in &payloads {
@@ -517,6 +578,12 @@ fn every_vector_gives_its_verdict_from_the_committed_files() {
         assert_eq!(result.valid_until, vector.valid_until, "{}", vector.name);
         assert_eq!(
             result.days_remaining, vector.days_remaining,
+            "{}",
+            vector.name
+        );
+        assert_eq!(
+            result.card.as_ref().map(|c| c.document().as_str()),
+            vector.document.as_deref(),
             "{}",
             vector.name
         );

@@ -37,6 +37,11 @@ fn an_independent_cose_library_verifies_our_cards_and_refuses_forgeries() {
     let out = python_verify("native-name");
     let card: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(card["native_name"], "Иванова Ольга");
+    assert_eq!(card["document"], "resident_card");
+    let out = python_verify("interim");
+    let card: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(card["document"], "interim");
+    assert_eq!(card["valid_until"], "2027-01-31");
     for forged in ["altered-claims", "bad-signature", "foreign-key"] {
         assert_eq!(python_verify(forged).status.code(), Some(1), "{forged}");
     }

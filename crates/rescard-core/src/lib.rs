@@ -43,8 +43,8 @@ pub mod verify;
 
 pub use codec::{CodecError, PREFIX};
 pub use domain::{
-    Card, DomainError, Holder, Itn, LatinName, Nationality, NativeName, PassportNumber, Permit,
-    Portrait, Reason, Serial, Sex, ValidityPeriod,
+    Card, DocumentType, DomainError, Holder, Itn, LatinName, Nationality, NativeName,
+    PassportNumber, Permit, Portrait, Reason, Serial, Sex, ValidityPeriod,
 };
 pub use keys::{IssuerKey, KeyError, KeyStatus, Kid, TrustList, TrustedKey};
 pub use verify::{

@@ -5,7 +5,7 @@
 
 use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
 
-use crate::{CardState, Permit, Sex, StatusOrigin, Verdict};
+use crate::{CardState, DocumentType, Permit, Sex, StatusOrigin, Verdict};
 
 /// A string that is one of `names`.
 fn one_of(names: impl IntoIterator<Item = &'static str>, description: &str) -> ObjectBuilder {
@@ -42,6 +42,23 @@ pub fn optional_permit() -> Object {
     one_of_or_null(
         Permit::ALL.map(Permit::as_str),
         "Purpose of stay (null when the card could not be read).",
+    )
+}
+
+/// The document type: `resident_card` or `interim`.
+pub fn document() -> Object {
+    one_of(
+        DocumentType::ALL.map(DocumentType::as_str),
+        "The document type: `resident_card`, or `interim` for the interim permit (at most two months).",
+    )
+    .build()
+}
+
+/// The document type, or `null` when nothing could be trusted.
+pub fn optional_document() -> Object {
+    one_of_or_null(
+        DocumentType::ALL.map(DocumentType::as_str),
+        "The document type: `resident_card` or `interim` (null when the card could not be read).",
     )
 }
 

@@ -72,6 +72,10 @@ pub struct VerificationJson {
     /// Purpose of stay.
     #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::optional_permit))]
     pub permit: Option<&'static str>,
+    /// `resident_card` or `interim` (the interim permit); a payload without a document type is a
+    /// resident card.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::optional_document))]
+    pub document: Option<&'static str>,
     /// First day of validity (printed).
     pub valid_from: Option<NaiveDate>,
     /// Current last day of validity (extensions included).
@@ -128,6 +132,7 @@ impl From<&Verification> for VerificationJson {
             holder: card.map(|c| HolderJson::from(c.holder())),
             itn: card.map(|c| c.itn().to_string()),
             permit: card.map(|c| c.permit().as_str()),
+            document: card.map(|c| c.document().as_str()),
             valid_from: card.map(|c| c.validity().from()),
             valid_until: v.valid_until,
             printed_valid_until: card.map(|c| c.validity().until()),

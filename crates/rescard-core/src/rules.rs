@@ -3,7 +3,7 @@
 
 use chrono::{Duration, NaiveDate};
 
-use crate::domain::{DomainError, ValidityPeriod};
+use crate::domain::{DocumentType, DomainError, ValidityPeriod};
 use crate::verify::CardState;
 
 /// How long after its validity ends a card may still be extended, in days. Past this the holder must
@@ -48,17 +48,23 @@ impl Act {
         !matches!(self, Self::Extend | Self::Reinstate)
     }
 
-    /// The acts a card in `state` allows, by [`transition`].
-    pub fn allowed(state: CardState) -> impl Iterator<Item = Act> {
-        Self::ALL
-            .into_iter()
-            .filter(move |a| transition(*a, state).is_ok())
+    /// The acts a `document` in `state` allows, by [`transition`] (and only a resident card is
+    /// extended, by [`extension`]).
+    pub fn allowed(state: CardState, document: DocumentType) -> impl Iterator<Item = Act> {
+        Self::ALL.into_iter().filter(move |a| {
+            transition(*a, state).is_ok()
+                && (*a != Act::Extend || document == DocumentType::ResidentCard)
+        })
     }
 
     /// Whether the act on a card in `state` leaves it in a state no act leaves (revoked, replaced).
     pub fn is_final(self, state: CardState) -> bool {
-        transition(self, state)
-            .is_ok_and(|after| after != state && Self::allowed(after).next().is_none())
+        transition(self, state).is_ok_and(|after| {
+            after != state
+                && Self::allowed(after, DocumentType::ResidentCard)
+                    .next()
+                    .is_none()
+        })
     }
 
     /// The verb, for messages and the audit log.
@@ -84,6 +90,9 @@ pub enum RuleError {
         /// The card's state.
         state: CardState,
     },
+    /// The document type is not extended.
+    #[error("an interim permit ({0}) is not extended: apply for a resident card before it ends")]
+    NotExtendable(DocumentType),
     /// The card expired too long ago to be extended.
     #[error(
         "the card expired on {until}; extensions are possible until {last_day} ({EXTENSION_GRACE_DAYS} days of grace), so a new card must be issued"
@@ -145,8 +154,10 @@ pub fn check_new_period(period: ValidityPeriod, today: NaiveDate) -> Result<(), 
 }
 
 /// The period an extension adds to a card in `state` whose validity currently ends on `current_until`:
-/// from the day after `current_until` to `new_until`, at most one year.
+/// from the day after `current_until` to `new_until`, at most one year. An interim permit is not
+/// extended: its holder applies for a resident card.
 pub fn extension(
+    document: DocumentType,
     state: CardState,
     current_until: NaiveDate,
     new_until: NaiveDate,
@@ -157,6 +168,9 @@ pub fn extension(
             act: Act::Extend,
             state,
         });
+    }
+    if document != DocumentType::ResidentCard {
+        return Err(RuleError::NotExtendable(document));
     }
     let last_day = current_until + Duration::days(EXTENSION_GRACE_DAYS);
     if today > last_day {
@@ -195,6 +209,8 @@ pub fn transition(act: Act, state: CardState) -> Result<CardState, RuleError> {
 mod tests {
     use super::*;
 
+    const RC: DocumentType = DocumentType::ResidentCard;
+
     fn d(s: &str) -> NaiveDate {
         s.parse().expect("date")
     }
@@ -202,6 +218,7 @@ mod tests {
     #[test]
     fn extension_starts_the_day_after_and_lasts_at_most_a_year() {
         let p = extension(
+            RC,
             CardState::Active,
             d("2027-11-30"),
             d("2028-11-30"),
@@ -211,6 +228,7 @@ mod tests {
         assert_eq!((p.from(), p.until()), (d("2027-12-01"), d("2028-11-30")));
         assert!(matches!(
             extension(
+                RC,
                 CardState::Active,
                 d("2027-11-30"),
                 d("2028-12-01"),
@@ -220,6 +238,7 @@ mod tests {
         ));
         assert!(matches!(
             extension(
+                RC,
                 CardState::Active,
                 d("2027-11-30"),
                 d("2027-11-30"),
@@ -233,12 +252,13 @@ mod tests {
     fn extension_is_refused_on_final_states_and_past_the_grace_period() {
         for state in [CardState::Revoked, CardState::Replaced] {
             assert!(matches!(
-                extension(state, d("2027-11-30"), d("2028-01-31"), d("2027-11-01")),
+                extension(RC, state, d("2027-11-30"), d("2028-01-31"), d("2027-11-01")),
                 Err(RuleError::WrongState { .. })
             ));
         }
         assert!(
             extension(
+                RC,
                 CardState::Suspended,
                 d("2027-11-30"),
                 d("2028-01-31"),
@@ -248,6 +268,7 @@ mod tests {
         );
         assert!(
             extension(
+                RC,
                 CardState::Active,
                 d("2027-11-30"),
                 d("2028-01-31"),
@@ -257,6 +278,7 @@ mod tests {
         );
         assert!(matches!(
             extension(
+                RC,
                 CardState::Active,
                 d("2027-11-30"),
                 d("2028-01-31"),
@@ -267,9 +289,25 @@ mod tests {
     }
 
     #[test]
+    fn an_interim_permit_is_not_extended() {
+        assert!(matches!(
+            extension(
+                DocumentType::Interim,
+                CardState::Active,
+                d("2027-01-31"),
+                d("2027-03-31"),
+                d("2027-01-10")
+            ),
+            Err(RuleError::NotExtendable(DocumentType::Interim))
+        ));
+        let acts = Act::allowed(CardState::Active, DocumentType::Interim).collect::<Vec<_>>();
+        assert_eq!(acts, [Act::Suspend, Act::Replace, Act::Revoke]);
+    }
+
+    #[test]
     fn the_acts_a_state_allows_come_from_the_transitions() {
         use CardState::*;
-        let allowed = |s| Act::allowed(s).map(Act::as_str).collect::<Vec<_>>();
+        let allowed = |s| Act::allowed(s, RC).map(Act::as_str).collect::<Vec<_>>();
         assert_eq!(allowed(Active), ["extend", "suspend", "replace", "revoke"]);
         assert_eq!(allowed(Suspended), ["extend", "reinstate", "revoke"]);
         assert!(allowed(Revoked).is_empty() && allowed(Replaced).is_empty());

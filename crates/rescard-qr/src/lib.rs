@@ -24,7 +24,8 @@ pub use decode::{
 pub use load::{MAX_DECODE_BYTES, WORKING_PIXELS, check_image};
 pub use portrait::{MAX_PORTRAIT_PIXELS, load_portrait};
 pub use printed::{
-    CARD_HEIGHT, CARD_MODULE_PX, CARD_WIDTH, PrintedCard, font_covers, render_card_png,
+    CARD_HEIGHT, CARD_MODULE_PX, CARD_WIDTH, INTERIM_PERMIT_TITLE, PrintedCard,
+    RESIDENT_CARD_TITLE, font_covers, render_card_png,
 };
 pub use render::{
     EcLevel, PRINT_DPI, QUIET_ZONE_MODULES, RenderError, module_count, render_luma, render_png,

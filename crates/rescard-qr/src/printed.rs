@@ -17,10 +17,16 @@ pub const CARD_WIDTH: u32 = 1011;
 pub const CARD_HEIGHT: u32 = 638;
 /// Pixels a QR module on the printed card.
 pub const CARD_MODULE_PX: u32 = 5;
+/// The resident card's title.
+pub const RESIDENT_CARD_TITLE: &str = "RESIDENT CARD · КАРТА РЕЗИДЕНТА";
+/// The interim permit's title.
+pub const INTERIM_PERMIT_TITLE: &str = "INTERIM PERMIT · ВРЕМЕННОЕ РАЗРЕШЕНИЕ";
 
 /// What the card prints, as text.
 #[derive(Debug, Clone, Default)]
 pub struct PrintedCard {
+    /// The document's title under the state's name (e.g. `RESIDENT CARD · КАРТА РЕЗИДЕНТА`).
+    pub title: String,
     /// Card number.
     pub serial: String,
     /// Surname (Latin).
@@ -52,6 +58,7 @@ impl PrintedCard {
     /// `native_name` if any: the robustness set's photographed card and the tests' card.
     pub fn reference(payload: &str, native_name: Option<&str>) -> Self {
         Self {
+            title: RESIDENT_CARD_TITLE.to_owned(),
             serial: "000000013".into(),
             surname: "ABDYKADYROVA-NURLANOVA".into(),
             given_names: "AIGERIM ZHANYBEKOVNA".into(),
@@ -135,7 +142,7 @@ pub fn render_card_png(
         50,
         PxScale::from(28.0),
         &regular,
-        "RESIDENT CARD · КАРТА РЕЗИДЕНТА",
+        &card.title,
     );
 
     // Portrait, or an empty frame where a photo would be.

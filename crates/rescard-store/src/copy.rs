@@ -117,6 +117,7 @@ pub const TABLES: &[Table] = &[
             ("issued_by", Text),
             ("changed_at", Time),
             ("status_seq", Int),
+            ("document", Text),
         ],
         identity: false,
     },
@@ -379,6 +380,7 @@ mod tests {
         NewCard {
             holder: reference::holder(),
             permit: Permit::Work,
+            document: Default::default(),
             validity: reference::validity(),
             passport_number: Some(PassportNumber::parse(passport).expect("passport")),
             portrait: None,

@@ -5,8 +5,8 @@ use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rescard_core::{
-    Card, CardState, CurrentStatus, Holder, Kid, PassportNumber, Permit, Portrait, Serial,
-    ValidityPeriod,
+    Card, CardState, CurrentStatus, DocumentType, Holder, Kid, PassportNumber, Permit, Portrait,
+    Serial, ValidityPeriod,
 };
 use serde::{Serialize, Serializer};
 
@@ -19,6 +19,9 @@ pub struct NewCard {
     pub holder: Holder,
     /// The purpose of stay.
     pub permit: Permit,
+    /// What the document is: a resident card, or an interim permit (whose period is at most two
+    /// months).
+    pub document: DocumentType,
     /// The printed period.
     pub validity: ValidityPeriod,
     /// Passport number (registry only): a later card for the same passport keeps the ITN.

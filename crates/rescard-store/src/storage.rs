@@ -14,7 +14,9 @@
 //! at a time (the service keeps a pool of them).
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rescard_core::{Card, CardState, CurrentStatus, Itn, Kid, Portrait, Serial, TrustedKey};
+use rescard_core::{
+    Card, CardState, CurrentStatus, DocumentType, Itn, Kid, Portrait, Serial, TrustedKey,
+};
 
 #[cfg(doc)]
 use crate::StoreError;
@@ -111,6 +113,17 @@ pub struct NewCardRow<'a> {
     pub issued_at: DateTime<Utc>,
 }
 
+/// Where a card stands: what the acts on it are decided by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CardStanding {
+    /// Its state.
+    pub state: CardState,
+    /// Its current last day.
+    pub valid_until: NaiveDate,
+    /// Its document type.
+    pub document: DocumentType,
+}
+
 /// A card's row as stored, with its holder's ITN and passport number. Names, nationality, permit
 /// and ITN are text here: the registry checks them as the domain types.
 #[derive(Debug, Clone)]
@@ -131,6 +144,8 @@ pub struct CardRow {
     pub nationality: String,
     /// Permit.
     pub permit: String,
+    /// Document type.
+    pub document: DocumentType,
     /// Printed first day.
     pub valid_from: NaiveDate,
     /// Printed last day.
@@ -225,7 +240,12 @@ pub(crate) fn parse_state(text: &str) -> Result<CardState> {
         .ok_or_else(|| crate::StoreError::Corrupt(format!("card state {text:?}")))
 }
 
-/// A serial stored as its nine digits (both backends store it as text).
+/// A stored document type.
+pub(crate) fn parse_document(text: &str) -> Result<DocumentType> {
+    DocumentType::parse(text)
+        .map_err(|_| crate::StoreError::Corrupt(format!("document type {text:?}")))
+}
+
 /// A holder from its stored ITN and date of birth.
 pub(crate) fn holder_row(itn: &str, date_of_birth: NaiveDate) -> Result<HolderRow> {
     Ok(HolderRow {
@@ -325,8 +345,8 @@ pub trait Storage: Send {
 
     /// Records a new card, active, at its printed dates.
     fn insert_card(&self, card: &NewCardRow<'_>) -> Result<()>;
-    /// A card's state and current last day.
-    fn card_state(&self, serial: Serial) -> Result<Option<(CardState, NaiveDate)>>;
+    /// A card's state, current last day and document type.
+    fn card_state(&self, serial: Serial) -> Result<Option<CardStanding>>;
     /// Everything stored about a card.
     fn card_row(&self, serial: Serial) -> Result<Option<CardRow>>;
     /// Sets a card's current last day.

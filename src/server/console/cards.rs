@@ -7,18 +7,18 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use rescard_core::domain::date::parse_date;
 use rescard_core::rules::Act;
-use rescard_core::{Permit, Reason, Serial};
+use rescard_core::{DocumentType, Permit, Reason, Serial};
 use rescard_store::ConsoleSession;
 use serde::Deserialize;
 
 use super::session::{SignedIn, StaffForm, check_csrf};
 use super::{Frame, html};
-use crate::issuance::Application;
+use crate::issuance::CardRequest;
 use crate::server::i18n::Lang;
 use crate::server::{AppError, AppState};
 use crate::views::RecordJson;
 
-/// The issue form, as typed. Every field is text as the browser sent it; [`Application`] validates.
+/// The issue form, as typed. Every field is text as the browser sent it; [`CardRequest`] validates.
 #[derive(Debug, Default)]
 pub struct IssueForm {
     csrf: String,
@@ -32,6 +32,7 @@ pub struct IssueForm {
     passport_number: String,
     valid_from: String,
     valid_until: String,
+    document: String,
     portrait: Vec<u8>,
 }
 
@@ -59,6 +60,7 @@ impl IssueForm {
                 "passport_number" => &mut form.passport_number,
                 "valid_from" => &mut form.valid_from,
                 "valid_until" => &mut form.valid_until,
+                "document" => &mut form.document,
                 _ => continue,
             };
             *slot = text;
@@ -67,9 +69,9 @@ impl IssueForm {
     }
 
     /// The issuance request the form makes: the same rules as the API and the command line.
-    fn application(&self) -> Application {
+    fn application(&self) -> CardRequest {
         let opt = |v: &str| (!v.trim().is_empty()).then(|| v.to_owned());
-        Application {
+        CardRequest {
             surname: self.surname.clone(),
             given_names: self.given_names.clone(),
             date_of_birth: self.date_of_birth.clone(),
@@ -81,6 +83,7 @@ impl IssueForm {
             native_name: opt(&self.native_name),
             passport_number: opt(&self.passport_number),
             portrait: None,
+            document: opt(&self.document),
         }
     }
 
@@ -100,7 +103,18 @@ impl IssueForm {
             .map(|p| (p.as_str(), w.permit_name(p)))
             .collect();
         let sexes = ["", "F", "M", "X"].into_iter().map(|s| (s, s)).collect();
+        let documents = DocumentType::ALL
+            .into_iter()
+            .map(|d| (d.as_str(), w.document_name(d)))
+            .collect();
         vec![
+            field(
+                "document",
+                w.document,
+                Input::Choice(documents),
+                true,
+                &self.document,
+            ),
             field("surname", w.surname, Input::Text, true, &self.surname),
             field(
                 "given_names",
@@ -321,6 +335,7 @@ struct CardPage {
     r: RecordJson,
     state: &'static str,
     permit: &'static str,
+    document: &'static str,
     acts: Vec<ActForm>,
 }
 
@@ -330,7 +345,7 @@ async fn card_page(state: &AppState, f: Frame, serial: Serial) -> Response {
         Err(e) => return e.into_response(),
     };
     let w = f.w;
-    let acts = Act::allowed(record.state)
+    let acts = Act::allowed(record.state, record.card.document())
         .map(|act| ActForm {
             name: act.as_str(),
             title: w.act(act),
@@ -346,6 +361,7 @@ async fn card_page(state: &AppState, f: Frame, serial: Serial) -> Response {
     let page = CardPage {
         state: w.state(record.state),
         permit: w.permit_name(record.card.permit()),
+        document: w.document_name(record.card.document()),
         r: RecordJson::from(&record),
         f,
         acts,

@@ -1,9 +1,9 @@
 //! The console's words in Kyrgyz, Russian and English: one field per phrase, so a phrase missing in a
 //! language does not compile; the words for a state, a purpose or an act are matches over their enums.
 
-use rescard_core::Permit;
 use rescard_core::rules::Act;
 use rescard_core::verify::CardState;
+use rescard_core::{DocumentType, Permit};
 
 use crate::server::i18n::{Lang, PerLang};
 
@@ -52,6 +52,9 @@ pub struct Words {
     pub issued_per_month: &'static str,
     pub export_csv: &'static str,
     pub done_issue: &'static str,
+    pub document: &'static str,
+    /// Document types: resident card, interim permit.
+    documents: [&'static str; 2],
     /// Purposes of stay: work, study, family, business, other.
     permits: [&'static str; 5],
     /// Card states: active, suspended, revoked, replaced.
@@ -72,6 +75,12 @@ impl Words {
     pub fn permit_name(&self, p: Permit) -> &'static str {
         let i = Permit::ALL.iter().position(|x| *x == p).unwrap_or(0);
         self.permits[i]
+    }
+
+    /// A document type.
+    pub fn document_name(&self, d: DocumentType) -> &'static str {
+        let i = DocumentType::ALL.iter().position(|x| *x == d).unwrap_or(0);
+        self.documents[i]
     }
 
     /// A card state.
@@ -141,7 +150,9 @@ impl Words {
             self.issued_per_month,
             self.export_csv,
             self.done_issue,
+            self.document,
         ];
+        v.extend(self.documents);
         v.extend(self.permits);
         v.extend(self.states);
         v.extend(self.acts);
@@ -195,6 +206,8 @@ static WORDS: PerLang<Words> = PerLang {
         issued_per_month: "Ай сайын берилген карталар",
         export_csv: "CSV түрүндө жүктөп алуу",
         done_issue: "Карта берилди",
+        document: "Документ",
+        documents: ["Резиденттин картасы", "Убактылуу уруксат"],
         permits: ["Эмгек", "Окуу", "Үй-бүлө", "Ишкердик", "Башка"],
         states: [
             "жарактуу",
@@ -261,6 +274,8 @@ static WORDS: PerLang<Words> = PerLang {
         issued_per_month: "Выдано карт по месяцам",
         export_csv: "Выгрузить в CSV",
         done_issue: "Карта выдана",
+        document: "Документ",
+        documents: ["Карта резидента", "Временное разрешение"],
         permits: ["Работа", "Учёба", "Семья", "Предпринимательство", "Иное"],
         states: ["действует", "приостановлена", "аннулирована", "заменена"],
         acts: [
@@ -322,6 +337,8 @@ static WORDS: PerLang<Words> = PerLang {
         issued_per_month: "Cards issued per month",
         export_csv: "Export as CSV",
         done_issue: "Card issued",
+        document: "Document",
+        documents: ["Resident card", "Interim permit"],
         permits: ["Work", "Study", "Family", "Business", "Other"],
         states: ["active", "suspended", "revoked", "replaced"],
         acts: [

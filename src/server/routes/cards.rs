@@ -11,7 +11,7 @@ use rescard_store::{CardRecord, Registry, StoreError, TokenHolder};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::issuance::Application;
+use crate::issuance::CardRequest;
 use crate::server::auth::Staff;
 use crate::server::error::ErrorBody;
 use crate::server::json::{ApiBytes, ApiJson, ApiPath, parse_json};
@@ -33,7 +33,7 @@ pub fn serial(text: &str) -> Result<Serial, AppError> {
 }
 
 /// `POST /api/v1/cards`: issue a card.
-#[utoipa::path(post, path = "/api/v1/cards", tag = "cards", request_body = Application,
+#[utoipa::path(post, path = "/api/v1/cards", tag = "cards", request_body = CardRequest,
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Issued", body = IssuedJson),
@@ -43,7 +43,7 @@ pub fn serial(text: &str) -> Result<Serial, AppError> {
 pub async fn issue(
     State(state): State<AppState>,
     Staff(staff): Staff,
-    ApiJson(app): ApiJson<Application>,
+    ApiJson(app): ApiJson<CardRequest>,
 ) -> Result<impl IntoResponse, AppError> {
     let actor = staff.name;
     let new = app

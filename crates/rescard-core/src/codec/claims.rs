@@ -19,6 +19,7 @@
 //!   10 => int,                 ; valid from, days since 1970-01-01
 //!   11 => int,                 ; valid until (as printed), days since 1970-01-01
 //!   ? 12 => bstr .size 16,     ; first 16 bytes of SHA-256 of the registry's portrait
+//!   ? 13 => 1,                 ; document type: 1 interim permit; absent: a resident card
 //! }
 //! ```
 //!
@@ -31,7 +32,8 @@ use chrono::{DateTime, Utc};
 use super::CodecError;
 use crate::domain::date::{date_from_epoch_days, days_since_epoch};
 use crate::domain::{
-    Card, Holder, Itn, LatinName, Nationality, NativeName, Permit, Serial, Sex, ValidityPeriod,
+    Card, DocumentType, Holder, Itn, LatinName, Nationality, NativeName, Permit, Serial, Sex,
+    ValidityPeriod,
 };
 
 /// The `iss` value.
@@ -55,6 +57,7 @@ mod key {
     pub const VALID_FROM: i64 = 10;
     pub const VALID_UNTIL: i64 = 11;
     pub const PORTRAIT_DIGEST: i64 = 12;
+    pub const DOCUMENT: i64 = 13;
 }
 
 /// The claims set for `card`, signed at `issued_at`, as CBOR bytes.
@@ -72,7 +75,8 @@ pub fn encode_claims(card: &Card, issued_at: DateTime<Utc>) -> Vec<u8> {
     let entries = 9
         + u64::from(h.native_name.is_some())
         + u64::from(h.sex.is_some())
-        + u64::from(card.portrait_digest().is_some());
+        + u64::from(card.portrait_digest().is_some())
+        + u64::from(card.document().code().is_some());
     w.head(5, entries);
     w.int(key::SERIAL);
     w.uint(card.serial().number().into());
@@ -104,6 +108,10 @@ pub fn encode_claims(card: &Card, issued_at: DateTime<Utc>) -> Vec<u8> {
         w.int(key::PORTRAIT_DIGEST);
         w.head(2, digest.len() as u64);
         w.0.extend_from_slice(&digest);
+    }
+    if let Some(code) = card.document().code() {
+        w.int(key::DOCUMENT);
+        w.uint(code.into());
     }
     w.0
 }
@@ -184,6 +192,7 @@ pub fn decode_claims(bytes: &[u8]) -> Result<DecodedClaims, CodecError> {
         (None, None, None, None, None);
     let (mut date_of_birth, mut sex, mut nationality, mut permit) = (None, None, None, None);
     let (mut valid_from, mut valid_until, mut portrait_digest) = (None, None, None);
+    let mut document = None;
     let mut previous = 0;
     for _ in 0..entries {
         let k = r.int()?;
@@ -206,6 +215,7 @@ pub fn decode_claims(bytes: &[u8]) -> Result<DecodedClaims, CodecError> {
             key::VALID_FROM => valid_from = Some(r.date()?),
             key::VALID_UNTIL => valid_until = Some(r.date()?),
             key::PORTRAIT_DIGEST => portrait_digest = Some(r.digest()?),
+            key::DOCUMENT => document = Some(r.uint()?),
             other => return Err(CodecError::Claims(format!("card: unknown key {other}"))),
         }
     }
@@ -242,7 +252,14 @@ pub fn decode_claims(bytes: &[u8]) -> Result<DecodedClaims, CodecError> {
         sex,
         nationality,
     };
-    let card = Card::new(serial, itn, holder, permit, validity, portrait_digest).map_err(bad)?;
+    let document = match document {
+        None => DocumentType::ResidentCard,
+        Some(code) => DocumentType::from_code(code)
+            .ok_or_else(|| CodecError::Claims(format!("card: unknown document type {code}")))?,
+    };
+    let card = Card::new(serial, itn, holder, permit, validity, portrait_digest)
+        .and_then(|c| c.with_document(document))
+        .map_err(bad)?;
     if encode_claims(&card, issued_at) != bytes {
         return Err(CodecError::Claims(
             "not in the deterministic encoding".into(),

@@ -3,7 +3,8 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::domain::{
-    Holder, Itn, LatinName, Nationality, NativeName, Permit, Serial, Sex, ValidityPeriod,
+    DocumentType, Holder, Itn, LatinName, Nationality, NativeName, Permit, Serial, Sex,
+    ValidityPeriod,
 };
 use crate::keys::TrustedKey;
 use crate::reference;
@@ -165,6 +166,60 @@ fn claims_that_are_not_the_deterministic_encoding_are_refused() {
     assert!(claims::decode_claims(&trailing).is_err());
 }
 
+/// An interim permit is the same card with a document-type claim (13 => 1) after the others; a card
+/// without it is a resident card, and an unknown type, or a period longer than the type allows, is
+/// refused.
+#[test]
+fn an_interim_permit_carries_its_type_and_a_resident_card_carries_none() {
+    let card = reference::card();
+    let resident = claims::encode_claims(&card, signed_at());
+    let from = card.validity().from();
+    let short =
+        ValidityPeriod::new(from, DocumentType::Interim.latest_end(from)).expect("two months");
+    let interim = Card::new(
+        card.serial(),
+        card.itn(),
+        card.holder().clone(),
+        card.permit(),
+        short,
+        None,
+    )
+    .and_then(|c| c.with_document(DocumentType::Interim))
+    .expect("interim");
+    let bytes = claims::encode_claims(&interim, signed_at());
+    assert_eq!(
+        &bytes[bytes.len() - 2..],
+        [0x0d, 0x01],
+        "13 => 1 closes the card map"
+    );
+    let read = claims::decode_claims(&bytes).expect("decode");
+    assert_eq!(read.card.document(), DocumentType::Interim);
+    assert_eq!(
+        claims::decode_claims(&resident)
+            .expect("decode")
+            .card
+            .document(),
+        DocumentType::ResidentCard
+    );
+    let mut unknown = bytes.clone();
+    *unknown.last_mut().expect("byte") = 0x02;
+    assert!(claims::decode_claims(&unknown).is_err());
+    // The reference card's year-long period under an interim type.
+    assert!(card.clone().with_document(DocumentType::Interim).is_err());
+    // The card claim's key, -65537, is 3a 00 01 00 00; the card map's head follows it.
+    let mut long = resident.clone();
+    let head = 5 + resident
+        .windows(5)
+        .position(|w| w == [0x3a, 0x00, 0x01, 0x00, 0x00])
+        .expect("the card claim");
+    long[head] += 1;
+    long.extend_from_slice(&[0x0d, 0x01]);
+    assert!(
+        claims::decode_claims(&long).is_err(),
+        "a year-long interim permit does not read"
+    );
+}
+
 fn latin() -> impl Strategy<Value = String> {
     "[A-Z]{1,12}([ '-][A-Z]{1,12}){0,3}"
 }
@@ -183,6 +238,7 @@ prop_compose! {
         start_after_birth in 0i64..30_000,
         length in 0i64..365,
         digest in proptest::option::of(any::<[u8; 16]>()),
+        interim in any::<bool>(),
     ) -> Card {
         let dob = crate::domain::date::date_from_epoch_days(birth_days).expect("dob");
         let from = dob + chrono::Duration::days(start_after_birth);
@@ -194,8 +250,9 @@ prop_compose! {
             sex,
             nationality: Nationality::parse(nationality).expect("nationality"),
         };
+        let document = if interim { DocumentType::Interim } else { DocumentType::ResidentCard };
         let until = from + chrono::Duration::days(length);
-        let validity = ValidityPeriod::new(from, until.min(ValidityPeriod::latest_end(from))).expect("validity");
+        let validity = ValidityPeriod::new(from, until.min(document.latest_end(from))).expect("validity");
         Card::new(
             Serial::from_sequence(sequence).expect("serial"),
             Itn::assign(dob, itn_seq).expect("itn"),
@@ -203,7 +260,7 @@ prop_compose! {
             Permit::from_code(permit).expect("permit"),
             validity,
             digest,
-        ).expect("card")
+        ).and_then(|c| c.with_document(document)).expect("card")
     }
 }
 

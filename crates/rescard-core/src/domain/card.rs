@@ -1,7 +1,8 @@
 use chrono::NaiveDate;
 
 use super::{
-    DomainError, Itn, LatinName, Nationality, NativeName, Permit, Serial, Sex, ValidityPeriod,
+    DocumentType, DomainError, Itn, LatinName, Nationality, NativeName, Permit, Serial, Sex,
+    ValidityPeriod,
 };
 
 /// Earliest date of birth we accept.
@@ -30,10 +31,12 @@ pub struct Holder {
     pub nationality: Nationality,
 }
 
-/// A resident card as printed and as carried in its QR code. Only consistent cards can be built:
-/// the holder was born before the period starts (and after 1900), and the ITN encodes the date of birth.
+/// A resident card (or an interim permit) as printed and as carried in its QR code. Only consistent
+/// cards can be built: the holder was born before the period starts (and after 1900), the ITN encodes
+/// the date of birth, and the period is one the document type allows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Card {
+    document: DocumentType,
     serial: Serial,
     itn: Itn,
     holder: Holder,
@@ -43,7 +46,8 @@ pub struct Card {
 }
 
 impl Card {
-    /// Assembles a card, checking the fields against each other.
+    /// Assembles a resident card, checking the fields against each other; [`Card::with_document`]
+    /// makes it another document type.
     pub fn new(
         serial: Serial,
         itn: Itn,
@@ -63,6 +67,7 @@ impl Card {
             });
         }
         Ok(Self {
+            document: DocumentType::ResidentCard,
             serial,
             itn,
             holder,
@@ -72,6 +77,17 @@ impl Card {
         })
     }
 
+    /// The card as a `document`, if its period is one that document type allows.
+    pub fn with_document(mut self, document: DocumentType) -> Result<Self, DomainError> {
+        document.check(self.validity)?;
+        self.document = document;
+        Ok(self)
+    }
+
+    /// What kind of document it is.
+    pub fn document(&self) -> DocumentType {
+        self.document
+    }
     /// The card number.
     pub fn serial(&self) -> Serial {
         self.serial

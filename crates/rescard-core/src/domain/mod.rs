@@ -7,6 +7,7 @@ mod card;
 mod check_digit;
 mod countries;
 pub mod date;
+mod document;
 mod itn;
 mod name;
 mod nationality;
@@ -18,6 +19,7 @@ pub mod text;
 mod validity;
 
 pub use card::{Card, Holder, PortraitDigest};
+pub use document::DocumentType;
 pub use itn::Itn;
 pub use name::{LatinName, NativeName};
 pub use nationality::Nationality;
@@ -87,6 +89,9 @@ pub enum DomainError {
         /// Latest allowed end.
         max: chrono::NaiveDate,
     },
+    /// Not a document type.
+    #[error("document: {0:?} is not a document type (resident_card or interim)")]
+    Document(String),
     /// Not a card serial.
     #[error("serial: {0}")]
     Serial(String),
@@ -115,6 +120,7 @@ impl DomainError {
             Self::Permit(_) => "permit",
             Self::Sex(_) => "sex",
             Self::ValidityReversed { .. } | Self::ValidityTooLong { .. } => "valid_until",
+            Self::Document(_) => "document",
             Self::Serial(_) => "serial",
             Self::Itn(_) => "itn",
         }

@@ -47,9 +47,9 @@ use crate::audit::AuditEntry;
 use crate::copy::{Table, Value};
 use crate::model::TokenInfo;
 use crate::storage::{
-    Backend, Begin, CardRow, Counter, Dimension, HolderRow, NewCardRow, NewHolder, SessionRow,
-    StatusRow, Storage, TokenRow, holder_row, parse_serial, parse_state, signed, trusted_key,
-    unsigned,
+    Backend, Begin, CardRow, CardStanding, Counter, Dimension, HolderRow, NewCardRow, NewHolder,
+    SessionRow, StatusRow, Storage, TokenRow, holder_row, parse_document, parse_serial,
+    parse_state, signed, trusted_key, unsigned,
 };
 use crate::{Result, Role, StoreError};
 
@@ -271,8 +271,8 @@ impl Storage for Postgres {
         let h = card.holder();
         self.send(
             "INSERT INTO cards (serial, holder_id, surname, given_names, native_name, date_of_birth, sex, nationality, permit,
-                valid_from, printed_valid_until, valid_until, state, replaces, kid, payload, portrait, issued_at, issued_by, changed_at)
-             VALUES ($1, (SELECT id FROM holders WHERE itn = $2), $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 'active', $12, $13, $14, $15, $16, $17, $16)",
+                valid_from, printed_valid_until, valid_until, state, replaces, kid, payload, portrait, issued_at, issued_by, changed_at, document)
+             VALUES ($1, (SELECT id FROM holders WHERE itn = $2), $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 'active', $12, $13, $14, $15, $16, $17, $16, $18)",
             vec![
                 Box::new(card.serial().to_string()),
                 Box::new(card.itn().to_string()),
@@ -291,16 +291,23 @@ impl Storage for Postgres {
                 Box::new(c.portrait.map(|p| p.bytes().to_vec())),
                 Box::new(c.issued_at),
                 Box::new(c.issued_by.to_owned()),
+                Box::new(card.document().as_str()),
             ],
         )
     }
 
-    fn card_state(&self, serial: Serial) -> Result<Option<(CardState, NaiveDate)>> {
+    fn card_state(&self, serial: Serial) -> Result<Option<CardStanding>> {
         self.query_opt(
-            "SELECT state, valid_until FROM cards WHERE serial = $1",
+            "SELECT state, valid_until, document FROM cards WHERE serial = $1",
             &[&serial.to_string()],
         )?
-        .map(|row| Ok((parse_state(&get::<String>(&row, 0)?)?, get(&row, 1)?)))
+        .map(|row| {
+            Ok(CardStanding {
+                state: parse_state(&get::<String>(&row, 0)?)?,
+                valid_until: get(&row, 1)?,
+                document: parse_document(&get::<String>(&row, 2)?)?,
+            })
+        })
         .transpose()
     }
 
@@ -309,7 +316,7 @@ impl Storage for Postgres {
             "SELECT h.itn, c.surname, c.given_names, c.native_name, c.date_of_birth, c.sex, c.nationality, c.permit,
                     c.valid_from, c.printed_valid_until, c.valid_until, c.state, c.state_reason, c.replaces, c.replaced_by,
                     c.kid, c.payload, c.portrait, c.issued_at, c.issued_by, h.passport_number,
-                    (SELECT valid_from FROM extensions e WHERE e.serial = c.serial ORDER BY e.id DESC LIMIT 1)
+                    (SELECT valid_from FROM extensions e WHERE e.serial = c.serial ORDER BY e.id DESC LIMIT 1), c.document
              FROM cards c JOIN holders h ON h.id = c.holder_id WHERE c.serial = $1",
             &[&serial.to_string()],
         )?
@@ -339,6 +346,7 @@ impl Storage for Postgres {
             issued_by: get(&r, 19)?,
             passport_number: get(&r, 20)?,
             last_extension_from: get(&r, 21)?,
+            document: parse_document(&get::<String>(&r, 22)?)?,
         }))
     }
 

@@ -131,6 +131,11 @@ const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX issuer_keys_one_active ON issuer_keys(status) WHERE status = 'active';
     INSERT INTO counters (name, value) VALUES ('keys', 0);
     "#,
+    // 3: the document type (SQLite's migration 7).
+    r#"
+    ALTER TABLE cards ADD COLUMN document TEXT NOT NULL DEFAULT 'resident_card'
+        CHECK (document IN ('resident_card', 'interim'));
+    "#,
 ];
 
 /// Brings the schema up to date, one replica at a time. A connection to a registry already up to

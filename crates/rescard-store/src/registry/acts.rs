@@ -80,8 +80,9 @@ impl Registry {
         check_actor(actor)?;
         let reason = reason.as_ref();
         let tx = self.write()?;
-        let (state, current_until) = tx.card_state(serial)?.ok_or(StoreError::NotFound(serial))?;
-        let period = rules::extension(state, current_until, until, issuer_date(now))?;
+        let card = tx.card_state(serial)?.ok_or(StoreError::NotFound(serial))?;
+        let today = issuer_date(now);
+        let period = rules::extension(card.document, card.state, card.valid_until, until, today)?;
         tx.set_valid_until(serial, period.until(), now)?;
         bump_status(&*tx, serial)?;
         tx.insert_extension(serial, period.from(), period.until(), reason, actor, now)?;
@@ -141,7 +142,10 @@ impl Registry {
         check_actor(actor)?;
         let reason = reason.map(AsRef::<str>::as_ref);
         let tx = self.write()?;
-        let (state, _) = tx.card_state(serial)?.ok_or(StoreError::NotFound(serial))?;
+        let state = tx
+            .card_state(serial)?
+            .ok_or(StoreError::NotFound(serial))?
+            .state;
         let next = rules::transition(act, state)?;
         record_transition(&*tx, serial, state, next, reason, actor, now)?;
         let action = match act {
@@ -177,7 +181,8 @@ impl Registry {
         let reason = reason.as_ref();
         let tx = self.write()?;
         let old = super::reads::load_card(&*tx, serial)?;
-        let (state, valid_until) = tx.card_state(serial)?.ok_or(StoreError::NotFound(serial))?;
+        let standing = tx.card_state(serial)?.ok_or(StoreError::NotFound(serial))?;
+        let (state, valid_until) = (standing.state, standing.valid_until);
         rules::transition(Act::Replace, state)?;
         if issuer_date(now) > valid_until {
             return Err(rules::RuleError::Expired(valid_until).into());
@@ -191,7 +196,8 @@ impl Registry {
             old.card.permit(),
             period,
             old.card.portrait_digest(),
-        )?;
+        )?
+        .with_document(old.card.document())?;
         let payload = codec::encode(&card, now, key);
         tx.insert_card(&NewCardRow {
             card: &card,
@@ -243,7 +249,8 @@ fn issue_in(
         new.permit,
         new.validity,
         new.portrait.as_ref().map(rescard_core::Portrait::digest),
-    )?;
+    )?
+    .with_document(new.document)?;
     let payload = codec::encode(&card, now, key);
     tx.insert_card(&NewCardRow {
         card: &card,

@@ -221,6 +221,7 @@ pub(super) fn load_card(store: &dyn Storage, serial: Serial) -> Result<CardRecor
         validity,
         portrait.as_ref().map(Portrait::digest),
     )
+    .and_then(|c| c.with_document(row.document))
     .map_err(corrupt)?;
     // A replacement card's history starts with the act that created it, recorded under the old serial.
     let history = store

@@ -40,6 +40,7 @@ fn application(passport: Option<&str>) -> NewCard {
     NewCard {
         holder: reference::holder(),
         permit: Permit::Work,
+        document: Default::default(),
         validity: reference::validity(),
         passport_number: passport.map(|p| PassportNumber::parse(p).expect("passport")),
         portrait: None,

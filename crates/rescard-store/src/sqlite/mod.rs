@@ -24,9 +24,9 @@ use crate::audit::AuditEntry;
 use crate::copy::{Table, Value};
 use crate::model::{TokenInfo, timestamp};
 use crate::storage::{
-    Backend, Begin, CardRow, Counter, Dimension, HolderRow, NewCardRow, NewHolder, SessionRow,
-    StatusRow, Storage, TokenRow, holder_row, parse_serial, parse_state, signed, trusted_key,
-    unsigned,
+    Backend, Begin, CardRow, CardStanding, Counter, Dimension, HolderRow, NewCardRow, NewHolder,
+    SessionRow, StatusRow, Storage, TokenRow, holder_row, parse_document, parse_serial,
+    parse_state, signed, trusted_key, unsigned,
 };
 use crate::{Result, Role, StoreError};
 
@@ -161,8 +161,8 @@ impl Storage for Sqlite {
         let h = card.holder();
         let at = timestamp(c.issued_at);
         self.conn.prepare_cached("INSERT INTO cards (serial, holder_id, surname, given_names, native_name, date_of_birth, sex, nationality, permit,
-                valid_from, printed_valid_until, valid_until, state, replaces, kid, payload, portrait, issued_at, issued_by, changed_at)
-             VALUES (?1, (SELECT id FROM holders WHERE itn = ?2), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, 'active', ?12, ?13, ?14, ?15, ?16, ?17, ?16)")?.execute(
+                valid_from, printed_valid_until, valid_until, state, replaces, kid, payload, portrait, issued_at, issued_by, changed_at, document)
+             VALUES (?1, (SELECT id FROM holders WHERE itn = ?2), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, 'active', ?12, ?13, ?14, ?15, ?16, ?17, ?16, ?18)")?.execute(
             params![
                 card.serial().to_string(),
                 card.itn().to_string(),
@@ -181,21 +181,32 @@ impl Storage for Sqlite {
                 c.portrait.map(rescard_core::Portrait::bytes),
                 at,
                 c.issued_by,
+                card.document().as_str(),
             ],
         )?;
         Ok(())
     }
 
-    fn card_state(&self, serial: Serial) -> Result<Option<(CardState, NaiveDate)>> {
+    fn card_state(&self, serial: Serial) -> Result<Option<CardStanding>> {
         let row = self
             .conn
-            .prepare_cached("SELECT state, valid_until FROM cards WHERE serial = ?1")?
+            .prepare_cached("SELECT state, valid_until, document FROM cards WHERE serial = ?1")?
             .query_row([serial.to_string()], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
             })
             .optional()?;
-        row.map(|(state, until)| Ok((parse_state(&state)?, parse_date(&until)?)))
-            .transpose()
+        row.map(|(state, until, document)| {
+            Ok(CardStanding {
+                state: parse_state(&state)?,
+                valid_until: parse_date(&until)?,
+                document: parse_document(&document)?,
+            })
+        })
+        .transpose()
     }
 
     fn card_row(&self, serial: Serial) -> Result<Option<CardRow>> {
@@ -206,7 +217,7 @@ impl Storage for Sqlite {
                 "SELECT h.itn, c.surname, c.given_names, c.native_name, c.date_of_birth, c.sex, c.nationality, c.permit,
                         c.valid_from, c.printed_valid_until, c.valid_until, c.state, c.state_reason, c.replaces, c.replaced_by,
                         c.kid, c.payload, c.portrait, c.issued_at, c.issued_by, h.passport_number,
-                        (SELECT valid_from FROM extensions e WHERE e.serial = c.serial ORDER BY e.id DESC LIMIT 1)
+                        (SELECT valid_from FROM extensions e WHERE e.serial = c.serial ORDER BY e.id DESC LIMIT 1), c.document
                  FROM cards c JOIN holders h ON h.id = c.holder_id WHERE c.serial = ?1",
             )?
             .query_row([serial.to_string()], |r| {
@@ -216,7 +227,7 @@ impl Storage for Sqlite {
                     (r.get::<_, String>(8)?, r.get::<_, String>(9)?, r.get::<_, String>(10)?, r.get::<_, String>(11)?),
                     (r.get::<_, Text>(12)?, r.get::<_, Text>(13)?, r.get::<_, Text>(14)?, r.get::<_, String>(15)?),
                     (r.get::<_, String>(16)?, r.get::<_, Option<Vec<u8>>>(17)?, r.get::<_, String>(18)?, r.get::<_, String>(19)?),
-                    (r.get::<_, Text>(20)?, r.get::<_, Text>(21)?),
+                    (r.get::<_, Text>(20)?, r.get::<_, Text>(21)?, r.get::<_, String>(22)?),
                 ))
             })
             .optional()?;
@@ -246,6 +257,7 @@ impl Storage for Sqlite {
             issued_by: e.3,
             passport_number: f.0,
             last_extension_from: f.1.as_deref().map(parse_date).transpose()?,
+            document: parse_document(&f.2)?,
         }))
     }
 

@@ -140,6 +140,11 @@ const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX issuer_keys_one_active ON issuer_keys(status) WHERE status = 'active';
     INSERT INTO counters (name, value) VALUES ('keys', 0);
     "#,
+    // 7: the document type: every card before it is a resident card.
+    r#"
+    ALTER TABLE cards ADD COLUMN document TEXT NOT NULL DEFAULT 'resident_card'
+        CHECK (document IN ('resident_card', 'interim'));
+    "#,
 ];
 
 /// Applies the pragmas every connection needs and the migrations not yet run.
