@@ -160,6 +160,18 @@ impl From<DomainError> for AppError {
     }
 }
 
+/// An application's move refused by its rules: 409, with a code a client can act on.
+fn application(e: rescard_core::application::ApplicationError) -> AppError {
+    use rescard_core::application::ApplicationError as E;
+    let code = match &e {
+        E::WrongStatus { .. } => "wrong_status",
+        E::Missing(_) => "documents_missing",
+        E::FourEyes(_) => "four_eyes",
+        E::FeeUnpaid(_) => "fee_unpaid",
+    };
+    AppError::new(StatusCode::CONFLICT, code, e.to_string())
+}
+
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
@@ -179,6 +191,18 @@ impl From<StoreError> for AppError {
                 Self::new(StatusCode::CONFLICT, "last_admin_token", e.to_string())
             }
             StoreError::TokenName(m) => Self::invalid("name", m),
+            StoreError::NoApplication => Self::new(
+                StatusCode::NOT_FOUND,
+                "application_not_found",
+                e.to_string(),
+            ),
+            StoreError::NoDocument(_) => {
+                Self::new(StatusCode::NOT_FOUND, "document_not_found", e.to_string())
+            }
+            StoreError::Application(a) => application(a),
+            StoreError::Payment(m) => {
+                Self::new(StatusCode::CONFLICT, "payment_refused", m).with_field("amount")
+            }
             // The database is down or restarting: nothing was done, and the client may try again.
             StoreError::Unavailable(_) => Self::busy(
                 "storage_unavailable",

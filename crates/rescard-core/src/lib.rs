@@ -29,6 +29,7 @@
 
 #![deny(missing_docs)]
 
+pub mod application;
 pub mod codec;
 pub mod domain;
 pub mod keys;

@@ -197,6 +197,26 @@ pub const TABLES: &[Table] = &[
         ],
         identity: false,
     },
+    Table {
+        name: "applications",
+        columns: crate::applications::store::APPLICATION_COLUMNS,
+        identity: false,
+    },
+    Table {
+        name: "application_documents",
+        columns: crate::applications::store::DOCUMENT_COLUMNS,
+        identity: true,
+    },
+    Table {
+        name: "application_events",
+        columns: crate::applications::store::EVENT_COLUMNS,
+        identity: true,
+    },
+    Table {
+        name: "outbox",
+        columns: crate::applications::store::OUTBOX_COLUMNS,
+        identity: true,
+    },
 ];
 
 /// Rows read or written at a time.

@@ -9,6 +9,7 @@
 //! that several service replicas share.
 #![deny(missing_docs)]
 
+pub mod applications;
 mod audit;
 pub mod copy;
 mod location;
@@ -78,6 +79,18 @@ pub enum StoreError {
     /// A token's name is not one the registry takes (the request is wrong, not the registry's state).
     #[error("token name: {0}")]
     TokenName(String),
+    /// No application has this id (or the secret is not its secret: the two answer the same).
+    #[error("no such application, or the secret is not this application's")]
+    NoApplication,
+    /// The application does not hold this document.
+    #[error("the application holds no {0} document")]
+    NoDocument(&'static str),
+    /// The application's rules refuse the move.
+    #[error(transparent)]
+    Application(#[from] rescard_core::application::ApplicationError),
+    /// A bank's confirmation of the fee is refused.
+    #[error("payment: {0}")]
+    Payment(String),
     /// The stored data does not parse: edited outside rescard, or a bug.
     #[error("the registry holds invalid data: {0}")]
     Corrupt(String),

@@ -64,11 +64,14 @@ pub enum AuditAction {
     KeyRotate,
     /// An issuer key was retired: its cards no longer verify.
     KeyRetire,
+    /// An application moved (filed, submitted, paid, reviewed, decided, withdrawn, purged): its id,
+    /// kind, act and status, no personal data.
+    Application,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 11] = [
+    pub const ALL: [AuditAction; 12] = [
         Self::Issue,
         Self::Extend,
         Self::Suspend,
@@ -80,6 +83,7 @@ impl AuditAction {
         Self::KeyCreate,
         Self::KeyRotate,
         Self::KeyRetire,
+        Self::Application,
     ];
 
     /// The name written in the log: `issue`, `extend`, …, `token_create`, `token_revoke`, `key_create`,
@@ -97,6 +101,7 @@ impl AuditAction {
             Self::KeyCreate => "key_create",
             Self::KeyRotate => "key_rotate",
             Self::KeyRetire => "key_retire",
+            Self::Application => "application",
         }
     }
 }

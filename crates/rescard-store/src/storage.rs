@@ -21,7 +21,7 @@ use rescard_core::{
 #[cfg(doc)]
 use crate::StoreError;
 use crate::audit::AuditEntry;
-use crate::copy::{Table, Value};
+use crate::copy::{Kind, Table, Value};
 use crate::model::TokenInfo;
 use crate::{Result, Role};
 
@@ -462,6 +462,17 @@ pub trait Storage: Send {
 
     /// Sets a counter (a copy's target, in its write transaction).
     fn set_counter(&self, counter: Counter, value: u64) -> Result<()>;
+    /// Runs the query `sql` (placeholders `$1`, `$2`, …) with `params`, each bound as its kind, and
+    /// reads every row's columns as `kinds`. For the tables described in [`crate::copy`] whose rows
+    /// both backends map the same way (applications and what hangs off them).
+    fn select(
+        &self,
+        sql: &'static str,
+        params: &[(Value, Kind)],
+        kinds: &[Kind],
+    ) -> Result<Vec<Vec<Value>>>;
+    /// Runs the write `sql` (placeholders `$1`, …) with `params`, as [`Storage::select`].
+    fn change(&self, sql: &'static str, params: Vec<(Value, Kind)>) -> Result<()>;
     /// Up to `limit` rows of `table` whose key is after `after` (from the first without), in key
     /// order.
     fn export_rows(

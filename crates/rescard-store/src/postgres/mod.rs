@@ -40,11 +40,12 @@ pub use schema::version as schema_version;
 use connection::connect_to;
 use pipeline::{Held, Pipeline};
 use rows::{
-    PgValue, audit_entry, current_status, dollar_params, get, opt_serial, read_value, token_row,
+    OwnedPgValue, PgValue, audit_entry, current_status, dollar_params, get, opt_serial, read_value,
+    token_row,
 };
 
 use crate::audit::AuditEntry;
-use crate::copy::{Table, Value};
+use crate::copy::{Kind, Table, Value};
 use crate::model::TokenInfo;
 use crate::storage::{
     Backend, Begin, CardRow, CardStanding, Counter, Dimension, HolderRow, NewCardRow, NewHolder,
@@ -733,6 +734,37 @@ impl Storage for Postgres {
         )?;
         self.held.set_counter(counter, value);
         Ok(())
+    }
+
+    fn select(
+        &self,
+        sql: &'static str,
+        params: &[(Value, Kind)],
+        kinds: &[Kind],
+    ) -> Result<Vec<Vec<Value>>> {
+        let bound: Vec<PgValue<'_>> = params.iter().map(|(v, k)| PgValue(v, *k)).collect();
+        let refs: Vec<&(dyn ToSql + Sync)> =
+            bound.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
+        self.query(sql, &refs)?
+            .iter()
+            .map(|row| {
+                kinds
+                    .iter()
+                    .enumerate()
+                    .map(|(i, kind)| read_value(row, i, *kind))
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn change(&self, sql: &'static str, params: Vec<(Value, Kind)>) -> Result<()> {
+        self.send(
+            sql,
+            params
+                .into_iter()
+                .map(|(v, k)| Box::new(OwnedPgValue(v, k)) as Box<dyn ToSql + Send + Sync>)
+                .collect(),
+        )
     }
 
     fn export_rows(

@@ -80,6 +80,27 @@ impl ToSql for PgValue<'_> {
     tokio_postgres::types::to_sql_checked!();
 }
 
+/// A value bound as its kind, owned (for writes sent without waiting).
+#[derive(Debug)]
+pub(super) struct OwnedPgValue(pub(super) Value, pub(super) Kind);
+
+impl ToSql for OwnedPgValue {
+    fn to_sql(
+        &self,
+        ty: &tokio_postgres::types::Type,
+        out: &mut bytes::BytesMut,
+    ) -> std::result::Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>>
+    {
+        PgValue(&self.0, self.1).to_sql(ty, out)
+    }
+
+    fn accepts(_: &tokio_postgres::types::Type) -> bool {
+        true
+    }
+
+    tokio_postgres::types::to_sql_checked!();
+}
+
 pub(super) fn read_value(row: &Row, i: usize, kind: Kind) -> Result<Value> {
     Ok(match kind {
         Kind::Int => get::<Option<i64>>(row, i)?.map(Value::Int),

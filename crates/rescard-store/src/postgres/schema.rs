@@ -136,6 +136,71 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE cards ADD COLUMN document TEXT NOT NULL DEFAULT 'resident_card'
         CHECK (document IN ('resident_card', 'interim'));
     "#,
+    // 4: applications, their documents and history, the outbox (SQLite's migration 8).
+    r#"
+    CREATE TABLE applications (
+        id               TEXT PRIMARY KEY,
+        secret_hash      TEXT NOT NULL,
+        kind             TEXT NOT NULL CHECK (kind IN ('card', 'interim', 'extension', 'replacement')),
+        status           TEXT NOT NULL CHECK (status IN ('draft', 'submitted', 'in_review', 'needs_info', 'approved', 'refused', 'withdrawn')),
+        lang             TEXT NOT NULL,
+        email            TEXT NOT NULL,
+        filed_by         TEXT,
+        request          TEXT NOT NULL,
+        serial           TEXT,
+        fee              BIGINT NOT NULL,
+        paid_reference   TEXT,
+        paid_amount      BIGINT,
+        paid_by          TEXT,
+        paid_at          TIMESTAMPTZ,
+        recommendation   TEXT,
+        review_note      TEXT,
+        reviewed_by      TEXT,
+        reviewed_at      TIMESTAMPTZ,
+        info_request     TEXT,
+        decision_reason  TEXT,
+        decided_by       TEXT,
+        decided_at       TIMESTAMPTZ,
+        issued_serial    TEXT,
+        created_at       TIMESTAMPTZ NOT NULL,
+        updated_at       TIMESTAMPTZ NOT NULL,
+        purged_at        TIMESTAMPTZ
+    );
+    CREATE INDEX applications_queue ON applications(status, created_at, id);
+    CREATE TABLE application_documents (
+        id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        application_id  TEXT NOT NULL REFERENCES applications(id),
+        name            TEXT NOT NULL,
+        content_type    TEXT NOT NULL,
+        sha256          TEXT NOT NULL,
+        size            BIGINT NOT NULL,
+        bytes           BYTEA NOT NULL,
+        uploaded_at     TIMESTAMPTZ NOT NULL,
+        UNIQUE (application_id, name)
+    );
+    CREATE TABLE application_events (
+        id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        application_id  TEXT NOT NULL REFERENCES applications(id),
+        at              TIMESTAMPTZ NOT NULL,
+        actor           TEXT NOT NULL,
+        action          TEXT NOT NULL,
+        status          TEXT NOT NULL,
+        note            TEXT
+    );
+    CREATE INDEX application_events_of ON application_events(application_id, id);
+    CREATE TABLE outbox (
+        id               BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        to_address       TEXT NOT NULL,
+        subject          TEXT NOT NULL,
+        body             TEXT NOT NULL,
+        created_at       TIMESTAMPTZ NOT NULL,
+        attempts         BIGINT NOT NULL DEFAULT 0,
+        next_attempt_at  TIMESTAMPTZ NOT NULL,
+        sent_at          TIMESTAMPTZ,
+        last_error       TEXT
+    );
+    CREATE INDEX outbox_due ON outbox(next_attempt_at) WHERE sent_at IS NULL;
+    "#,
 ];
 
 /// Brings the schema up to date, one replica at a time. A connection to a registry already up to

@@ -78,22 +78,8 @@ impl Registry {
         now: DateTime<Utc>,
     ) -> Result<CardRecord> {
         check_actor(actor)?;
-        let reason = reason.as_ref();
         let tx = self.write()?;
-        let card = tx.card_state(serial)?.ok_or(StoreError::NotFound(serial))?;
-        let today = issuer_date(now);
-        let period = rules::extension(card.document, card.state, card.valid_until, until, today)?;
-        tx.set_valid_until(serial, period.until(), now)?;
-        bump_status(&*tx, serial)?;
-        tx.insert_extension(serial, period.from(), period.until(), reason, actor, now)?;
-        audit::append(
-            &*tx,
-            now,
-            actor,
-            AuditAction::Extend,
-            Some(serial),
-            json!({"valid_from": period.from(), "valid_until": period.until(), "reason": reason}),
-        )?;
+        extend_in(&*tx, serial, until, reason, actor, now)?;
         tx.commit()?;
         self.card(serial)
     }
@@ -178,62 +164,101 @@ impl Registry {
         now: DateTime<Utc>,
     ) -> Result<IssuedCard> {
         check_actor(actor)?;
-        let reason = reason.as_ref();
         let tx = self.write()?;
-        let old = super::reads::load_card(&*tx, serial)?;
-        let standing = tx.card_state(serial)?.ok_or(StoreError::NotFound(serial))?;
-        let (state, valid_until) = (standing.state, standing.valid_until);
-        rules::transition(Act::Replace, state)?;
-        if issuer_date(now) > valid_until {
-            return Err(rules::RuleError::Expired(valid_until).into());
-        }
-        let period = ValidityPeriod::new(old.period_from, valid_until)?;
-        let new_serial = next_serial(&*tx)?;
-        let card = Card::new(
-            new_serial,
-            old.card.itn(),
-            old.card.holder().clone(),
-            old.card.permit(),
-            period,
-            old.card.portrait_digest(),
-        )?
-        .with_document(old.card.document())?;
-        let payload = codec::encode(&card, now, key);
-        tx.insert_card(&NewCardRow {
-            card: &card,
-            payload: &payload,
-            kid: key.kid(),
-            portrait: old.portrait.as_ref(),
-            replaces: Some(serial),
-            issued_by: actor,
-            issued_at: now,
-        })?;
-        tx.set_replaced_by(serial, new_serial)?;
-        record_transition(
-            &*tx,
-            serial,
-            state,
-            CardState::Replaced,
-            Some(reason),
-            actor,
-            now,
-        )?;
-        audit::append(
-            &*tx,
-            now,
-            actor,
-            AuditAction::Replace,
-            Some(serial),
-            json!({"replaced_by": new_serial.to_string(), "valid_from": period.from(), "valid_until": period.until(), "reason": reason, "kid": key.kid().to_string()}),
-        )?;
+        let issued = replace_in(&*tx, serial, reason, key, actor, now)?;
         tx.commit()?;
-        Ok(IssuedCard { card, payload })
+        Ok(issued)
     }
+}
+
+/// Extends card `serial` inside a write (see [`Registry::extend`]).
+pub(crate) fn extend_in(
+    tx: &dyn Storage,
+    serial: Serial,
+    until: NaiveDate,
+    reason: &Reason,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let reason = reason.as_ref();
+    let card = tx.card_state(serial)?.ok_or(StoreError::NotFound(serial))?;
+    let today = issuer_date(now);
+    let period = rules::extension(card.document, card.state, card.valid_until, until, today)?;
+    tx.set_valid_until(serial, period.until(), now)?;
+    bump_status(tx, serial)?;
+    tx.insert_extension(serial, period.from(), period.until(), reason, actor, now)?;
+    audit::append(
+        tx,
+        now,
+        actor,
+        AuditAction::Extend,
+        Some(serial),
+        json!({"valid_from": period.from(), "valid_until": period.until(), "reason": reason}),
+    )
+}
+
+/// Replaces card `serial` inside a write (see [`Registry::replace`]).
+pub(crate) fn replace_in(
+    tx: &dyn Storage,
+    serial: Serial,
+    reason: &Reason,
+    key: &IssuerKey,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<IssuedCard> {
+    let reason = reason.as_ref();
+    let old = super::reads::load_card(tx, serial)?;
+    let standing = tx.card_state(serial)?.ok_or(StoreError::NotFound(serial))?;
+    let (state, valid_until) = (standing.state, standing.valid_until);
+    rules::transition(Act::Replace, state)?;
+    if issuer_date(now) > valid_until {
+        return Err(rules::RuleError::Expired(valid_until).into());
+    }
+    let period = ValidityPeriod::new(old.period_from, valid_until)?;
+    let new_serial = next_serial(tx)?;
+    let card = Card::new(
+        new_serial,
+        old.card.itn(),
+        old.card.holder().clone(),
+        old.card.permit(),
+        period,
+        old.card.portrait_digest(),
+    )?
+    .with_document(old.card.document())?;
+    let payload = codec::encode(&card, now, key);
+    tx.insert_card(&NewCardRow {
+        card: &card,
+        payload: &payload,
+        kid: key.kid(),
+        portrait: old.portrait.as_ref(),
+        replaces: Some(serial),
+        issued_by: actor,
+        issued_at: now,
+    })?;
+    tx.set_replaced_by(serial, new_serial)?;
+    record_transition(
+        tx,
+        serial,
+        state,
+        CardState::Replaced,
+        Some(reason),
+        actor,
+        now,
+    )?;
+    audit::append(
+        tx,
+        now,
+        actor,
+        AuditAction::Replace,
+        Some(serial),
+        json!({"replaced_by": new_serial.to_string(), "valid_from": period.from(), "valid_until": period.until(), "reason": reason, "kid": key.kid().to_string()}),
+    )?;
+    Ok(IssuedCard { card, payload })
 }
 
 /// Issues one card inside a write: the holder (and ITN), the serial, the signed payload, the record
 /// and its audit entry.
-fn issue_in(
+pub(crate) fn issue_in(
     tx: &dyn Storage,
     new: &NewCard,
     key: &IssuerKey,

@@ -6,7 +6,9 @@
 mod acts;
 mod reads;
 
+pub(crate) use acts::{extend_in, issue_in, replace_in};
 pub use reads::StatusChange;
+pub(crate) use reads::load_card;
 
 use std::path::Path;
 

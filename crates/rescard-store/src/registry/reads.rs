@@ -184,7 +184,7 @@ fn report(current: Option<CurrentStatus>, now: DateTime<Utc>) -> StatusReport {
 }
 
 /// A card's record: its row, checked as the domain types, and its history.
-pub(super) fn load_card(store: &dyn Storage, serial: Serial) -> Result<CardRecord> {
+pub(crate) fn load_card(store: &dyn Storage, serial: Serial) -> Result<CardRecord> {
     let row = store
         .card_row(serial)?
         .ok_or(StoreError::NotFound(serial))?;

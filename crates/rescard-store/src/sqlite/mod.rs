@@ -21,7 +21,7 @@ use rows::{
 };
 
 use crate::audit::AuditEntry;
-use crate::copy::{Table, Value};
+use crate::copy::{Kind, Table, Value};
 use crate::model::{TokenInfo, timestamp};
 use crate::storage::{
     Backend, Begin, CardRow, CardStanding, Counter, Dimension, HolderRow, NewCardRow, NewHolder,
@@ -29,6 +29,11 @@ use crate::storage::{
     parse_state, signed, trusted_key, unsigned,
 };
 use crate::{Result, Role, StoreError};
+
+/// `$1`-style parameters as SQLite's `?1`.
+fn question_params(sql: &str) -> String {
+    sql.replace('$', "?")
+}
 
 /// A registry in one SQLite file.
 pub struct Sqlite {
@@ -671,6 +676,41 @@ impl Storage for Sqlite {
         self.conn
             .prepare_cached("UPDATE counters SET value = ?1 WHERE name = ?2")?
             .execute(params![signed(value), counter.name()])?;
+        Ok(())
+    }
+
+    fn select(
+        &self,
+        sql: &'static str,
+        params: &[(Value, Kind)],
+        kinds: &[Kind],
+    ) -> Result<Vec<Vec<Value>>> {
+        let mut stmt = self.conn.prepare_cached(&question_params(sql))?;
+        let bound = params
+            .iter()
+            .map(|(v, _)| to_sql(v))
+            .collect::<Result<Vec<_>>>()?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(bound))?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let values = kinds
+                .iter()
+                .enumerate()
+                .map(|(i, kind)| from_sql(row.get_ref(i)?, *kind))
+                .collect::<Result<Vec<_>>>()?;
+            out.push(values);
+        }
+        Ok(out)
+    }
+
+    fn change(&self, sql: &'static str, params: Vec<(Value, Kind)>) -> Result<()> {
+        let bound = params
+            .iter()
+            .map(|(v, _)| to_sql(v))
+            .collect::<Result<Vec<_>>>()?;
+        self.conn
+            .prepare_cached(&question_params(sql))?
+            .execute(rusqlite::params_from_iter(bound))?;
         Ok(())
     }
 

@@ -145,6 +145,72 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE cards ADD COLUMN document TEXT NOT NULL DEFAULT 'resident_card'
         CHECK (document IN ('resident_card', 'interim'));
     "#,
+    // 8: applications filed online, their documents and history, and the mail outbox written in
+    // the transaction of each act.
+    r#"
+    CREATE TABLE applications (
+        id               TEXT PRIMARY KEY,
+        secret_hash      TEXT NOT NULL,
+        kind             TEXT NOT NULL CHECK (kind IN ('card', 'interim', 'extension', 'replacement')),
+        status           TEXT NOT NULL CHECK (status IN ('draft', 'submitted', 'in_review', 'needs_info', 'approved', 'refused', 'withdrawn')),
+        lang             TEXT NOT NULL,
+        email            TEXT NOT NULL,
+        filed_by         TEXT,
+        request          TEXT NOT NULL,
+        serial           TEXT,
+        fee              BIGINT NOT NULL,
+        paid_reference   TEXT,
+        paid_amount      BIGINT,
+        paid_by          TEXT,
+        paid_at          TEXT,
+        recommendation   TEXT,
+        review_note      TEXT,
+        reviewed_by      TEXT,
+        reviewed_at      TEXT,
+        info_request     TEXT,
+        decision_reason  TEXT,
+        decided_by       TEXT,
+        decided_at       TEXT,
+        issued_serial    TEXT,
+        created_at       TEXT NOT NULL,
+        updated_at       TEXT NOT NULL,
+        purged_at        TEXT
+    );
+    CREATE INDEX applications_queue ON applications(status, created_at, id);
+    CREATE TABLE application_documents (
+        id              INTEGER PRIMARY KEY,
+        application_id  TEXT NOT NULL REFERENCES applications(id),
+        name            TEXT NOT NULL,
+        content_type    TEXT NOT NULL,
+        sha256          TEXT NOT NULL,
+        size            BIGINT NOT NULL,
+        bytes           BLOB NOT NULL,
+        uploaded_at     TEXT NOT NULL,
+        UNIQUE (application_id, name)
+    );
+    CREATE TABLE application_events (
+        id              INTEGER PRIMARY KEY,
+        application_id  TEXT NOT NULL REFERENCES applications(id),
+        at              TEXT NOT NULL,
+        actor           TEXT NOT NULL,
+        action          TEXT NOT NULL,
+        status          TEXT NOT NULL,
+        note            TEXT
+    );
+    CREATE INDEX application_events_of ON application_events(application_id, id);
+    CREATE TABLE outbox (
+        id               INTEGER PRIMARY KEY,
+        to_address       TEXT NOT NULL,
+        subject          TEXT NOT NULL,
+        body             TEXT NOT NULL,
+        created_at       TEXT NOT NULL,
+        attempts         BIGINT NOT NULL DEFAULT 0,
+        next_attempt_at  TEXT NOT NULL,
+        sent_at          TEXT,
+        last_error       TEXT
+    );
+    CREATE INDEX outbox_due ON outbox(next_attempt_at) WHERE sent_at IS NULL;
+    "#,
 ];
 
 /// Applies the pragmas every connection needs and the migrations not yet run.
