@@ -10,12 +10,12 @@ use rescard_core::{
     Portrait, ValidityPeriod,
 };
 use rescard_store::NewCard;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// The fields of a card request, as text. Field names are the contract's (`given_names`,
 /// `date_of_birth`, ...), so the same struct reads CSV headers and JSON bodies.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CardRequest {
     /// Surname as in the passport's Latin part: words of letters A-Z joined by single spaces,
@@ -142,7 +142,7 @@ impl CardRequest {
 /// A portrait the card can print: a PNG or JPEG of at most [`Portrait::MAX_BYTES`] that decodes in
 /// full, of at most [`rescard_qr::MAX_PORTRAIT_PIXELS`]. Checked here, once for the API, the
 /// console and the CLI; the registry stores what passed.
-fn decodable_portrait(bytes: Vec<u8>) -> Result<Portrait, DomainError> {
+pub(crate) fn decodable_portrait(bytes: Vec<u8>) -> Result<Portrait, DomainError> {
     let portrait = Portrait::parse(bytes)?;
     let problem = match rescard_qr::load_portrait(portrait.bytes()) {
         Ok(_) => return Ok(portrait),

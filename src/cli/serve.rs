@@ -31,6 +31,9 @@ pub struct ServeArgs {
     /// Verifications without a token allowed per client address and minute (then 429).
     #[arg(long, env = "RESCARD_VERIFY_RATE_LIMIT", default_value_t = 120, value_parser = clap::value_parser!(u32).range(1..))]
     pub verify_rate_limit: u32,
+    /// Applications filed without a token allowed per client address and minute (then 429).
+    #[arg(long, env = "RESCARD_FILING_RATE_LIMIT", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub filing_rate_limit: u32,
     /// Requests with a bad token allowed per client address and minute (then 429).
     #[arg(long, env = "RESCARD_SIGNIN_FAILURE_LIMIT", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     pub signin_failure_limit: u32,
@@ -61,6 +64,7 @@ impl ServeArgs {
         ServiceConfig {
             status_max_age_seconds: self.status_max_age.saturating_mul(3600),
             anonymous_verify_per_minute: self.verify_rate_limit,
+            anonymous_filing_per_minute: self.filing_rate_limit,
             failed_signin_per_minute: self.signin_failure_limit,
             request_timeout: std::time::Duration::from_secs(self.request_timeout),
             connections: ConnectionLimits {

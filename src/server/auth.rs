@@ -6,6 +6,11 @@
 //! | trust list, health, metrics, OpenAPI | anyone |
 //! | issue, read a record, QR, extend, suspend, reinstate, revoke, replace | `issuer`, `admin` |
 //! | audit log, tokens | `admin` |
+//! | file an application | anyone (rate limited without a token); an `employer` files for employees |
+//! | an application's documents, submission, withdrawal | the application's secret |
+//! | read an application, its card | the application's secret, `issuer`, `admin` |
+//! | the review queue, review, decision, documents' bytes | `issuer`, `admin` |
+//! | confirm an application's fee | `bank` |
 //!
 //! A request without a token is anonymous; a request with a token that is not live gets 401 (never
 //! silently anonymous); a live token whose role may not act gets 403.
@@ -120,6 +125,8 @@ impl Caller {
 pub const STAFF: &[Role] = &[Role::Issuer, Role::Admin];
 /// The roles that may read the audit log and manage tokens.
 pub const ADMIN: &[Role] = &[Role::Admin];
+/// The role that confirms fees.
+pub const BANK: &[Role] = &[Role::Bank];
 
 /// Who may call a route. Every route of the router is in exactly one group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,6 +141,11 @@ pub enum Access {
     Admin,
     /// The staff console's pages: a console session (or the sign-in form), see `console`.
     Console,
+    /// `bank`.
+    Bank,
+    /// The application in the path: its secret (`Authorization: Bearer rca_…`), or an `issuer` or
+    /// `admin` token (which may read it, not act as the applicant).
+    Applicant,
 }
 
 impl Access {
@@ -144,6 +156,8 @@ impl Access {
             Self::AnyToken => Some(&Role::ALL),
             Self::Staff => Some(STAFF),
             Self::Admin => Some(ADMIN),
+            Self::Bank => Some(BANK),
+            Self::Applicant => Some(STAFF),
         }
     }
 }
@@ -179,6 +193,11 @@ holder_extractor!(
     ADMIN
 );
 holder_extractor!(
+    /// The caller, a `bank`.
+    Bank,
+    BANK
+);
+holder_extractor!(
     /// The caller, with a live token of any role.
     AnyToken,
     &Role::ALL
@@ -196,4 +215,96 @@ pub enum Disclosure {
     /// Police (and issuing staff): the officer's reason for a state, the registry portrait and the
     /// card's history.
     Police,
+}
+
+/// Who calls about the application in the path (`/api/v1/applications/{id}/…`): its applicant, by
+/// the secret shown when it was filed, or issuing staff by their token. A secret opens its own
+/// application and nothing else; a wrong one counts against the client like a bad token.
+#[derive(Debug, Clone)]
+pub enum ApplicationCaller {
+    /// The applicant (the application's id).
+    Applicant(String),
+    /// An `issuer` or `admin`.
+    Staff(TokenHolder),
+}
+
+impl ApplicationCaller {
+    /// The applicant, or 403 for staff (who read an application, and decide it, but do not act as
+    /// its applicant).
+    pub fn applicant(&self) -> Result<&str, AppError> {
+        match self {
+            Self::Applicant(id) => Ok(id),
+            Self::Staff(_) => Err(AppError::forbidden(
+                "only the applicant may do this, with the application's secret",
+            )),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for ApplicationCaller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(known) = parts.extensions.get::<Self>() {
+            return Ok(known.clone());
+        }
+        let secret = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| t.starts_with(rescard_store::applications::APPLICATION_SECRET_PREFIX))
+            .map(str::to_owned);
+        let caller = match secret {
+            Some(secret) => {
+                let axum::extract::Path(params) = axum::extract::Path::<
+                    std::collections::HashMap<String, String>,
+                >::from_request_parts(
+                    parts, state
+                )
+                .await
+                .map_err(|_| AppError::unauthorized("no application in the path"))?;
+                let id = params.get("id").cloned().unwrap_or_default();
+                let probe = id.clone();
+                let found = state
+                    .db()
+                    .read_short(move |r| match r.application_with_secret(&probe, &secret) {
+                        Ok(_) => Ok(true),
+                        Err(rescard_store::StoreError::NoApplication) => Ok(false),
+                        Err(e) => Err(e),
+                    })
+                    .await?;
+                if !found {
+                    let ClientIp(ip) = ClientIp::of(parts);
+                    return Err(match state.failed_signin_limit().take(ip) {
+                        Ok(()) => AppError::unauthorized(
+                            "this secret does not open this application (mistyped, or another application's)",
+                        ),
+                        Err(wait) => AppError::too_many(wait, "requests with a bad secret"),
+                    });
+                }
+                Self::Applicant(id)
+            }
+            None => {
+                let caller = Caller::from_request_parts(parts, state).await?;
+                let holder = caller.0.as_ref().ok_or_else(|| {
+                    AppError::unauthorized(
+                        "this needs the application's secret (Authorization: Bearer rca_…), or an issuer or admin token",
+                    )
+                })?;
+                Self::Staff(caller.require(STAFF).map_err(|_| {
+                    AppError::forbidden(format!(
+                        "a {} token may not see applications; the applicant's secret or an issuer or admin token may",
+                        holder.role
+                    ))
+                })?.clone())
+            }
+        };
+        parts.extensions.insert(caller.clone());
+        Ok(caller)
+    }
 }

@@ -22,6 +22,8 @@ pub struct ServiceConfig {
     pub anonymous_verify_per_minute: u32,
     /// Requests with a token that is not valid, per client and minute.
     pub failed_signin_per_minute: u32,
+    /// Applications filed without a token, per client and minute.
+    pub anonymous_filing_per_minute: u32,
     /// How long a request may take, reading its body included, before it gets 408.
     pub request_timeout: Duration,
     /// The header timeout and the cap on open connections.
@@ -44,6 +46,7 @@ impl Default for ServiceConfig {
             status_max_age_seconds: 24 * 3600,
             anonymous_verify_per_minute: 120,
             failed_signin_per_minute: 10,
+            anonymous_filing_per_minute: 10,
             // A 5 MB phone photo over a 1 Mbit/s mobile link takes 40 s to arrive.
             request_timeout: Duration::from_secs(120),
             connections: super::ConnectionLimits::default(),

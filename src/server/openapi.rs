@@ -10,6 +10,7 @@ pub mod responses;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoResponses as _, Modify, OpenApi};
 
+use super::routes::applications::{self, decisions, documents};
 use super::routes::{admin, cards, keys, ops, status, verify};
 
 /// The rescard API.
@@ -20,6 +21,8 @@ use super::routes::{admin, cards, keys, ops, status, verify};
         cards::issue, cards::get, cards::qr_png, cards::card_png, cards::extend, cards::suspend, cards::reinstate, cards::revoke, cards::replace,
         verify::verify, verify::verify_batch, keys::list, status::snapshot, status::signed_keys, admin::audit, admin::tokens, admin::create_token, admin::revoke_token,
         ops::healthz, ops::metrics, ops::openapi,
+        applications::file, applications::queue, applications::get, documents::put, documents::get, documents::card_png, documents::qr_png,
+        decisions::submit, decisions::withdraw, decisions::pay, decisions::review, decisions::decide,
     ),
     modifiers(&BearerAuth, &SharedResponses),
 )]

@@ -9,8 +9,9 @@ use axum::http::Method;
 use axum::middleware::from_extractor_with_state;
 use axum::routing::{MethodFilter, MethodRouter, on};
 
-use super::auth::{Access, Admin, AnyToken, Staff};
+use super::auth::{Access, Admin, AnyToken, ApplicationCaller, Bank, Staff};
 use super::json::json_unless_image;
+use super::routes::applications::{self, decisions, documents};
 use super::routes::{admin, cards, keys, ops, status, verify};
 use super::{AppState, ISSUE_LIMIT, console, pages};
 
@@ -94,6 +95,10 @@ impl Routes {
             Access::AnyToken => route.route_layer(from_extractor_with_state::<AnyToken, _>(state)),
             Access::Staff => route.route_layer(from_extractor_with_state::<Staff, _>(state)),
             Access::Admin => route.route_layer(from_extractor_with_state::<Admin, _>(state)),
+            Access::Bank => route.route_layer(from_extractor_with_state::<Bank, _>(state)),
+            Access::Applicant => {
+                route.route_layer(from_extractor_with_state::<ApplicationCaller, _>(state))
+            }
         };
         self.router = self.router.route(path, route);
         self.table.push(RouteInfo {
@@ -107,7 +112,7 @@ impl Routes {
 
 /// Every route, in its access group.
 fn routes(state: AppState) -> Routes {
-    use Access::{Admin, AnyToken, Console, Public, Staff};
+    use Access::{Admin, AnyToken, Applicant, Bank, Console, Public, Staff};
     use Method as M;
     Routes {
         state,
@@ -164,6 +169,70 @@ fn routes(state: AppState) -> Routes {
         M::POST,
         "/api/v1/cards/{serial}/replacement",
         cards::replace,
+    )
+    // Applications: filed by anyone, completed by their applicant, paid at a bank, decided by staff.
+    .add(Public, M::POST, "/api/v1/applications", applications::file)
+    .add(Staff, M::GET, "/api/v1/applications", applications::queue)
+    .add(
+        Applicant,
+        M::GET,
+        "/api/v1/applications/{id}",
+        applications::get,
+    )
+    .add_limited(
+        Applicant,
+        M::PUT,
+        "/api/v1/applications/{id}/documents/{name}",
+        Body::UpTo(documents::DOCUMENT_LIMIT),
+        documents::put,
+    )
+    .add(
+        Staff,
+        M::GET,
+        "/api/v1/applications/{id}/documents/{name}",
+        documents::get,
+    )
+    .add(
+        Applicant,
+        M::POST,
+        "/api/v1/applications/{id}/submission",
+        decisions::submit,
+    )
+    .add(
+        Applicant,
+        M::POST,
+        "/api/v1/applications/{id}/withdrawal",
+        decisions::withdraw,
+    )
+    .add(
+        Bank,
+        M::POST,
+        "/api/v1/applications/{id}/payment",
+        decisions::pay,
+    )
+    .add(
+        Staff,
+        M::POST,
+        "/api/v1/applications/{id}/review",
+        decisions::review,
+    )
+    .add(
+        Staff,
+        M::POST,
+        "/api/v1/applications/{id}/decision",
+        decisions::decide,
+    )
+    .add(
+        Applicant,
+        M::GET,
+        "/api/v1/applications/{id}/card.png",
+        documents::card_png,
+    )
+    .add(
+        Applicant,
+        M::GET,
+        "/api/v1/applications/{id}/qr.png",
+        documents::qr_png,
     )
     // Checks.
     .add_limited(

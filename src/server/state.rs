@@ -38,6 +38,7 @@ struct Inner {
     config: ServiceConfig,
     anonymous_verify: RateLimiter,
     failed_signin: RateLimiter,
+    anonymous_filing: RateLimiter,
     decode_slots: DecodeSlots,
     full_snapshot: Mutex<Option<(u64, Arc<Vec<StatusEntry>>)>>,
     signatures: rescard_core::SignatureCache,
@@ -62,6 +63,7 @@ impl AppState {
                 keyring: RwLock::new(Held { ring, failed: None }),
                 anonymous_verify: RateLimiter::new(config.anonymous_verify_per_minute),
                 failed_signin: RateLimiter::new(config.failed_signin_per_minute),
+                anonymous_filing: RateLimiter::new(config.anonymous_filing_per_minute),
                 decode_slots: DecodeSlots::new(config.image_decodes_in_flight),
                 config,
                 full_snapshot: Mutex::new(None),
@@ -141,6 +143,11 @@ impl AppState {
     /// The allowance of requests with a bad token, per client.
     pub fn failed_signin_limit(&self) -> &RateLimiter {
         &self.inner.failed_signin
+    }
+
+    /// Applications filed without a token, per client.
+    pub fn anonymous_filing_limit(&self) -> &RateLimiter {
+        &self.inner.anonymous_filing
     }
 
     /// The cap on photos decoded at once.

@@ -39,6 +39,13 @@ pub enum As {
     Anonymous,
     Role(Role),
     BadToken,
+    /// Another bearer: a second officer's token, an application's secret.
+    Bearer(&'static str),
+}
+
+/// A token or secret kept for the rest of the test, to call [`As::Bearer`] with.
+pub fn keep(token: String) -> &'static str {
+    Box::leak(token.into_boxed_str())
 }
 
 pub fn at(text: &str) -> DateTime<Utc> {
@@ -50,6 +57,7 @@ pub fn spawn_app() -> TestApp {
     spawn_app_with(rescard::server::ServiceConfig {
         anonymous_verify_per_minute: 100_000,
         failed_signin_per_minute: 100_000,
+        anonymous_filing_per_minute: 100_000,
         ..Default::default()
     })
 }
@@ -206,6 +214,7 @@ impl TestApp {
                 )
             }
             As::BadToken => req = req.header(header::AUTHORIZATION, "Bearer rct_notatokenatall"),
+            As::Bearer(token) => req = req.header(header::AUTHORIZATION, format!("Bearer {token}")),
         }
         if let Some(ct) = content_type {
             req = req.header(header::CONTENT_TYPE, ct);

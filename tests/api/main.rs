@@ -2,6 +2,7 @@
 //! the real server on port 0, and `contract.rs` checks the OpenAPI document against it.
 
 mod access;
+mod applications;
 mod at_rest;
 mod batch;
 mod browser;

@@ -61,6 +61,13 @@ pub const CARD_NOT_FOUND: Shared = Shared {
     description: "No card with this serial (`card_not_found`); a number with a wrong check digit cannot be one",
     retry_after: false,
 };
+/// 404: no application with this id.
+pub const APPLICATION_NOT_FOUND: Shared = Shared {
+    status: 404,
+    name: "ApplicationNotFound",
+    description: "No application with this id (`application_not_found`), or it holds no such document (`document_not_found`)",
+    retry_after: false,
+};
 /// 408: the deadline every request has, its body included.
 pub const TIMEOUT: Shared = Shared {
     status: 408,
@@ -105,11 +112,12 @@ pub const SERVICE_BUSY: Shared = Shared {
 };
 
 /// Every shared answer, for `components/responses`.
-pub const ALL: [&Shared; 10] = [
+pub const ALL: [&Shared; 11] = [
     &BAD_REQUEST,
     &UNAUTHORIZED,
     &FORBIDDEN,
     &CARD_NOT_FOUND,
+    &APPLICATION_NOT_FOUND,
     &TIMEOUT,
     &TOO_LARGE,
     &UNSUPPORTED,
@@ -200,6 +208,22 @@ pub struct CardPath;
 impl IntoResponses for CardPath {
     fn responses() -> BTreeMap<String, RefOr<Response>> {
         set(&[&BAD_REQUEST, &CARD_NOT_FOUND])
+    }
+}
+
+/// An operation on the application in its path: 401 and 403 for a caller it is not for (its secret,
+/// or staff), 404 for no such application, 429 past the bad-secret allowance.
+pub struct ApplicationPath;
+
+impl IntoResponses for ApplicationPath {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        set(&[
+            &BAD_REQUEST,
+            &UNAUTHORIZED,
+            &FORBIDDEN,
+            &APPLICATION_NOT_FOUND,
+            &TOO_MANY,
+        ])
     }
 }
 

@@ -1,6 +1,7 @@
 //! The handlers, one file per resource.
 
 pub mod admin;
+pub mod applications;
 pub mod cards;
 pub mod keys;
 pub mod ops;
