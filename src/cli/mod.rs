@@ -187,6 +187,9 @@ pub enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Applications filed online.
+    #[command(subcommand)]
+    Applications(ApplicationsCommand),
 }
 
 /// The card an act is on, and whether to print the result as JSON.
@@ -303,6 +306,18 @@ pub enum TokenCommand {
 pub enum AuditCommand {
     /// Check the audit log's hash chain and name the first entry edited, removed or reordered.
     Verify,
+}
+
+/// `rescard applications …`
+#[derive(Debug, Subcommand)]
+pub enum ApplicationsCommand {
+    /// Delete the documents of applications refused or withdrawn more than --retention-days ago
+    /// (what `serve` does every hour), for a cron job; prints how many.
+    Purge {
+        /// Days after the decision that documents are kept.
+        #[arg(long, env = "RESCARD_RETENTION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        retention_days: u32,
+    },
 }
 
 fn parse_serial(text: &str) -> Result<Serial, String> {
@@ -433,6 +448,17 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(0)
         }
         Command::Audit(AuditCommand::Verify) => keys::audit_verify(&ctx),
+        Command::Applications(ApplicationsCommand::Purge { retention_days }) => {
+            let mut registry = ctx.registry()?;
+            let before = now - chrono::Duration::days(i64::from(retention_days));
+            let purged = registry.purge_applications(before, &ctx.actor, now)?;
+            outln!(
+                "deleted the documents of {} application(s) refused or withdrawn before {}",
+                purged.len(),
+                before.format("%Y-%m-%d %H:%M UTC")
+            )?;
+            Ok(0)
+        }
         Command::Token(TokenCommand::Create { role, name }) => {
             let role: rescard_store::Role = role.parse()?;
             outln!(

@@ -31,6 +31,17 @@ pub struct ServeArgs {
     /// Verifications without a token allowed per client address and minute (then 429).
     #[arg(long, env = "RESCARD_VERIFY_RATE_LIMIT", default_value_t = 120, value_parser = clap::value_parser!(u32).range(1..))]
     pub verify_rate_limit: u32,
+    /// Send the applicants' mail through this server: smtp://host:port (STARTTLS with
+    /// ?tls=required) or smtps://host:port, with user:password@ if it asks; without it, mail waits
+    /// in the outbox.
+    #[arg(long, env = "RESCARD_SMTP", requires = "mail_from")]
+    pub smtp: Option<String>,
+    /// The address the applicants' mail comes from.
+    #[arg(long, env = "RESCARD_MAIL_FROM")]
+    pub mail_from: Option<String>,
+    /// Days after a refusal or withdrawal that an application's documents are deleted.
+    #[arg(long, env = "RESCARD_RETENTION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub retention_days: u32,
     /// Applications filed without a token allowed per client address and minute (then 429).
     #[arg(long, env = "RESCARD_FILING_RATE_LIMIT", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     pub filing_rate_limit: u32,
@@ -135,8 +146,13 @@ pub fn run(ctx: &Context, args: &ServeArgs, now: DateTime<Utc>) -> Result<u8> {
     drop(registry);
     let db = Db::open(&ctx.database)?;
     let state = AppState::new(db, ctx.keys.clone(), args.config(), Arc::new(Utc::now))?;
+    let mailer = match (&args.smtp, &args.mail_from) {
+        (Some(url), Some(from)) => Some(crate::server::jobs::Mailer::new(url, from)?),
+        _ => None,
+    };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
+        crate::server::jobs::spawn(state.clone(), mailer, args.retention_days);
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("listening on {listen}"))?;

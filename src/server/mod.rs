@@ -9,6 +9,7 @@ mod db;
 mod error;
 pub mod i18n;
 pub mod image_check;
+pub mod jobs;
 mod json;
 pub mod limits;
 mod metrics;

@@ -15,6 +15,7 @@ mod errors;
 mod helpers;
 mod http;
 mod images;
+mod mail;
 mod offline;
 mod ops;
 mod replicas;

@@ -603,3 +603,77 @@ fn issue_writes_a_printable_card_whose_qr_verifies() {
     assert_eq!((code, v["serial"].as_str()), (0, card["serial"].as_str()));
     assert_eq!(v["holder"]["native_name"], "Абдыкадырова Айгерим");
 }
+
+/// `rescard applications purge`, for cron: deletes the documents of applications refused or withdrawn
+/// more than --retention-days ago, and keeps the others'.
+#[test]
+fn applications_purge_deletes_old_documents_of_withdrawn_applications_only() {
+    use rescard_core::application::{ApplicationKind, DocumentName};
+    use rescard_store::applications::{DocumentMeta, NewApplication};
+    let m = Machine::new();
+    let mut registry =
+        rescard_store::Registry::open(&m.data().join("registry.sqlite")).expect("registry");
+    let long_ago = chrono::Utc::now() - chrono::Duration::days(100);
+    let mut file = |at| {
+        let (row, _) = registry
+            .file_application(
+                &NewApplication {
+                    kind: ApplicationKind::Interim,
+                    lang: "ru".into(),
+                    email: "a@example.kg".into(),
+                    filed_by: None,
+                    request: "{}".into(),
+                    serial: None,
+                },
+                at,
+            )
+            .expect("file");
+        let meta = DocumentMeta {
+            name: DocumentName::Passport,
+            content_type: "application/pdf".into(),
+            sha256: "00".repeat(32),
+            size: 1,
+            uploaded_at: at,
+        };
+        registry
+            .put_application_document(&row.id, &meta, b"%", at)
+            .expect("document");
+        row.id
+    };
+    let old = file(long_ago);
+    let recent = file(chrono::Utc::now());
+    registry
+        .withdraw_application(&old, long_ago)
+        .expect("withdraw");
+    registry
+        .withdraw_application(&recent, chrono::Utc::now())
+        .expect("withdraw");
+    drop(registry);
+    m.run(&["applications", "purge"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(
+            "deleted the documents of 1 application(s)",
+        ));
+    let registry =
+        rescard_store::Registry::open(&m.data().join("registry.sqlite")).expect("registry");
+    assert!(
+        registry
+            .application_view(&old)
+            .expect("old")
+            .documents
+            .is_empty()
+    );
+    assert_eq!(
+        registry
+            .application_view(&recent)
+            .expect("recent")
+            .documents
+            .len(),
+        1
+    );
+    m.run(&["applications", "purge", "--retention-days", "0"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("retention-days"));
+}

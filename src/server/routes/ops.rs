@@ -29,6 +29,10 @@ pub struct Health {
     /// The trust list version this replica signs and checks with: the registry's, a moment behind
     /// after a change, or older while the keys a new list names cannot be loaded (see the log).
     pub keys_in_use: u64,
+    /// Mail waiting in the outbox (all of it when the service runs without `--smtp`).
+    pub outbox_pending: u64,
+    /// When the oldest waiting message was written.
+    pub outbox_oldest: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// `GET /healthz`: 200 when the registry answers; 503 `storage_unavailable` when its database
@@ -36,9 +40,15 @@ pub struct Health {
 #[utoipa::path(get, path = "/healthz", tag = "operations",
     responses((status = 200, body = Health), (status = 500, description = "The registry answers, but with an error", body = ErrorBody)))]
 pub async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, AppError> {
-    let (status_sequence, keys_version) = state
+    let (status_sequence, keys_version, (outbox_pending, outbox_oldest)) = state
         .db()
-        .read(|r| Ok((r.status_sequence()?, r.trust_version()?)))
+        .read(|r| {
+            Ok((
+                r.status_sequence()?,
+                r.trust_version()?,
+                r.outbox_pending()?,
+            ))
+        })
         .await?;
     Ok(Json(Health {
         status: "ok",
@@ -51,6 +61,8 @@ pub async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, AppE
         checks_sequence: state.db().mirror().sequence(),
         keys_version,
         keys_in_use: state.keyring().version,
+        outbox_pending,
+        outbox_oldest,
     }))
 }
 

@@ -105,6 +105,7 @@ impl Registry {
             created_at: now,
             updated_at: now,
             purged_at: None,
+            reminded_for: None,
         };
         let actor = new.filed_by.as_deref().unwrap_or(APPLICANT);
         let tx = self.write()?;

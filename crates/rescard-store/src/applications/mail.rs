@@ -84,3 +84,26 @@ pub(crate) fn status_message(row: &ApplicationRow, note: Option<&str>) -> (Strin
     );
     (subject, body)
 }
+
+/// The reminder to the holder of `row`'s card that it ends on `last_day`.
+pub(crate) fn expiry_reminder(
+    row: &ApplicationRow,
+    last_day: chrono::NaiveDate,
+) -> (String, String) {
+    let i = index(&row.lang);
+    let day = last_day.format("%d.%m.%Y");
+    let serial = row.issued_serial.map(|s| s.to_string()).unwrap_or_default();
+    let subject = [
+        format!("Картаңыздын мөөнөтү {day} бүтөт"),
+        format!("Срок действия вашей карты истекает {day}"),
+        format!("Your card ends on {day}"),
+    ][i]
+        .clone();
+    let body = [
+        format!("{serial} картаңыз {day} чейин жарактуу. Узартуу үчүн арызды ошол күнгө чейин бериңиз.\n\n— Кыргыз Республикасынын резиденттик карталар реестри"),
+        format!("Ваша карта {serial} действует до {day}. Подайте заявление о продлении до этой даты.\n\n— Реестр карт резидента Кыргызской Республики"),
+        format!("Your card {serial} is valid until {day}. Apply for an extension before then.\n\n— The Kyrgyz Republic's resident card registry"),
+    ][i]
+        .clone();
+    (subject, body)
+}

@@ -7,6 +7,7 @@
 
 mod acts;
 mod mail;
+mod outbox;
 pub(crate) mod store;
 #[cfg(test)]
 mod tests;
@@ -61,6 +62,8 @@ pub struct ApplicationRow {
     pub updated_at: DateTime<Utc>,
     /// When its documents were deleted by the retention rule.
     pub purged_at: Option<DateTime<Utc>>,
+    /// The last day of validity its holder was last reminded of (so an extension reminds again).
+    pub reminded_for: Option<chrono::NaiveDate>,
 }
 
 /// A bank's confirmation that the fee was paid.

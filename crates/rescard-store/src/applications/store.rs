@@ -14,7 +14,7 @@ use crate::copy::{Kind, Value};
 use crate::storage::Storage;
 use crate::{Result, StoreError};
 
-use Kind::{Bytes, Int, Text, Time};
+use Kind::{Bytes, Date, Int, Text, Time};
 
 /// The columns of `applications`, in the order of `select_applications!` and of the row's values.
 pub(crate) const APPLICATION_COLUMNS: &[(&str, Kind)] = &[
@@ -44,6 +44,7 @@ pub(crate) const APPLICATION_COLUMNS: &[(&str, Kind)] = &[
     ("created_at", Time),
     ("updated_at", Time),
     ("purged_at", Time),
+    ("reminded_for", Date),
 ];
 
 /// The columns of `application_documents`.
@@ -86,7 +87,7 @@ pub(crate) const OUTBOX_COLUMNS: &[(&str, Kind)] = &[
 macro_rules! select_applications {
     ($tail:literal) => {
         concat!(
-            "SELECT id, secret_hash, kind, status, lang, email, filed_by, request, serial, fee, paid_reference, paid_amount, paid_by, paid_at, recommendation, review_note, reviewed_by, reviewed_at, info_request, decision_reason, decided_by, decided_at, issued_serial, created_at, updated_at, purged_at FROM applications",
+            "SELECT id, secret_hash, kind, status, lang, email, filed_by, request, serial, fee, paid_reference, paid_amount, paid_by, paid_at, recommendation, review_note, reviewed_by, reviewed_at, info_request, decision_reason, decided_by, decided_at, issued_serial, created_at, updated_at, purged_at, reminded_for FROM applications",
             $tail
         )
     };
@@ -143,6 +144,7 @@ fn row_values(r: &ApplicationRow) -> Vec<Value> {
         Value::Time(r.created_at),
         Value::Time(r.updated_at),
         opt_time(r.purged_at),
+        r.reminded_for.map_or(Value::Null, Value::Date),
     ]
 }
 
@@ -196,6 +198,15 @@ impl Cells {
     fn time(&mut self) -> Result<DateTime<Utc>> {
         self.opt_time()?
             .ok_or_else(|| StoreError::Corrupt("a required time is missing".into()))
+    }
+    fn opt_date(&mut self) -> Result<Option<chrono::NaiveDate>> {
+        match self.next()? {
+            Value::Null => Ok(None),
+            Value::Date(d) => Ok(Some(d)),
+            other => Err(StoreError::Corrupt(format!(
+                "{other:?} where a date belongs"
+            ))),
+        }
     }
     fn opt_serial(&mut self) -> Result<Option<Serial>> {
         self.opt_text()?
@@ -274,6 +285,7 @@ fn application_row(values: Vec<Value>) -> Result<ApplicationRow> {
         created_at: c.time()?,
         updated_at: c.time()?,
         purged_at: c.opt_time()?,
+        reminded_for: c.opt_date()?,
     })
 }
 
@@ -287,8 +299,8 @@ fn with_kinds(values: Vec<Value>, columns: &[(&str, Kind)]) -> Vec<(Value, Kind)
 /// Records a new application.
 pub(crate) fn insert(store: &dyn Storage, row: &ApplicationRow) -> Result<()> {
     store.change(
-        "INSERT INTO applications (id, secret_hash, kind, status, lang, email, filed_by, request, serial, fee, paid_reference, paid_amount, paid_by, paid_at, recommendation, review_note, reviewed_by, reviewed_at, info_request, decision_reason, decided_by, decided_at, issued_serial, created_at, updated_at, purged_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)",
+        "INSERT INTO applications (id, secret_hash, kind, status, lang, email, filed_by, request, serial, fee, paid_reference, paid_amount, paid_by, paid_at, recommendation, review_note, reviewed_by, reviewed_at, info_request, decision_reason, decided_by, decided_at, issued_serial, created_at, updated_at, purged_at, reminded_for)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)",
         with_kinds(row_values(row), APPLICATION_COLUMNS),
     )
 }
@@ -296,7 +308,7 @@ pub(crate) fn insert(store: &dyn Storage, row: &ApplicationRow) -> Result<()> {
 /// Writes an application's row back, whole (its id and secret never change).
 pub(crate) fn update(store: &dyn Storage, row: &ApplicationRow) -> Result<()> {
     store.change(
-        "UPDATE applications SET kind = $3, status = $4, lang = $5, email = $6, filed_by = $7, request = $8, serial = $9, fee = $10, paid_reference = $11, paid_amount = $12, paid_by = $13, paid_at = $14, recommendation = $15, review_note = $16, reviewed_by = $17, reviewed_at = $18, info_request = $19, decision_reason = $20, decided_by = $21, decided_at = $22, issued_serial = $23, created_at = $24, updated_at = $25, purged_at = $26
+        "UPDATE applications SET kind = $3, status = $4, lang = $5, email = $6, filed_by = $7, request = $8, serial = $9, fee = $10, paid_reference = $11, paid_amount = $12, paid_by = $13, paid_at = $14, recommendation = $15, review_note = $16, reviewed_by = $17, reviewed_at = $18, info_request = $19, decision_reason = $20, decided_by = $21, decided_at = $22, issued_serial = $23, created_at = $24, updated_at = $25, purged_at = $26, reminded_for = $27
          WHERE id = $1 AND secret_hash = $2",
         with_kinds(row_values(row), APPLICATION_COLUMNS),
     )
@@ -520,19 +532,111 @@ pub(crate) fn outbox(store: &dyn Storage, limit: u32) -> Result<Vec<OutboxMessag
             &kinds(OUTBOX_COLUMNS),
         )?
         .into_iter()
+        .map(outbox_message)
+        .collect()
+}
+
+/// Messages due at `now`, at most `limit`, oldest first; each is leased until `until`, so another
+/// replica's sender skips it while this one tries.
+pub(crate) fn claim_outbox(
+    store: &dyn Storage,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+    limit: u32,
+) -> Result<Vec<OutboxMessage>> {
+    let due: Vec<OutboxMessage> = store
+        .select(
+            "SELECT id, to_address, subject, body, created_at, attempts, next_attempt_at, sent_at, last_error FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2",
+            &[(Value::Time(now), Time), (Value::Int(i64::from(limit)), Int)],
+            &kinds(OUTBOX_COLUMNS),
+        )?
+        .into_iter()
+        .map(outbox_message)
+        .collect::<Result<_>>()?;
+    for m in &due {
+        store.change(
+            "UPDATE outbox SET next_attempt_at = $2 WHERE id = $1",
+            vec![(Value::Int(m.id), Int), (Value::Time(until), Time)],
+        )?;
+    }
+    Ok(due)
+}
+
+/// Message `id` was accepted by the mail server.
+pub(crate) fn outbox_sent(store: &dyn Storage, id: i64, at: DateTime<Utc>) -> Result<()> {
+    store.change(
+        "UPDATE outbox SET sent_at = $2, last_error = NULL WHERE id = $1",
+        vec![(Value::Int(id), Int), (Value::Time(at), Time)],
+    )
+}
+
+/// Message `id` could not be sent: counted, and tried again at `next`.
+pub(crate) fn outbox_failed(
+    store: &dyn Storage,
+    id: i64,
+    error: &str,
+    next: DateTime<Utc>,
+) -> Result<()> {
+    store.change(
+        "UPDATE outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $1",
+        vec![
+            (Value::Int(id), Int),
+            (text(error), Text),
+            (Value::Time(next), Time),
+        ],
+    )
+}
+
+/// How many messages wait, and the oldest one's time.
+pub(crate) fn outbox_pending(store: &dyn Storage) -> Result<(u64, Option<DateTime<Utc>>)> {
+    let mut rows = store.select(
+        "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE sent_at IS NULL",
+        &[],
+        &[Int, Time],
+    )?;
+    let mut c = Cells(rows.pop().unwrap_or_default().into_iter());
+    Ok((u64::try_from(c.int()?).unwrap_or(0), c.opt_time()?))
+}
+
+/// Approved applications whose active card ends from `first` to `last` (both included), and whose
+/// holder was not yet reminded of that last day: the application and the day.
+pub(crate) fn due_reminders(
+    store: &dyn Storage,
+    first: chrono::NaiveDate,
+    last: chrono::NaiveDate,
+) -> Result<Vec<(String, chrono::NaiveDate)>> {
+    store
+        .select(
+            "SELECT a.id, c.valid_until FROM applications a JOIN cards c ON c.serial = a.issued_serial
+              WHERE a.status = 'approved' AND c.state = 'active' AND c.valid_until >= $1 AND c.valid_until <= $2
+                AND (a.reminded_for IS NULL OR a.reminded_for <> c.valid_until)
+              ORDER BY c.valid_until, a.id",
+            &[(Value::Date(first), Date), (Value::Date(last), Date)],
+            &[Text, Date],
+        )?
+        .into_iter()
         .map(|row| {
             let mut c = Cells(row.into_iter());
-            Ok(OutboxMessage {
-                id: c.int()?,
-                to: c.text()?,
-                subject: c.text()?,
-                body: c.text()?,
-                created_at: c.time()?,
-                attempts: u32::try_from(c.int()?).unwrap_or(u32::MAX),
-                next_attempt_at: c.time()?,
-                sent_at: c.opt_time()?,
-                last_error: c.opt_text()?,
-            })
+            let id = c.text()?;
+            let day = c
+                .opt_date()?
+                .ok_or_else(|| StoreError::Corrupt("a card without its last day".into()))?;
+            Ok((id, day))
         })
         .collect()
+}
+
+fn outbox_message(row: Vec<Value>) -> Result<OutboxMessage> {
+    let mut c = Cells(row.into_iter());
+    Ok(OutboxMessage {
+        id: c.int()?,
+        to: c.text()?,
+        subject: c.text()?,
+        body: c.text()?,
+        created_at: c.time()?,
+        attempts: u32::try_from(c.int()?).unwrap_or(u32::MAX),
+        next_attempt_at: c.time()?,
+        sent_at: c.opt_time()?,
+        last_error: c.opt_text()?,
+    })
 }

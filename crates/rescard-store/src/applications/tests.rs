@@ -196,4 +196,55 @@ crate::on_every_backend! {
         assert_eq!(reg.application_view(&kept.id).expect("kept").documents.len(), 1, "an open application keeps its documents");
         assert!(reg.purge_applications(now() + Duration::days(1), "retention", later).expect("again").is_empty(), "once");
     }
+
+    fn the_outbox_leases_retries_with_backoff_and_marks_what_was_sent(db) {
+        let mut reg = db.open();
+        file(&mut reg, "one@example.kg");
+        file(&mut reg, "two@example.kg");
+        assert_eq!(reg.outbox_pending().expect("pending"), (2, Some(now())));
+        let claimed = reg.claim_outbox(now(), 10).expect("claim");
+        assert_eq!(claimed.len(), 2);
+        assert!(reg.claim_outbox(now(), 10).expect("again").is_empty(), "leased to the first sender");
+        reg.outbox_sent(claimed[0].id, now()).expect("sent");
+        let next = reg.outbox_failed(&claimed[1], "connection refused", now()).expect("failed");
+        assert_eq!(next, now() + Duration::seconds(10));
+        assert!(reg.claim_outbox(now() + Duration::seconds(9), 10).expect("early").is_empty());
+        let retry = reg.claim_outbox(now() + Duration::seconds(10), 10).expect("retry");
+        assert_eq!((retry.len(), retry[0].attempts, retry[0].last_error.as_deref()), (1, 1, Some("connection refused")));
+        let next = reg.outbox_failed(&retry[0], "again", now()).expect("failed");
+        assert_eq!(next, now() + Duration::seconds(20), "the wait doubles");
+        assert_eq!(reg.outbox_pending().expect("pending").0, 1);
+        // A lease that ran out (its sender died) is taken by the next.
+        let (three, _) = file(&mut reg, "three@example.kg");
+        let lost = reg.claim_outbox(now(), 10).expect("claim");
+        assert_eq!(lost.iter().map(|m| m.to.as_str()).collect::<Vec<_>>(), ["three@example.kg"]);
+        let later = now() + Duration::seconds(super::outbox::OUTBOX_LEASE_SECONDS);
+        let again = reg.claim_outbox(later, 10).expect("after the lease");
+        assert!(again.iter().any(|m| m.to == "three@example.kg"), "{}", three.id);
+    }
+
+    fn a_holder_is_reminded_once_thirty_days_before_the_card_ends(db) {
+        let mut reg = db.open();
+        let (row, _) = file(&mut reg, "holder@example.kg");
+        reg.put_application_document(&row.id, &document(DocumentName::Passport), b"x", now()).expect("doc");
+        reg.submit_application(&row.id, &[DocumentName::Passport], now()).expect("submit");
+        reg.review_application(&row.id, Recommendation::Approve, "", "officer-a", now()).expect("review");
+        reg.confirm_payment(&row.id, "P", 4000, "bank-1", now()).expect("pay");
+        let (_, issued) = reg
+            .decide_application(&row.id, true, &reason("ok"), Some(&Approval::Issue(Box::new(new_card()))), &key(), "officer-b", now())
+            .expect("approve");
+        let serial = issued.expect("card").card.serial();
+        let ends: chrono::NaiveDate = "2027-11-30".parse().expect("d");
+        let mail = |reg: &Registry| reg.outbox(100).expect("outbox").len();
+        let before = mail(&reg);
+        assert_eq!(reg.queue_expiry_reminders(ends - Duration::days(31), now()).expect("early"), 0);
+        assert_eq!(reg.queue_expiry_reminders(ends - Duration::days(30), now()).expect("due"), 1);
+        assert_eq!(reg.queue_expiry_reminders(ends - Duration::days(29), now()).expect("once"), 0);
+        assert_eq!(mail(&reg), before + 1);
+        let reminder = reg.outbox(100).expect("outbox").pop().expect("reminder");
+        assert!(reminder.subject.contains("30.11.2027") && reminder.body.contains(&serial.to_string()), "{reminder:?}");
+        reg.extend(serial, "2028-11-30".parse().expect("d"), &reason("extended"), "officer-b", now()).expect("extend");
+        let new_end: chrono::NaiveDate = "2028-11-30".parse().expect("d");
+        assert_eq!(reg.queue_expiry_reminders(new_end - Duration::days(30), now()).expect("again"), 1, "an extension reminds again");
+    }
 }

@@ -164,7 +164,8 @@ const MIGRATIONS: &[&str] = &[
         issued_serial    TEXT,
         created_at       TIMESTAMPTZ NOT NULL,
         updated_at       TIMESTAMPTZ NOT NULL,
-        purged_at        TIMESTAMPTZ
+        purged_at        TIMESTAMPTZ,
+        reminded_for     DATE
     );
     CREATE INDEX applications_queue ON applications(status, created_at, id);
     CREATE TABLE application_documents (

@@ -174,7 +174,8 @@ const MIGRATIONS: &[&str] = &[
         issued_serial    TEXT,
         created_at       TEXT NOT NULL,
         updated_at       TEXT NOT NULL,
-        purged_at        TEXT
+        purged_at        TEXT,
+        reminded_for     TEXT
     );
     CREATE INDEX applications_queue ON applications(status, created_at, id);
     CREATE TABLE application_documents (
