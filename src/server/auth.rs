@@ -143,6 +143,9 @@ pub enum Access {
     Console,
     /// `bank`.
     Bank,
+    /// The applicant's pages (`/apply`): anyone; an application's own page by the cookie its
+    /// number and secret opened, never by a token.
+    ApplyPages,
     /// The application in the path: its secret (`Authorization: Bearer rca_…`), or an `issuer` or
     /// `admin` token (which may read it, not act as the applicant).
     Applicant,
@@ -152,7 +155,7 @@ impl Access {
     /// The roles allowed, for the token groups (`None` for public and console routes).
     pub fn roles(self) -> Option<&'static [Role]> {
         match self {
-            Self::Public | Self::Console => None,
+            Self::Public | Self::Console | Self::ApplyPages => None,
             Self::AnyToken => Some(&Role::ALL),
             Self::Staff => Some(STAFF),
             Self::Admin => Some(ADMIN),

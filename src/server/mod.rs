@@ -2,11 +2,13 @@
 //!
 //! [`router`] builds the whole service; `main` and the tests use the same one.
 
+mod apply;
 pub mod auth;
 mod connections;
 mod console;
 mod db;
 mod error;
+pub mod forms;
 pub mod i18n;
 pub mod image_check;
 pub mod jobs;

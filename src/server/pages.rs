@@ -444,10 +444,11 @@ pub async fn security_headers(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    // The console checks the `Origin` of its sign-in and sign-out forms, and a browser sends
-    // `Origin: null` from a page under `no-referrer`: its pages tell the browser `same-origin`
-    // (a Referer to the console itself, none elsewhere).
-    let referrer_policy = if request.uri().path().starts_with("/console") {
+    // The console and the applicant's pages check the `Origin` of their forms, and a browser sends
+    // `Origin: null` from a page under `no-referrer`: their pages tell the browser `same-origin`
+    // (a Referer to the service itself, none elsewhere).
+    let path = request.uri().path();
+    let referrer_policy = if path.starts_with("/console") || path.starts_with("/apply") {
         "same-origin"
     } else {
         "no-referrer"

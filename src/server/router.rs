@@ -13,7 +13,7 @@ use super::auth::{Access, Admin, AnyToken, ApplicationCaller, Bank, Staff};
 use super::json::json_unless_image;
 use super::routes::applications::{self, decisions, documents};
 use super::routes::{admin, cards, keys, ops, status, verify};
-use super::{AppState, ISSUE_LIMIT, console, pages};
+use super::{AppState, ISSUE_LIMIT, apply, console, pages};
 
 /// One route: its method, its path template and who may call it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,7 +91,7 @@ impl Routes {
         // not be made is refused before its body is read.
         let state = self.state.clone();
         route = match access {
-            Access::Public | Access::Console => route,
+            Access::Public | Access::Console | Access::ApplyPages => route,
             Access::AnyToken => route.route_layer(from_extractor_with_state::<AnyToken, _>(state)),
             Access::Staff => route.route_layer(from_extractor_with_state::<Staff, _>(state)),
             Access::Admin => route.route_layer(from_extractor_with_state::<Admin, _>(state)),
@@ -112,7 +112,7 @@ impl Routes {
 
 /// Every route, in its access group.
 fn routes(state: AppState) -> Routes {
-    use Access::{Admin, AnyToken, Applicant, Bank, Console, Public, Staff};
+    use Access::{Admin, AnyToken, Applicant, ApplyPages, Bank, Console, Public, Staff};
     use Method as M;
     Routes {
         state,
@@ -276,6 +276,37 @@ fn routes(state: AppState) -> Routes {
         pages::check,
     )
     .add(Public, M::GET, "/static/app.css", pages::stylesheet)
+    // The applicant's pages.
+    .add(ApplyPages, M::GET, "/apply", apply::index)
+    .add(ApplyPages, M::GET, "/apply/{kind}", apply::form)
+    .add(ApplyPages, M::POST, "/apply/{kind}", apply::file)
+    .add(ApplyPages, M::POST, "/apply/status", apply::open)
+    .add(ApplyPages, M::GET, "/apply/status/{id}", apply::status)
+    .add_limited(
+        ApplyPages,
+        M::POST,
+        "/apply/status/{id}/documents",
+        Body::UpTo(documents::DOCUMENT_LIMIT + 64 * 1024),
+        apply::upload,
+    )
+    .add(
+        ApplyPages,
+        M::POST,
+        "/apply/status/{id}/submission",
+        apply::submit,
+    )
+    .add(
+        ApplyPages,
+        M::POST,
+        "/apply/status/{id}/withdrawal",
+        apply::withdraw,
+    )
+    .add(
+        ApplyPages,
+        M::GET,
+        "/apply/status/{id}/{file}",
+        apply::image,
+    )
     // The staff console: its own sessions.
     .add(Console, M::GET, "/console", console::index)
     .add(Console, M::POST, "/console/sign-in", console::sign_in)

@@ -28,6 +28,8 @@ fn example(
         .replace("{serial}", serial)
         .replace("{id}", application)
         .replace("/documents/{name}", "/documents/passport")
+        .replace("{kind}", "card")
+        .replace("{file}", "card.png")
         .replace("{name}", "employer-2")
         .replace("{act}", "card.png");
     let body = match (route.method.as_str(), route.path) {
@@ -81,6 +83,16 @@ async fn every_role_and_anonymous_against_every_route_of_the_router() {
             assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {uri}");
             if status == StatusCode::NOT_FOUND {
                 assert_ne!(reply.json()["error"]["code"], "not_found", "{method} {uri}");
+            }
+            if route.access == Access::ApplyPages {
+                // Header tokens do not open an application's page: only the cookie its number and
+                // secret set does.
+                let open = route.path == "/apply" || route.path == "/apply/{kind}";
+                assert!(
+                    open || !status.is_success(),
+                    "{method} {uri} as {who:?} without the application's cookie: {status}"
+                );
+                continue;
             }
             if route.access == Access::Console {
                 // Header tokens do not open the console: only its own sessions do.

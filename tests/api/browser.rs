@@ -11,7 +11,7 @@ use chrono::Utc;
 use fantoccini::{ClientBuilder, Locator};
 use serde_json::{Value, json};
 
-struct Driver(Child);
+pub(crate) struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
@@ -21,7 +21,7 @@ impl Drop for Driver {
 }
 
 /// Starts chromedriver on a free port and a headless Chromium session through it, `width` × `height`.
-async fn browser(width: u32, height: u32) -> (Driver, fantoccini::Client) {
+pub(crate) async fn browser(width: u32, height: u32) -> (Driver, fantoccini::Client) {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
         l.local_addr().expect("addr").port()
@@ -83,7 +83,7 @@ async fn check_photo(c: &fantoccini::Client, url: &str, card_file: &Path) -> (St
     (name, verdict.text().await.expect("text"))
 }
 
-fn screenshots() -> PathBuf {
+pub(crate) fn screenshots() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("target")
         .join("screenshots");

@@ -345,22 +345,7 @@ async fn bad_session_cookies_count_against_the_failed_sign_in_limit() {
 
 /// A multipart form of text fields and one file field, `portrait`.
 fn multipart(fields: &[(&str, &str)], portrait: &[u8]) -> (String, Vec<u8>) {
-    let boundary = "XyZrescardConsole";
-    let mut body = Vec::new();
-    for (name, value) in fields {
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
-            )
-            .as_bytes(),
-        );
-    }
-    body.extend_from_slice(
-        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"portrait\"; filename=\"p.png\"\r\nContent-Type: image/png\r\n\r\n").as_bytes(),
-    );
-    body.extend_from_slice(portrait);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
+    crate::helpers::multipart(fields, &[("portrait", "image/png", portrait)])
 }
 
 #[tokio::test]

@@ -3,9 +3,11 @@
 
 mod access;
 mod applications;
+mod apply_pages;
 mod at_rest;
 mod batch;
 mod browser;
+mod browser_apply;
 mod cards;
 mod connections;
 mod console;

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use super::session::{SignedIn, StaffForm, check_csrf};
 use super::{Frame, html};
 use crate::issuance::CardRequest;
+use crate::server::forms::{Field, Input};
 use crate::server::i18n::Lang;
 use crate::server::{AppError, AppState};
 use crate::views::RecordJson;
@@ -90,13 +91,8 @@ impl IssueForm {
     /// The form's fields, in order, with their words, what was typed, and the error on one of them.
     fn fields(&self, f: &Frame, error: Option<&(&'static str, String)>) -> Vec<Field> {
         let w = f.w;
-        let field = |name: &'static str, label, input: Input, required, value: &str| Field {
-            name,
-            label,
-            input,
-            required,
-            value: value.to_owned(),
-            error: error.filter(|(n, _)| *n == name).map(|(_, m)| m.clone()),
+        let field = |name, label, input, required, value: &str| {
+            Field::new(name, label, input, required, value, error)
         };
         let permits = Permit::ALL
             .into_iter()
@@ -175,24 +171,6 @@ impl IssueForm {
             ),
         ]
     }
-}
-
-/// How a field is typed in.
-enum Input {
-    Text,
-    Date,
-    /// One of these values, each with its words.
-    Choice(Vec<(&'static str, &'static str)>),
-}
-
-/// One field of the issue form.
-struct Field {
-    name: &'static str,
-    label: &'static str,
-    input: Input,
-    required: bool,
-    value: String,
-    error: Option<String>,
 }
 
 #[derive(Template)]

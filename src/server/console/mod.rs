@@ -9,7 +9,7 @@
 mod admin;
 mod cards;
 mod entry;
-mod session;
+pub(crate) mod session;
 mod words;
 
 use askama::Template;

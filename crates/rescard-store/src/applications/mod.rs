@@ -1,6 +1,6 @@
 //! Applications filed online (DESIGN "Applications"): their rows, what the registry keeps of them
-//! ([`store`], written once for both backends), and the registry's acts on them
-//! ([`acts`]): filing, documents, submission, withdrawal, payment, review, and the decision, whose
+//! (`store.rs`, written once for both backends), and the registry's acts on them
+//! (`acts.rs`, `outbox.rs`): filing, documents, submission, withdrawal, payment, review, and the decision, whose
 //! approval issues the card in the same transaction. Every change of state is an event of the
 //! application, an audit entry without personal data, and a message in the outbox, all in the act's
 //! transaction.
@@ -17,6 +17,7 @@ use rescard_core::Serial;
 use rescard_core::application::{ApplicationKind, ApplicationStatus, DocumentName};
 
 pub use acts::{APPLICANT, ApplicationView, Approval, NewApplication};
+pub use outbox::{OUTBOX_LEASE_SECONDS, REMINDER_DAYS};
 
 use crate::Result;
 

@@ -55,6 +55,12 @@ pub async fn submit(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ApplicationJson>, AppError> {
     let id = own(&caller, &id)?;
+    submit_own(&state, id.clone()).await?;
+    own_view(&state, id).await
+}
+
+/// Submits application `id` for its applicant, with the documents its kind requires.
+pub(crate) async fn submit_own(state: &AppState, id: String) -> Result<(), AppError> {
     let probe = id.clone();
     let row = state
         .db()
@@ -63,12 +69,11 @@ pub async fn submit(
         .row;
     let required = required_documents(&row);
     let now = state.now();
-    let target = id.clone();
     state
         .db()
-        .write(move |r| r.submit_application(&target, &required, now))
-        .await?;
-    own_view(&state, id).await
+        .write(move |r| r.submit_application(&id, &required, now))
+        .await
+        .map(drop)
 }
 
 /// `POST /api/v1/applications/{id}/withdrawal`: withdraw, at any time before the decision.
@@ -82,13 +87,18 @@ pub async fn withdraw(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ApplicationJson>, AppError> {
     let id = own(&caller, &id)?;
+    withdraw_own(&state, id.clone()).await?;
+    own_view(&state, id).await
+}
+
+/// Withdraws application `id` for its applicant.
+pub(crate) async fn withdraw_own(state: &AppState, id: String) -> Result<(), AppError> {
     let now = state.now();
-    let target = id.clone();
     state
         .db()
-        .write(move |r| r.withdraw_application(&target, now))
-        .await?;
-    own_view(&state, id).await
+        .write(move |r| r.withdraw_application(&id, now))
+        .await
+        .map(drop)
 }
 
 /// A bank's confirmation of the fee.

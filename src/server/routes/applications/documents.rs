@@ -33,7 +33,7 @@ pub struct DocumentPath {
     pub name: String,
 }
 
-fn document_name(text: &str) -> Result<DocumentName, AppError> {
+pub(crate) fn document_name(text: &str) -> Result<DocumentName, AppError> {
     DocumentName::parse(text).ok_or_else(|| {
         AppError::new(
             StatusCode::NOT_FOUND,
@@ -114,7 +114,19 @@ pub async fn put(
         return Err(AppError::forbidden("this secret is another application's"));
     }
     let content_type = crate::server::json::content_type(&headers);
-    let bytes = body.to_vec();
+    store_document(&state, id, name, content_type, body.to_vec())
+        .await
+        .map(Json)
+}
+
+/// Checks and stores document `name` of application `id` (whose applicant the caller is).
+pub(crate) async fn store_document(
+    state: &AppState,
+    id: String,
+    name: DocumentName,
+    content_type: String,
+    bytes: Vec<u8>,
+) -> Result<DocumentJson, AppError> {
     let checked = bytes.clone();
     let kind = content_type.clone();
     tokio::task::spawn_blocking(move || check_document(name, &kind, &checked))
@@ -133,13 +145,13 @@ pub async fn put(
         .db()
         .write(move |r| r.put_application_document(&id, &stored, &bytes, now))
         .await?;
-    Ok(Json(DocumentJson {
+    Ok(DocumentJson {
         name: meta.name.as_str(),
         content_type: meta.content_type,
         sha256: meta.sha256,
         size: meta.size,
         uploaded_at: meta.uploaded_at,
-    }))
+    })
 }
 
 /// `GET /api/v1/applications/{id}/documents/{name}`: a document's bytes, for staff.
@@ -171,7 +183,7 @@ pub async fn get(
 }
 
 /// The approved application's card, for an image of it.
-async fn approved_card(
+pub(crate) async fn approved_card(
     state: &AppState,
     caller: &ApplicationCaller,
     id: &str,
@@ -224,7 +236,7 @@ pub async fn qr_png(
     image(record, crate::views::qr_png).await
 }
 
-async fn image(
+pub(crate) async fn image(
     record: rescard_store::CardRecord,
     render: fn(&rescard_store::CardRecord) -> Result<Vec<u8>, rescard_qr::RenderError>,
 ) -> Result<impl IntoResponse, AppError> {

@@ -209,6 +209,30 @@ pub async fn file(
             .take(ip)
             .map_err(|wait| AppError::too_many(wait, "applications filed"))?;
     }
+    let (row, secret) = file_request(&state, caller.0.map(|h| h.name), &req).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(FiledJson {
+            id: row.id.clone(),
+            secret,
+            status: row.status.as_str(),
+            fee: row.fee,
+            required_documents: required_documents(&row)
+                .into_iter()
+                .map(DocumentName::as_str)
+                .collect(),
+        }),
+    ))
+}
+
+/// Files `req` (by `filed_by`, an employer's token, or the applicant): every field checked by the
+/// rules of its kind, then the application with its secret. The API and the `/apply` pages file
+/// through here.
+pub(crate) async fn file_request(
+    state: &AppState,
+    filed_by: Option<String>,
+    req: &FileRequest,
+) -> Result<(ApplicationRow, String), AppError> {
     let kind = ApplicationKind::parse(&req.kind).ok_or_else(|| {
         AppError::invalid(
             "kind",
@@ -230,7 +254,7 @@ pub async fn file(
         }
     };
     let (request, serial) = match kind.issues() {
-        Some(document) => (new_card_request(&state, &req, document).await?, None),
+        Some(document) => (new_card_request(state, req, document).await?, None),
         None => {
             let valid_until = if kind == ApplicationKind::Extension {
                 let text = required("valid_until", &req.valid_until)?;
@@ -239,7 +263,7 @@ pub async fn file(
             } else {
                 None
             };
-            let serial = prove_holder(&state, &req).await?;
+            let serial = prove_holder(state, req).await?;
             let act = CardAct {
                 serial: serial.to_string(),
                 valid_until,
@@ -252,28 +276,15 @@ pub async fn file(
         kind,
         lang,
         email,
-        filed_by: caller.0.map(|h| h.name),
+        filed_by,
         request,
         serial,
     };
     let now = state.now();
-    let (row, secret) = state
+    state
         .db()
         .write(move |r| r.file_application(&new, now))
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(FiledJson {
-            id: row.id.clone(),
-            secret,
-            status: row.status.as_str(),
-            fee: row.fee,
-            required_documents: required_documents(&row)
-                .into_iter()
-                .map(DocumentName::as_str)
-                .collect(),
-        }),
-    ))
+        .await
 }
 
 /// Validates the holder's fields of a new card or interim permit with the issuance rules, and
