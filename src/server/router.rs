@@ -332,6 +332,36 @@ fn routes(state: AppState) -> Routes {
         "/console/cards/{serial}/{act}",
         console::image,
     )
+    .add(
+        Console,
+        M::GET,
+        "/console/applications",
+        console::application_queue,
+    )
+    .add(
+        Console,
+        M::GET,
+        "/console/applications/{id}",
+        console::application,
+    )
+    .add(
+        Console,
+        M::POST,
+        "/console/applications/{id}/review",
+        console::review_application,
+    )
+    .add(
+        Console,
+        M::POST,
+        "/console/applications/{id}/decision",
+        console::decide_application,
+    )
+    .add(
+        Console,
+        M::GET,
+        "/console/applications/{id}/documents/{name}",
+        console::application_document,
+    )
     .add(Console, M::GET, "/console/stats", console::stats)
     .add(Console, M::GET, "/console/stats.csv", console::stats_csv)
     .add(Console, M::GET, "/console/audit", console::audit)

@@ -11,6 +11,7 @@ mod browser_apply;
 mod cards;
 mod connections;
 mod console;
+mod console_applications;
 mod contract;
 mod crash;
 mod errors;

@@ -3,6 +3,7 @@
 
 mod http;
 mod photo;
+mod queue;
 mod replicas;
 
 use std::hint::black_box;
@@ -108,6 +109,13 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// The console's review queue with `count` submitted applications, and an approval to a
+    /// downloadable card.
+    Queue {
+        /// Open applications.
+        #[arg(long, default_value_t = 10_000)]
+        count: usize,
+    },
     /// How long an act acknowledged by one replica takes to show in checks on another: suspends and
     /// reinstates a card on `writer`, polling `reader` until its check says so; p50, p99, max.
     Lag {
@@ -166,6 +174,7 @@ fn main() -> Result<()> {
             token,
             acts,
         } => replicas::lag(&writer, &reader, &token, acts),
+        Command::Queue { count } => queue::queue(count),
     }
 }
 

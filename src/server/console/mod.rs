@@ -4,9 +4,11 @@
 //! Server-rendered like the check page, under the same Content-Security-Policy, in Kyrgyz, Russian or
 //! English ([`words`]). Sessions are kept server-side ([`session`]); every form a signed-in member of
 //! staff posts comes through [`session::StaffForm`], which checks the session's CSRF secret in constant
-//! time. A module per area: [`entry`] (signing in and out), [`cards`], [`admin`].
+//! time. A module per area: [`entry`] (signing in and out), [`cards`], [`applications`] (the review
+//! queue, review and decision), [`admin`].
 
 mod admin;
+mod applications;
 mod cards;
 mod entry;
 pub(crate) mod session;
@@ -18,6 +20,10 @@ use axum::response::{Html, IntoResponse, Response};
 use rescard_store::{ConsoleSession, Role};
 
 pub use self::admin::{audit, stats, stats_csv};
+pub use self::applications::{
+    application, decide as decide_application, document as application_document,
+    queue as application_queue, review as review_application,
+};
 pub use self::cards::{act, card, find, image, issue};
 pub use self::entry::{index, sign_in, sign_out};
 use self::words::Words;

@@ -1,6 +1,7 @@
 //! The console's words in Kyrgyz, Russian and English: one field per phrase, so a phrase missing in a
 //! language does not compile; the words for a state, a purpose or an act are matches over their enums.
 
+use rescard_core::application::{ApplicationKind, ApplicationStatus};
 use rescard_core::rules::Act;
 use rescard_core::verify::CardState;
 use rescard_core::{DocumentType, Permit};
@@ -53,6 +54,42 @@ pub struct Words {
     pub export_csv: &'static str,
     pub done_issue: &'static str,
     pub document: &'static str,
+    pub applications: &'static str,
+    pub queue_filter: &'static str,
+    pub any: &'static str,
+    pub kind: &'static str,
+    pub status: &'static str,
+    pub older_than_days: &'static str,
+    pub show: &'static str,
+    pub filed: &'static str,
+    pub filed_by: &'static str,
+    pub fee: &'static str,
+    pub paid: &'static str,
+    pub unpaid: &'static str,
+    pub next_page: &'static str,
+    pub none_waiting: &'static str,
+    pub request: &'static str,
+    pub documents_heading: &'static str,
+    pub info_request: &'static str,
+    pub review: &'static str,
+    pub reviewed_by: &'static str,
+    pub note: &'static str,
+    pub recommendation: &'static str,
+    pub send_review: &'static str,
+    pub decision: &'static str,
+    pub four_eyes: &'static str,
+    pub decide: &'static str,
+    pub issued_card: &'static str,
+    pub done_review: &'static str,
+    pub done_decision: &'static str,
+    /// Application kinds, in [`ApplicationKind::ALL`]'s order.
+    kinds: [&'static str; 4],
+    /// Application statuses, in [`ApplicationStatus::ALL`]'s order.
+    statuses_applications: [&'static str; 7],
+    /// Recommendations: approve, refuse, request_info.
+    pub recommendations: [&'static str; 3],
+    /// Decisions: approve, refuse.
+    pub decisions: [&'static str; 2],
     /// Document types: resident card, interim permit.
     documents: [&'static str; 2],
     /// Purposes of stay: work, study, family, business, other.
@@ -81,6 +118,24 @@ impl Words {
     pub fn document_name(&self, d: DocumentType) -> &'static str {
         let i = DocumentType::ALL.iter().position(|x| *x == d).unwrap_or(0);
         self.documents[i]
+    }
+
+    /// An application kind.
+    pub fn kind_name(&self, k: ApplicationKind) -> &'static str {
+        let i = ApplicationKind::ALL
+            .iter()
+            .position(|x| *x == k)
+            .unwrap_or(0);
+        self.kinds[i]
+    }
+
+    /// An application status.
+    pub fn application_status(&self, s: ApplicationStatus) -> &'static str {
+        let i = ApplicationStatus::ALL
+            .iter()
+            .position(|x| *x == s)
+            .unwrap_or(0);
+        self.statuses_applications[i]
     }
 
     /// A card state.
@@ -151,7 +206,39 @@ impl Words {
             self.export_csv,
             self.done_issue,
             self.document,
+            self.applications,
+            self.queue_filter,
+            self.any,
+            self.kind,
+            self.status,
+            self.older_than_days,
+            self.show,
+            self.filed,
+            self.filed_by,
+            self.fee,
+            self.paid,
+            self.unpaid,
+            self.next_page,
+            self.none_waiting,
+            self.request,
+            self.documents_heading,
+            self.info_request,
+            self.review,
+            self.reviewed_by,
+            self.note,
+            self.recommendation,
+            self.send_review,
+            self.decision,
+            self.four_eyes,
+            self.decide,
+            self.issued_card,
+            self.done_review,
+            self.done_decision,
         ];
+        v.extend(self.kinds);
+        v.extend(self.statuses_applications);
+        v.extend(self.recommendations);
+        v.extend(self.decisions);
         v.extend(self.documents);
         v.extend(self.permits);
         v.extend(self.states);
@@ -208,6 +295,51 @@ static WORDS: PerLang<Words> = PerLang {
         done_issue: "Карта берилди",
         document: "Документ",
         documents: ["Резиденттин картасы", "Убактылуу уруксат"],
+        applications: "Арыздар",
+        queue_filter: "Кароо кезеги",
+        any: "баары",
+        kind: "Түрү",
+        status: "Абалы",
+        older_than_days: "Канча күн мурун берилген (кеминде)",
+        show: "Көрсөтүү",
+        filed: "Берилген күнү",
+        filed_by: "Ким берди",
+        fee: "Алым",
+        paid: "төлөндү",
+        unpaid: "төлөнгөн жок",
+        next_page: "Кийинки бет",
+        none_waiting: "Бул чыпкага ылайык арыз жок.",
+        request: "Арыздагы маалымат",
+        documents_heading: "Документтер",
+        info_request: "Арыз ээсинен суралган",
+        review: "Кароо",
+        reviewed_by: "Карап чыккан",
+        note: "Эскертүү (маалымат суралса, арыз ээси окуйт)",
+        recommendation: "Сунуш",
+        send_review: "Кароону жөнөтүү",
+        decision: "Чечим",
+        four_eyes: "Чечимди арызды карап чыкпаган башка кызматкер кабыл алат.",
+        decide: "Чечимди кабыл алуу",
+        issued_card: "Берилген карта",
+        done_review: "Кароо жазылды",
+        done_decision: "Чечим кабыл алынды",
+        kinds: [
+            "Резиденттин картасы",
+            "Убактылуу уруксат",
+            "Узартуу",
+            "Алмаштыруу",
+        ],
+        statuses_applications: [
+            "толтурулууда",
+            "жөнөтүлдү",
+            "каралууда",
+            "маалымат керек",
+            "жактырылды",
+            "четке кагылды",
+            "кайтарылып алынды",
+        ],
+        recommendations: ["Жактыруу", "Четке кагуу", "Маалымат суроо"],
+        decisions: ["Жактыруу", "Четке кагуу"],
         permits: ["Эмгек", "Окуу", "Үй-бүлө", "Ишкердик", "Башка"],
         states: [
             "жарактуу",
@@ -276,6 +408,51 @@ static WORDS: PerLang<Words> = PerLang {
         done_issue: "Карта выдана",
         document: "Документ",
         documents: ["Карта резидента", "Временное разрешение"],
+        applications: "Заявления",
+        queue_filter: "Очередь на рассмотрение",
+        any: "все",
+        kind: "Вид",
+        status: "Состояние",
+        older_than_days: "Подано не менее дней назад",
+        show: "Показать",
+        filed: "Подано",
+        filed_by: "Подал",
+        fee: "Пошлина",
+        paid: "оплачена",
+        unpaid: "не оплачена",
+        next_page: "Следующая страница",
+        none_waiting: "Нет заявлений по этому отбору.",
+        request: "Данные заявления",
+        documents_heading: "Документы",
+        info_request: "Запрошено у заявителя",
+        review: "Рассмотрение",
+        reviewed_by: "Рассмотрел",
+        note: "Примечание (при запросе сведений его прочтёт заявитель)",
+        recommendation: "Рекомендация",
+        send_review: "Записать рассмотрение",
+        decision: "Решение",
+        four_eyes: "Решение принимает другой сотрудник, не рассматривавший заявление.",
+        decide: "Принять решение",
+        issued_card: "Выданная карта",
+        done_review: "Рассмотрение записано",
+        done_decision: "Решение принято",
+        kinds: [
+            "Карта резидента",
+            "Временное разрешение",
+            "Продление",
+            "Замена",
+        ],
+        statuses_applications: [
+            "заполняется",
+            "отправлено",
+            "на рассмотрении",
+            "нужны сведения",
+            "одобрено",
+            "отказано",
+            "отозвано",
+        ],
+        recommendations: ["Одобрить", "Отказать", "Запросить сведения"],
+        decisions: ["Одобрить", "Отказать"],
         permits: ["Работа", "Учёба", "Семья", "Предпринимательство", "Иное"],
         states: ["действует", "приостановлена", "аннулирована", "заменена"],
         acts: [
@@ -339,6 +516,51 @@ static WORDS: PerLang<Words> = PerLang {
         done_issue: "Card issued",
         document: "Document",
         documents: ["Resident card", "Interim permit"],
+        applications: "Applications",
+        queue_filter: "Review queue",
+        any: "any",
+        kind: "Kind",
+        status: "Status",
+        older_than_days: "Filed at least this many days ago",
+        show: "Show",
+        filed: "Filed",
+        filed_by: "Filed by",
+        fee: "Fee",
+        paid: "paid",
+        unpaid: "unpaid",
+        next_page: "Next page",
+        none_waiting: "No application matches.",
+        request: "What was filed",
+        documents_heading: "Documents",
+        info_request: "Asked of the applicant",
+        review: "Review",
+        reviewed_by: "Reviewed by",
+        note: "Note (the applicant reads it when you ask for information)",
+        recommendation: "Recommendation",
+        send_review: "Record the review",
+        decision: "Decision",
+        four_eyes: "The decision is another officer's than the reviewer's.",
+        decide: "Decide",
+        issued_card: "Card issued",
+        done_review: "Review recorded",
+        done_decision: "Decided",
+        kinds: [
+            "Resident card",
+            "Interim permit",
+            "Extension",
+            "Replacement",
+        ],
+        statuses_applications: [
+            "draft",
+            "submitted",
+            "in review",
+            "needs information",
+            "approved",
+            "refused",
+            "withdrawn",
+        ],
+        recommendations: ["Approve", "Refuse", "Ask for information"],
+        decisions: ["Approve", "Refuse"],
         permits: ["Work", "Study", "Family", "Business", "Other"],
         states: ["active", "suspended", "revoked", "replaced"],
         acts: [

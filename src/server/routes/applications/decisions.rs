@@ -187,6 +187,17 @@ pub async fn review(
     ApiJson(req): ApiJson<ReviewRequest>,
 ) -> Result<Json<ApplicationJson>, AppError> {
     let id = application_id(&id)?;
+    review_as(&state, &officer.name, id.clone(), &req).await?;
+    view(&state, id).await
+}
+
+/// Reviews application `id` as `officer` (the API and the console review through here).
+pub(crate) async fn review_as(
+    state: &AppState,
+    officer: &str,
+    id: String,
+    req: &ReviewRequest,
+) -> Result<(), AppError> {
     let recommendation = Recommendation::parse(req.recommendation.trim()).ok_or_else(|| {
         AppError::invalid(
             "recommendation",
@@ -210,12 +221,12 @@ pub async fn review(
             .to_owned()
     };
     let now = state.now();
-    let target = id.clone();
+    let officer = officer.to_owned();
     state
         .db()
-        .write(move |r| r.review_application(&target, recommendation, &note, &officer.name, now))
-        .await?;
-    view(&state, id).await
+        .write(move |r| r.review_application(&id, recommendation, &note, &officer, now))
+        .await
+        .map(drop)
 }
 
 /// The decision.
@@ -291,6 +302,23 @@ pub async fn decide(
     ApiJson(req): ApiJson<DecisionRequest>,
 ) -> Result<Json<DecisionJson>, AppError> {
     let id = application_id(&id)?;
+    let issued = decide_as(&state, &officer.name, id.clone(), &req).await?;
+    let Json(application) = view(&state, id).await?;
+    Ok(Json(DecisionJson {
+        application,
+        serial: issued.as_ref().map(|i| i.card.serial().to_string()),
+        payload: issued.map(|i| i.payload),
+    }))
+}
+
+/// Decides application `id` as `officer` (the API and the console decide through here): the card
+/// an approval issued, extended or replaced.
+pub(crate) async fn decide_as(
+    state: &AppState,
+    officer: &str,
+    id: String,
+    req: &DecisionRequest,
+) -> Result<Option<rescard_store::IssuedCard>, AppError> {
     let approve = match req.decision.trim() {
         "approve" => true,
         "refuse" => false,
@@ -318,30 +346,25 @@ pub async fn decide(
         .await?
         .row;
     let approval = if approve {
-        Some(approval(&state, &row).await?)
+        Some(approval(state, &row).await?)
     } else {
         None
     };
     let (keys, now) = (state.keyring(), state.now());
-    let target = id.clone();
+    let officer = officer.to_owned();
     let (_, issued) = state
         .db()
         .write(move |r| {
             r.decide_application(
-                &target,
+                &id,
                 approve,
                 &reason,
                 approval.as_ref(),
                 keys.signer(now),
-                &officer.name,
+                &officer,
                 now,
             )
         })
         .await?;
-    let Json(application) = view(&state, id).await?;
-    Ok(Json(DecisionJson {
-        application,
-        serial: issued.as_ref().map(|i| i.card.serial().to_string()),
-        payload: issued.map(|i| i.payload),
-    }))
+    Ok(issued)
 }
