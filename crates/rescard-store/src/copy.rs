@@ -460,6 +460,35 @@ mod tests {
         let (session, _) = reg
             .open_console_session("admin", at(NOW), Duration::hours(8))
             .expect("session");
+        // An application with a document, its history and its mail in the outbox.
+        let (filed, _) = reg
+            .file_application(
+                &crate::applications::NewApplication {
+                    kind: rescard_core::application::ApplicationKind::Card,
+                    lang: "ru".into(),
+                    email: "a@example.kg".into(),
+                    filed_by: Some("employer-1".into()),
+                    request: "{\"surname\":\"IVANOVA\"}".into(),
+                    serial: None,
+                },
+                at(NOW),
+            )
+            .expect("file");
+        let meta = crate::applications::DocumentMeta {
+            name: rescard_core::application::DocumentName::Passport,
+            content_type: "application/pdf".into(),
+            sha256: "ab".repeat(32),
+            size: 5,
+            uploaded_at: at(NOW),
+        };
+        reg.put_application_document(&filed.id, &meta, b"%PDF-", at(NOW))
+            .expect("document");
+        reg.submit_application(
+            &filed.id,
+            &[rescard_core::application::DocumentName::Passport],
+            at(NOW),
+        )
+        .expect("submit");
         (admin, session)
     }
 
@@ -493,6 +522,23 @@ mod tests {
         out.push_str(&format!("{:?}\n", reg.status_entries(1).expect("delta")));
         out.push_str(&format!("{:?}\n", reg.audit_log().expect("audit")));
         out.push_str(&format!("{:?}\n", reg.tokens().expect("tokens")));
+        let every = crate::applications::QueueFilter {
+            statuses: rescard_core::application::ApplicationStatus::ALL.to_vec(),
+            limit: 1000,
+            ..Default::default()
+        };
+        for row in reg.application_queue(&every).expect("applications") {
+            let view = reg.application_view(&row.id).expect("view");
+            out.push_str(&format!(
+                "{:?} {:?} {:?}\n",
+                view.row, view.documents, view.events
+            ));
+            for d in &view.documents {
+                let (_, bytes) = reg.application_document(&row.id, d.name).expect("document");
+                out.push_str(&format!("{bytes:?}\n"));
+            }
+        }
+        out.push_str(&format!("{:?}\n", reg.outbox(1000).expect("outbox")));
         out.push_str(&format!(
             "{:?}\n",
             reg.statistics("2027-01-01".parse().expect("date"), 400)
@@ -509,7 +555,7 @@ mod tests {
         let mut target = target_db.open();
         let report = copy_registry(&source, &mut target).expect("copy");
         assert_eq!(report.cards, 8);
-        assert_eq!(report.audit_entries, 16);
+        assert_eq!(report.audit_entries, 18);
         assert_eq!(everything(&target_db.open()), everything(&source));
         let mut target = target_db.open();
         assert_eq!(
@@ -536,7 +582,7 @@ mod tests {
             .expect("token on the target");
         assert!(matches!(
             target.verify_audit().expect("audit"),
-            AuditCheck::Intact { entries: 18, .. }
+            AuditCheck::Intact { entries: 20, .. }
         ));
         // A target that holds anything is refused, and nothing is written to it.
         let before = everything(&target);
