@@ -164,7 +164,7 @@ impl From<DomainError> for AppError {
 fn application(e: rescard_core::application::ApplicationError) -> AppError {
     use rescard_core::application::ApplicationError as E;
     let code = match &e {
-        E::WrongStatus { .. } => "wrong_status",
+        E::WrongStatus { .. } | E::Closed(_) => "wrong_status",
         E::Missing(_) => "documents_missing",
         E::FourEyes(_) => "four_eyes",
         E::FeeUnpaid(_) => "fee_unpaid",

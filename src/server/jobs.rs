@@ -16,8 +16,9 @@ use super::AppState;
 const MAIL_EVERY: Duration = Duration::from_secs(1);
 /// How often reminders and the retention purge run.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(3600);
-/// Messages taken at a time.
-const MAIL_BATCH: u32 = 20;
+/// Messages taken at a time: sent one after another within the lease (5 × the 20 s timeout is well
+/// inside [`rescard_store::applications::OUTBOX_LEASE_SECONDS`]).
+const MAIL_BATCH: u32 = 5;
 
 /// Where mail goes out: `smtp://host:port` (plain, or STARTTLS with `?tls=required`) or
 /// `smtps://host:port` (TLS), with `user:password@` if the server asks for them, and the sender's

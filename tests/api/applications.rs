@@ -652,6 +652,45 @@ async fn anonymous_filing_is_rate_limited() {
     assert_eq!(third.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(third.headers.contains_key("retry-after"));
     file(&app, EMPLOYER, card_application()).await;
+    // Another role's token files as the applicant, within the same allowance.
+    let police = app
+        .call(
+            Method::POST,
+            "/api/v1/applications",
+            As::Role(Role::Police),
+            Some(card_application()),
+        )
+        .await;
+    assert_eq!(police.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// An interim permit is not extended: its extension is refused when filed, naming the kind.
+#[tokio::test]
+async fn an_interim_permit_cannot_be_applied_for_an_extension() {
+    let app = spawn_app();
+    let mut interim = crate::helpers::reference_application();
+    interim["document"] = json!("interim");
+    interim["valid_until"] = json!("2027-01-31");
+    let permit = app.post_created("/api/v1/cards", ISSUER, interim).await;
+    let body = json!({"kind": "extension", "email": "a@example.kg", "serial": permit["serial"],
+        "passport_number": "FA1234567", "date_of_birth": "1991-04-17", "valid_until": "2027-03-31"});
+    let reply = app
+        .call(
+            Method::POST,
+            "/api/v1/applications",
+            As::Anonymous,
+            Some(body),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let error = reply.json();
+    assert_eq!(
+        (
+            error["error"]["code"].as_str(),
+            error["error"]["field"].as_str()
+        ),
+        (Some("not_extendable"), Some("kind"))
+    );
 }
 
 /// A refused act: its name, method, path, caller, body, and the status and field it must get.

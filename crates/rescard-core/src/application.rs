@@ -83,7 +83,7 @@ pub const FEES: [(ApplicationKind, u32); 4] = [
 ];
 
 /// What each kind needs: (kind, document, only for this permit).
-pub const REQUIRED: [(ApplicationKind, DocumentName, Option<Permit>); 9] = [
+pub const REQUIRED: [(ApplicationKind, DocumentName, Option<Permit>); 8] = [
     (ApplicationKind::Card, DocumentName::Passport, None),
     (ApplicationKind::Card, DocumentName::Photo, None),
     (
@@ -95,7 +95,6 @@ pub const REQUIRED: [(ApplicationKind, DocumentName, Option<Permit>); 9] = [
     (ApplicationKind::Interim, DocumentName::Photo, None),
     (ApplicationKind::Extension, DocumentName::Passport, None),
     (ApplicationKind::Replacement, DocumentName::Passport, None),
-    (ApplicationKind::Replacement, DocumentName::Photo, None),
     (ApplicationKind::Replacement, DocumentName::Statement, None),
 ];
 
@@ -267,6 +266,9 @@ pub enum ApplicationError {
         /// What was tried.
         attempted: Move,
     },
+    /// The application takes no more documents (submitted and not asked for more, or decided).
+    #[error("an application that is {} takes no documents now", .0.as_str())]
+    Closed(ApplicationStatus),
     /// Documents are missing.
     #[error("missing documents: {}", names(.0))]
     Missing(Vec<DocumentName>),

@@ -168,10 +168,7 @@ impl Registry {
         let mut row = store::get(&*tx, id)?.ok_or(StoreError::NoApplication)?;
         if !row.status.open_to_applicant() {
             return Err(StoreError::Application(
-                application::ApplicationError::WrongStatus {
-                    status: row.status,
-                    attempted: Move::Submit,
-                },
+                application::ApplicationError::Closed(row.status),
             ));
         }
         store::put_document(&*tx, id, meta, bytes)?;
@@ -256,6 +253,11 @@ impl Registry {
             return Err(StoreError::Payment(format!(
                 "the fee was already paid (reference {:?})",
                 p.reference
+            )));
+        }
+        if store::reference_used(&*tx, reference)? {
+            return Err(StoreError::Payment(format!(
+                "reference: {reference:?} already paid another application"
             )));
         }
         if amount != row.fee {

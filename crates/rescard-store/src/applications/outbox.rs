@@ -12,7 +12,7 @@ use crate::registry::Registry;
 use crate::{Result, audit};
 
 /// How long a claimed message is left to the sender that claimed it before another may try.
-pub const OUTBOX_LEASE_SECONDS: i64 = 120;
+pub const OUTBOX_LEASE_SECONDS: i64 = 300;
 /// How many days before a card ends its holder is reminded.
 pub const REMINDER_DAYS: i64 = 30;
 

@@ -599,7 +599,8 @@ pub(crate) fn outbox_pending(store: &dyn Storage) -> Result<(u64, Option<DateTim
 }
 
 /// Approved applications whose active card ends from `first` to `last` (both included), and whose
-/// holder was not yet reminded of that last day: the application and the day.
+/// holder was not yet reminded of that last day: the application and the day. A card that several
+/// approved applications name (a card, then its extensions) is reminded through the latest only.
 pub(crate) fn due_reminders(
     store: &dyn Storage,
     first: chrono::NaiveDate,
@@ -610,6 +611,8 @@ pub(crate) fn due_reminders(
             "SELECT a.id, c.valid_until FROM applications a JOIN cards c ON c.serial = a.issued_serial
               WHERE a.status = 'approved' AND c.state = 'active' AND c.valid_until >= $1 AND c.valid_until <= $2
                 AND (a.reminded_for IS NULL OR a.reminded_for <> c.valid_until)
+                AND a.id = (SELECT b.id FROM applications b WHERE b.issued_serial = a.issued_serial AND b.status = 'approved'
+                             ORDER BY b.decided_at DESC, b.id DESC LIMIT 1)
               ORDER BY c.valid_until, a.id",
             &[(Value::Date(first), Date), (Value::Date(last), Date)],
             &[Text, Date],
@@ -639,4 +642,14 @@ fn outbox_message(row: Vec<Value>) -> Result<OutboxMessage> {
         sent_at: c.opt_time()?,
         last_error: c.opt_text()?,
     })
+}
+
+/// Whether a bank's payment reference already paid an application.
+pub(crate) fn reference_used(store: &dyn Storage, reference: &str) -> Result<bool> {
+    let rows = store.select(
+        "SELECT id FROM applications WHERE paid_reference = $1 LIMIT 1",
+        &[(text(reference), Text)],
+        &[Text],
+    )?;
+    Ok(!rows.is_empty())
 }

@@ -80,7 +80,10 @@ crate::on_every_backend! {
         assert!(matches!(e, StoreError::Application(ApplicationError::Missing(ref m)) if m == &[DocumentName::Passport]), "{e}");
         reg.put_application_document(&row.id, &document(DocumentName::Passport), b"pdf", now()).expect("passport");
         assert_eq!(reg.submit_application(&row.id, &required, now()).expect("submit").status, ApplicationStatus::Submitted);
-        assert!(reg.put_application_document(&row.id, &document(DocumentName::Other), b"x", now()).is_err(), "closed to the applicant once submitted");
+        assert!(matches!(
+            reg.put_application_document(&row.id, &document(DocumentName::Other), b"x", now()),
+            Err(StoreError::Application(ApplicationError::Closed(ApplicationStatus::Submitted)))
+        ), "closed to the applicant once submitted");
 
         let asked = reg.review_application(&row.id, Recommendation::RequestInfo, "the contract, please", "officer-a", now()).expect("ask");
         assert_eq!((asked.status, asked.info_request.as_deref()), (ApplicationStatus::NeedsInfo, Some("the contract, please")));
@@ -97,6 +100,8 @@ crate::on_every_backend! {
         assert!(matches!(reg.confirm_payment(&row.id, "PAY-1", 3999, "bank-1", now()), Err(StoreError::Payment(_))));
         reg.confirm_payment(&row.id, "PAY-1", 4000, "bank-1", now()).expect("paid");
         assert!(matches!(reg.confirm_payment(&row.id, "PAY-2", 4000, "bank-1", now()), Err(StoreError::Payment(_))), "paid once");
+        let (other, _) = file(&mut reg, "other@example.kg");
+        assert!(matches!(reg.confirm_payment(&other.id, "PAY-1", 4000, "bank-1", now()), Err(StoreError::Payment(_))), "one payment pays one application");
         let cards_before = reg.card_count().expect("count");
         let same = decide(&mut reg, "officer-a").expect_err("four eyes");
         assert!(matches!(same, StoreError::Application(ApplicationError::FourEyes(_))));
@@ -114,9 +119,11 @@ crate::on_every_backend! {
         assert_eq!(actions, ["file", "document photo", "document passport", "submit", "review", "document contract", "submit", "review", "pay", "approve"]);
         assert_eq!(view.documents.len(), 3);
         let mail = reg.outbox(100).expect("outbox");
-        assert_eq!(mail.len(), 7, "one message a change of state or payment: {mail:?}");
-        assert!(mail.iter().all(|m| m.to == "aigerim@example.kg" && !m.body.contains("3170419") && m.subject.contains(&row.id)));
-        assert!(mail[2].body.contains("the contract, please"), "a request for information says what is asked");
+        assert_eq!(mail.len(), 8, "one message a change of state or payment (and the other's filing): {mail:?}");
+        let mine: Vec<_> = mail.iter().filter(|m| m.subject.contains(&row.id)).collect();
+        assert_eq!(mine.len(), 7);
+        assert!(mine.iter().all(|m| m.to == "aigerim@example.kg" && !m.body.contains("3170419")));
+        assert!(mine[2].body.contains("the contract, please"), "a request for information says what is asked");
         assert!(mail[0].subject.starts_with("Арыз"), "in the application's language");
         let audit = reg.audit_log().expect("audit");
         assert!(audit.iter().filter(|e| e.action == crate::model::AuditAction::Application).all(|e| !e.details.contains("ABDYKADYROVA") && !e.details.contains("aigerim")));

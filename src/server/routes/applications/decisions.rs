@@ -263,11 +263,14 @@ async fn approval(state: &AppState, row: &ApplicationRow) -> Result<Approval, Ap
             let photo = state
                 .db()
                 .read(move |r| {
-                    Ok(
-                        r.application_document(&id, rescard_core::application::DocumentName::Photo)
-                            .ok()
-                            .map(|(_, bytes)| bytes),
-                    )
+                    // No photo is no portrait; any other failure stops the approval.
+                    match r
+                        .application_document(&id, rescard_core::application::DocumentName::Photo)
+                    {
+                        Ok((_, bytes)) => Ok(Some(bytes)),
+                        Err(rescard_store::StoreError::NoDocument(_)) => Ok(None),
+                        Err(e) => Err(e),
+                    }
                 })
                 .await?;
             let new = request

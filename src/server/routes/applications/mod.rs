@@ -163,7 +163,8 @@ fn email(text: &str) -> Result<String, AppError> {
                 && !domain.starts_with('.')
                 && !domain.ends_with('.')
         })
-        && !text.chars().any(|c| c.is_whitespace() || c.is_control());
+        && !text.chars().any(|c| c.is_whitespace() || c.is_control())
+        && text.parse::<lettre::Address>().is_ok();
     if ok {
         Ok(text.to_owned())
     } else {
@@ -203,13 +204,19 @@ pub async fn file(
     caller: Caller,
     ApiJson(req): ApiJson<FileRequest>,
 ) -> Result<(StatusCode, Json<FiledJson>), AppError> {
-    if caller.0.is_none() {
+    // An employer files for its employees; anyone else (another role's token included) files as
+    // the applicant, within the anonymous allowance.
+    let employer = caller
+        .0
+        .filter(|h| h.role == rescard_store::Role::Employer)
+        .map(|h| h.name);
+    if employer.is_none() {
         state
             .anonymous_filing_limit()
             .take(ip)
             .map_err(|wait| AppError::too_many(wait, "applications filed"))?;
     }
-    let (row, secret) = file_request(&state, caller.0.map(|h| h.name), &req).await?;
+    let (row, secret) = file_request(&state, employer, &req).await?;
     Ok((
         StatusCode::CREATED,
         Json(FiledJson {
@@ -355,11 +362,20 @@ async fn prove_holder(
         .passport_number
         .as_ref()
         .is_some_and(|p| p.as_ref() == passport.as_ref());
-    if same_passport && record.card.holder().date_of_birth == born {
-        Ok(serial)
-    } else {
-        Err(refused())
+    if !(same_passport && record.card.holder().date_of_birth == born) {
+        return Err(refused());
     }
+    if req.kind.trim() == ApplicationKind::Extension.as_str()
+        && record.card.document() != DocumentType::ResidentCard
+    {
+        return Err(AppError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not_extendable",
+            "an interim permit is not extended: apply for a resident card (kind card)",
+        )
+        .with_field("kind"));
+    }
+    Ok(serial)
 }
 
 /// `GET /api/v1/applications/{id}`: the application, to its applicant or to staff.
