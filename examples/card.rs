@@ -20,7 +20,7 @@ fn main() {
     )
     .expect("card");
     let at: DateTime<Utc> = "2026-11-21T09:00:00Z".parse().expect("time");
-    let payload = codec::encode(&card, at, &IssuerKey::from_seed(&[1; 32]));
+    let payload = codec::encode(&card, at, &IssuerKey::from_seed(&[1; 32])).expect("signs");
     let png = rescard_qr::render_card_png(&rescard::views::printed_card(&card, &payload), None)
         .expect("render");
     std::fs::write(out, png).expect("write");

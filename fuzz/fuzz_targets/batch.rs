@@ -58,7 +58,7 @@ fn cose(w: &World, sequence: u8, key: usize) -> Vec<u8> {
         None,
     )
     .expect("card");
-    codec::encode_cose(&card, w.signed_at, &w.keys[key % 3])
+    codec::encode_cose(&card, w.signed_at, &w.keys[key % 3]).expect("signs")
 }
 
 fn text(bytes: &[u8]) -> String {

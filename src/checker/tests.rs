@@ -32,6 +32,7 @@ fn signed_list() -> Vec<u8> {
         "2026-11-01T00:00:00Z",
     )
     .sign(&[&issuer()])
+    .expect("signs")
 }
 
 fn snapshot(sequence: u64, since: Option<u64>, issued_at: &str) -> Vec<u8> {
@@ -43,6 +44,7 @@ fn snapshot(sequence: u64, since: Option<u64>, issued_at: &str) -> Vec<u8> {
         entries: vec![],
     }
     .sign(&issuer())
+    .expect("signs")
 }
 
 /// A checker that synced the issuer's list and a status at sequence 3, then 5.
@@ -103,7 +105,8 @@ fn any_edit_of_the_state_breaks_its_seal() {
         ],
         "2026-12-01T00:00:00Z",
     )
-    .sign(&[&foreign]);
+    .sign(&[&foreign])
+    .expect("signs");
     let value: serde_json::Value = serde_json::from_str(&original).expect("json");
     type Edit = Box<dyn Fn(&mut serde_json::Value)>;
     let edits: Vec<Edit> = vec![
@@ -247,7 +250,8 @@ fn a_list_that_does_not_verify_by_itself_is_not_kept() {
         ],
         "2026-12-01T00:00:00Z",
     )
-    .sign(&[&issuer()]);
+    .sign(&[&issuer()])
+    .expect("signs");
     assert!(checker.accept_trust(&bytes, None).is_err());
     assert_eq!(
         checker.trust().expect("trust").expect("held").issued_at,

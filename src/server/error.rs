@@ -209,6 +209,15 @@ impl From<StoreError> for AppError {
                 5,
                 "the registry's database cannot be reached; nothing was done: try again shortly",
             ),
+            // The HSM is unreachable or refused to sign: nothing was written.
+            StoreError::Signing(e) => {
+                tracing::error!("the issuer key could not sign: {e}");
+                Self::busy(
+                    "signing_unavailable",
+                    5,
+                    "the issuer key could not sign (its HSM did not answer); nothing was done: try again shortly",
+                )
+            }
             // Keys change on the command line only: no request refuses one.
             StoreError::Key(_)
             | StoreError::NoActor
@@ -219,6 +228,13 @@ impl From<StoreError> for AppError {
             | StoreError::Commit(_)
             | StoreError::Sqlite(_) => Self::internal(e.into()),
         }
+    }
+}
+
+/// A signature the issuer key's device did not make: 503 `signing_unavailable`, as from an act.
+impl From<rescard_core::KeyError> for AppError {
+    fn from(e: rescard_core::KeyError) -> Self {
+        StoreError::Signing(e).into()
     }
 }
 

@@ -349,7 +349,8 @@ async fn forged_and_rolled_back_snapshots_are_refused_and_change_nothing() {
         max_age_seconds: 86_400,
         entries: vec![],
     }
-    .sign(&stranger);
+    .sign(&stranger)
+    .expect("signs");
     assert!(c.accept_status(&fake, &trust).is_err());
     // A cut-off download.
     assert!(c.accept_status(&old[..old.len() / 2], &trust).is_err());

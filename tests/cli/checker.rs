@@ -76,7 +76,8 @@ fn a_trust_list_swapped_in_the_state_is_refused_without_a_verdict() {
         issued_at: "2027-01-01T00:00:00Z".parse().expect("time"),
         keys: with_the_foreign_key(),
     }
-    .sign(&[&foreign_key()]);
+    .sign(&[&foreign_key()])
+    .expect("signs");
     state["state"]["trust_list"] =
         base64::Engine::encode(&base64::engine::general_purpose::STANDARD, forged).into();
     std::fs::write(&path, state.to_string()).expect("write");

@@ -136,8 +136,8 @@ fn generate() -> BTreeMap<String, Vec<u8>> {
     )])
     .expect("trust");
     let card = reference::card();
-    let reference = codec::encode(&card, signed_at(), &issuer);
-    let cose = codec::encode_cose(&card, signed_at(), &issuer);
+    let reference = codec::encode(&card, signed_at(), &issuer).expect("signs");
+    let cose = codec::encode_cose(&card, signed_at(), &issuer).expect("signs");
 
     // A forgery: the card's claims changed (valid until a year later), the original signature kept.
     let mut forged_card_claims = claims::encode_claims(&card, signed_at());
@@ -159,12 +159,15 @@ fn generate() -> BTreeMap<String, Vec<u8>> {
         ("reference", reference.clone()),
         (
             "native-name",
-            codec::encode(&native_card(), signed_at(), &issuer),
+            codec::encode(&native_card(), signed_at(), &issuer).expect("signs"),
         ),
-        ("foreign-key", codec::encode(&card, signed_at(), &foreign)),
+        (
+            "foreign-key",
+            codec::encode(&card, signed_at(), &foreign).expect("signs"),
+        ),
         (
             "interim",
-            codec::encode(&interim_card(), signed_at(), &issuer),
+            codec::encode(&interim_card(), signed_at(), &issuer).expect("signs"),
         ),
         ("altered-claims", altered),
         ("bad-signature", bad_signature),
@@ -400,14 +403,17 @@ fn generate() -> BTreeMap<String, Vec<u8>> {
     for (name, snapshot) in status_fixtures() {
         files.insert(
             format!("fixtures/status/{name}.cose"),
-            snapshot.sign(&issuer),
+            snapshot.sign(&issuer).expect("signs"),
         );
     }
     let doc = rescard_core::trust_doc::TrustDocument {
         issued_at: signed_at(),
         keys: trust.clone(),
     };
-    files.insert("fixtures/trust.cose".into(), doc.sign(&[&issuer]));
+    files.insert(
+        "fixtures/trust.cose".into(),
+        doc.sign(&[&issuer]).expect("signs"),
+    );
     files
 }
 

@@ -80,7 +80,7 @@ pub fn baseline_server(listen: &str) -> Result<()> {
     }
 
     let key = IssuerKey::from_seed(&[8; 32]);
-    let payload = rescard_core::codec::encode(&reference::card(), Utc::now(), &key);
+    let payload = rescard_core::codec::encode(&reference::card(), Utc::now(), &key).expect("signs");
     let (tbs, signature) = raw_parts(&payload)?;
     let public = key.verifying_key();
     let handler = move |Json(body): Json<Body>| {

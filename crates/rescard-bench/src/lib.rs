@@ -212,7 +212,7 @@ pub fn synthesize(
             let serial = Serial::from_sequence(i)?;
             let permit = rng.weighted(PERMITS);
             let card = Card::new(serial, itn, holder_data, permit, validity, None)?;
-            let payload = codec::encode(&card, signed_at, key);
+            let payload = codec::encode(&card, signed_at, key)?;
             let printed = validity.until();
             let (state, until, reason) = match rng.below(1000) {
                 0..=9 => ("revoked", printed, Some("permit withdrawn")),

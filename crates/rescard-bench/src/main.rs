@@ -264,7 +264,7 @@ fn offline(cards: u32) -> Result<()> {
         max_age_seconds: 86_400,
         entries,
     };
-    let full_bytes = full.sign(&key);
+    let full_bytes = full.sign(&key)?;
     println!(
         "full snapshot: {} entries ({} revoked, {} suspended, {} extended): {} bytes",
         full.entries.len(),
@@ -300,7 +300,7 @@ fn offline(cards: u32) -> Result<()> {
         max_age_seconds: 86_400,
         entries: delta_entries,
     };
-    let delta_bytes = delta.sign(&key);
+    let delta_bytes = delta.sign(&key)?;
     println!(
         "delta of {} changes: {} bytes",
         delta.entries.len(),
@@ -396,7 +396,7 @@ fn distinct_cards(size: u32, key: &IssuerKey) -> Result<Vec<String>> {
                 base.validity(),
                 None,
             )?;
-            Ok(rescard_core::codec::encode(&card, now, key))
+            Ok(rescard_core::codec::encode(&card, now, key)?)
         })
         .collect()
 }
@@ -490,7 +490,7 @@ pub(crate) fn per_card_row(figure: &str, per_card: f64, single: f64) {
 
 fn qr() -> Result<()> {
     let key = IssuerKey::from_seed(&[7; 32]);
-    let payload = rescard_core::codec::encode(&reference::card(), Utc::now(), &key);
+    let payload = rescard_core::codec::encode(&reference::card(), Utc::now(), &key).expect("signs");
     let encode = best_of(5, 200, || {
         black_box(qrcode::QrCode::new(black_box(payload.as_bytes()))).ok();
     });

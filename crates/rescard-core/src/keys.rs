@@ -2,8 +2,13 @@
 //!
 //! Issuer keys are Ed25519. A key's id ([`Kid`]) is the first 8 bytes of the SHA-256 of its 32-byte
 //! public key. Two keys may share a `kid`, so a verifier tries every trusted key with it.
+//!
+//! A private key is either in memory ([`IssuerKey::generate`], [`IssuerKey::from_pkcs8_pem`]) or
+//! in a device that signs without ever giving the key out, an HSM ([`IssuerKey::in_device`]); the
+//! rest of rescard signs through [`IssuerKey::sign`] either way.
 
 use std::fmt;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -25,6 +30,22 @@ pub enum KeyError {
     /// The trust list is not well formed.
     #[error("trust list: {0}")]
     BadTrustList(String),
+    /// The device holding the key did not sign.
+    #[error("the key's device did not sign: {0}")]
+    Device(String),
+    /// The device gave a signature that its key's public half does not verify (the wrong object,
+    /// or a faulty device): nothing was signed.
+    #[error("the key's device gave a signature its public key does not verify")]
+    DeviceSignature,
+    /// The key is in a device and cannot be written out.
+    #[error("the key is in a device, which does not give it out")]
+    NotExportable,
+}
+
+/// A device that makes Ed25519 signatures with a key it keeps (a PKCS#11 token, an HSM).
+pub trait SigningDevice: Send + Sync {
+    /// The 64-byte Ed25519 signature (RFC 8032, pure) of `message`.
+    fn sign(&self, message: &[u8]) -> Result<[u8; 64], String>;
 }
 
 /// The 8-byte key id carried in the payload's protected header.
@@ -59,11 +80,20 @@ impl fmt::Debug for Kid {
     }
 }
 
-/// An issuer's private signing key. It has no `Debug`, `Display` or `Serialize`, and is zeroized
-/// when dropped; the only way out is [`IssuerKey::to_pkcs8_pem`], for writing the key file.
+/// An issuer's private signing key. It has no `Debug`, `Display` or `Serialize`; in memory it is
+/// zeroized when dropped, and the only way out is [`IssuerKey::to_pkcs8_pem`], for writing the key
+/// file. In a device it never leaves the device.
 pub struct IssuerKey {
-    key: SigningKey,
+    key: Held,
     kid: Kid,
+}
+
+enum Held {
+    Memory(SigningKey),
+    Device {
+        public: VerifyingKey,
+        device: Arc<dyn SigningDevice>,
+    },
 }
 
 impl IssuerKey {
@@ -83,7 +113,24 @@ impl IssuerKey {
 
     fn from_signing_key(key: SigningKey) -> Self {
         let kid = Kid::of(&key.verifying_key());
-        Self { key, kid }
+        Self {
+            key: Held::Memory(key),
+            kid,
+        }
+    }
+
+    /// The key kept by `device`, whose public half is `public`. Every signature the device gives is
+    /// checked against `public` before it is used.
+    pub fn in_device(public: VerifyingKey, device: Arc<dyn SigningDevice>) -> Self {
+        Self {
+            kid: Kid::of(&public),
+            key: Held::Device { public, device },
+        }
+    }
+
+    /// Whether the key is kept by a device.
+    pub fn is_in_device(&self) -> bool {
+        matches!(self.key, Held::Device { .. })
     }
 
     /// Loads a PKCS#8 PEM private key (`-----BEGIN PRIVATE KEY-----`).
@@ -95,9 +142,12 @@ impl IssuerKey {
 
     /// The key as PKCS#8 PEM, in memory that is wiped when dropped.
     pub fn to_pkcs8_pem(&self) -> Result<zeroize::Zeroizing<String>, KeyError> {
-        self.key
-            .to_pkcs8_pem(LineEnding::LF)
-            .map_err(|_| KeyError::BadPrivateKey)
+        match &self.key {
+            Held::Memory(key) => key
+                .to_pkcs8_pem(LineEnding::LF)
+                .map_err(|_| KeyError::BadPrivateKey),
+            Held::Device { .. } => Err(KeyError::NotExportable),
+        }
     }
 
     /// The key id.
@@ -107,12 +157,26 @@ impl IssuerKey {
 
     /// The public half.
     pub fn verifying_key(&self) -> VerifyingKey {
-        self.key.verifying_key()
+        match &self.key {
+            Held::Memory(key) => key.verifying_key(),
+            Held::Device { public, .. } => *public,
+        }
     }
 
-    /// An Ed25519 signature over `message`.
-    pub fn sign(&self, message: &[u8]) -> Signature {
-        self.key.sign(message)
+    /// An Ed25519 signature over `message`. A key in memory always signs; a device may fail, and
+    /// what it gives is verified before it is returned.
+    pub fn sign(&self, message: &[u8]) -> Result<Signature, KeyError> {
+        match &self.key {
+            Held::Memory(key) => Ok(key.sign(message)),
+            Held::Device { public, device } => {
+                let bytes = device.sign(message).map_err(KeyError::Device)?;
+                let signature = Signature::from_bytes(&bytes);
+                public
+                    .verify_strict(message, &signature)
+                    .map_err(|_| KeyError::DeviceSignature)?;
+                Ok(signature)
+            }
+        }
     }
 }
 
@@ -290,6 +354,37 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    struct Device(SigningKey);
+
+    impl SigningDevice for Device {
+        fn sign(&self, message: &[u8]) -> Result<[u8; 64], String> {
+            if message.is_empty() {
+                return Err("the token is gone".into());
+            }
+            Ok(self.0.sign(message).to_bytes())
+        }
+    }
+
+    #[test]
+    fn a_device_key_signs_as_its_public_key_says_and_never_gives_itself_out() {
+        let memory = IssuerKey::from_seed(&[7; 32]);
+        let device = Arc::new(Device(SigningKey::from_bytes(&[7; 32])));
+        let key = IssuerKey::in_device(memory.verifying_key(), device);
+        assert!(key.is_in_device() && !memory.is_in_device());
+        assert_eq!(key.kid(), memory.kid());
+        let signature = key.sign(b"card").expect("signs");
+        assert_eq!(signature, memory.sign(b"card").expect("signs"));
+        assert!(matches!(key.sign(b""), Err(KeyError::Device(m)) if m.contains("gone")));
+        assert!(matches!(key.to_pkcs8_pem(), Err(KeyError::NotExportable)));
+        // A device that holds another key than the one it is named by signs nothing usable.
+        let other = Arc::new(Device(SigningKey::from_bytes(&[8; 32])));
+        let wrong = IssuerKey::in_device(memory.verifying_key(), other);
+        assert!(matches!(
+            wrong.sign(b"card"),
+            Err(KeyError::DeviceSignature)
+        ));
     }
 
     #[test]

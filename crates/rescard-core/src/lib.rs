@@ -12,7 +12,7 @@
 //! let trust = TrustList::new(vec![TrustedKey::active(key.verifying_key(), signed_at)]).unwrap();
 //!
 //! let card = reference::card();
-//! let payload = codec::encode(&card, signed_at, &key);
+//! let payload = codec::encode(&card, signed_at, &key).unwrap();
 //! assert!(payload.starts_with("RC1:"));
 //!
 //! let now: DateTime<Utc> = "2027-01-15T12:00:00Z".parse().unwrap();
@@ -47,7 +47,7 @@ pub use domain::{
     Card, DocumentType, DomainError, Holder, Itn, LatinName, Nationality, NativeName,
     PassportNumber, Permit, Portrait, Reason, Serial, Sex, ValidityPeriod,
 };
-pub use keys::{IssuerKey, KeyError, KeyStatus, Kid, TrustList, TrustedKey};
+pub use keys::{IssuerKey, KeyError, KeyStatus, Kid, SigningDevice, TrustList, TrustedKey};
 pub use verify::{
     CardState, CurrentStatus, NoStatus, SignatureCache, StatusOrigin, StatusReport, StatusSource,
     Verdict, Verification, verify, verify_batch, verify_cached,

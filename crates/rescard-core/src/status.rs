@@ -16,7 +16,7 @@ use coset::cbor::value::{Integer, Value};
 use crate::codec::{self, SignatureFailure};
 use crate::domain::Serial;
 use crate::domain::date::{date_from_epoch_days, days_since_epoch, issuer_date};
-use crate::keys::{IssuerKey, Kid, TrustList};
+use crate::keys::{IssuerKey, KeyError, Kid, TrustList};
 use crate::verify::{CardState, CurrentStatus, StatusOrigin, StatusReport, StatusSource};
 
 /// The private-use claim under which a snapshot travels (the card uses -65537).
@@ -267,7 +267,7 @@ impl Snapshot {
     ///
     /// The entries must be in ascending serial order, one per card, and a replaced card must name
     /// its replacement; the registry builds them so.
-    pub fn sign(&self, key: &IssuerKey) -> Vec<u8> {
+    pub fn sign(&self, key: &IssuerKey) -> Result<Vec<u8>, KeyError> {
         codec::sign1(claims(self), key)
     }
 

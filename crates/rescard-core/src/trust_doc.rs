@@ -13,7 +13,7 @@ use coset::{
 use ed25519_dalek::Signature;
 use serde::{Deserialize, Serialize};
 
-use crate::keys::{IssuerKey, KeyStatus, Kid, TrustList, TrustedKey};
+use crate::keys::{IssuerKey, KeyError, KeyStatus, Kid, TrustList, TrustedKey};
 
 /// The largest signed trust list accepted, in bytes.
 pub const MAX_TRUST_DOC_BYTES: usize = 256 * 1024;
@@ -46,8 +46,8 @@ pub enum TrustDocError {
 }
 
 impl TrustDocument {
-    /// Signs the document with each of `signers`.
-    pub fn sign(&self, signers: &[&IssuerKey]) -> Vec<u8> {
+    /// Signs the document with each of `signers` (fails only when a key's device does not sign).
+    pub fn sign(&self, signers: &[&IssuerKey]) -> Result<Vec<u8>, KeyError> {
         let json = Json {
             issued_at: self.issued_at,
             keys: self.keys.keys().to_vec(),
@@ -65,13 +65,13 @@ impl TrustDocument {
                 .algorithm(iana::Algorithm::EdDSA)
                 .key_id(key.kid().0.to_vec())
                 .build();
-            builder = builder.add_created_signature(
+            builder = builder.try_add_created_signature(
                 CoseSignatureBuilder::new().protected(header).build(),
                 &[],
-                |data| key.sign(data).to_bytes().to_vec(),
-            );
+                |data| key.sign(data).map(|s| s.to_bytes().to_vec()),
+            )?;
         }
-        builder.build().to_tagged_vec().unwrap_or_default()
+        Ok(builder.build().to_tagged_vec().unwrap_or_default())
     }
 
     /// Opens a list signed by a key of `trusted` (not retired).
@@ -193,7 +193,7 @@ mod tests {
         )])
         .expect("held");
         let doc = rotated_doc(&old, &new);
-        let bytes = doc.sign(&[&old, &new]);
+        let bytes = doc.sign(&[&old, &new]).expect("signs");
         let (opened, kid) = TrustDocument::open(&bytes, &held).expect("accepted");
         assert_eq!(opened, doc);
         assert_eq!(kid, old.kid());
@@ -207,12 +207,12 @@ mod tests {
             at("2026-01-01T00:00:00Z"),
         )])
         .expect("held");
-        let bytes = rotated_doc(&old, &new).sign(&[&new]);
+        let bytes = rotated_doc(&old, &new).sign(&[&new]).expect("signs");
         assert_eq!(
             TrustDocument::open(&bytes, &held).map(|_| ()),
             Err(TrustDocError::Untrusted)
         );
-        let mut tampered = rotated_doc(&old, &new).sign(&[&old, &new]);
+        let mut tampered = rotated_doc(&old, &new).sign(&[&old, &new]).expect("signs");
         let i = tampered.len() / 3;
         tampered[i] ^= 0x20;
         assert!(TrustDocument::open(&tampered, &held).is_err());
@@ -221,7 +221,7 @@ mod tests {
     #[test]
     fn a_first_sync_needs_the_pinned_key_to_sign_the_list_it_is_in() {
         let (old, new) = keys();
-        let bytes = rotated_doc(&old, &new).sign(&[&old, &new]);
+        let bytes = rotated_doc(&old, &new).sign(&[&old, &new]).expect("signs");
         assert!(TrustDocument::open_pinned(&bytes, new.kid()).is_ok());
         assert!(TrustDocument::open_pinned(&bytes, old.kid()).is_ok());
         let stranger = IssuerKey::from_seed(&[3; 32]);
@@ -238,7 +238,8 @@ mod tests {
             )])
             .expect("l"),
         }
-        .sign(&[&stranger]);
+        .sign(&[&stranger])
+        .expect("signs");
         assert_eq!(
             TrustDocument::open_pinned(&forged, new.kid()).map(|_| ()),
             Err(TrustDocError::Untrusted)
@@ -248,13 +249,13 @@ mod tests {
     #[test]
     fn a_list_opens_by_itself_only_when_a_key_it_lists_signed_it() {
         let (old, new) = keys();
-        let bytes = rotated_doc(&old, &new).sign(&[&new]);
+        let bytes = rotated_doc(&old, &new).sign(&[&new]).expect("signs");
         assert_eq!(
             TrustDocument::open_self_signed(&bytes).map(|(_, kid)| kid),
             Ok(new.kid())
         );
         let stranger = IssuerKey::from_seed(&[3; 32]);
-        let foreign = rotated_doc(&old, &new).sign(&[&stranger]);
+        let foreign = rotated_doc(&old, &new).sign(&[&stranger]).expect("signs");
         assert_eq!(
             TrustDocument::open_self_signed(&foreign).map(|_| ()),
             Err(TrustDocError::Untrusted)
@@ -264,7 +265,7 @@ mod tests {
         let mut keys = doc.keys.keys().to_vec();
         keys[0].status = KeyStatus::Retired;
         doc.keys = TrustList::new(keys).expect("list");
-        assert!(TrustDocument::open_self_signed(&doc.sign(&[&old])).is_err());
+        assert!(TrustDocument::open_self_signed(&doc.sign(&[&old]).expect("signs")).is_err());
     }
 
     #[test]

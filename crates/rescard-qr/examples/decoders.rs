@@ -37,7 +37,8 @@ fn rescard(bytes: &[u8]) -> Option<String> {
 
 fn main() {
     let at: DateTime<Utc> = "2026-11-21T09:00:00Z".parse().expect("time");
-    let payload = codec::encode(&reference::card(), at, &IssuerKey::from_seed(&[1; 32]));
+    let payload =
+        codec::encode(&reference::card(), at, &IssuerKey::from_seed(&[1; 32])).expect("signs");
     let set = generate(&payload, 2026);
     let decoders: [(&str, Decoder); 3] =
         [("rqrr", rqrr_plain), ("rxing", rxing), ("rescard", rescard)];

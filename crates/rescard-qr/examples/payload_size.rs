@@ -34,8 +34,8 @@ fn main() {
     let at: DateTime<Utc> = "2026-11-21T09:00:00Z".parse().expect("time");
     let card = reference::card();
     let claims = codec::claims::encode_claims(&card, at);
-    let cose = codec::encode_cose(&card, at, &key);
-    let text = codec::encode(&card, at, &key);
+    let cose = codec::encode_cose(&card, at, &key).expect("signs");
+    let text = codec::encode(&card, at, &key).expect("signs");
     println!("claims (CBOR)            {:4} bytes", claims.len());
     println!("claims, zlib             {:4} bytes", zlib(&claims).len());
     println!("COSE_Sign1               {:4} bytes", cose.len());

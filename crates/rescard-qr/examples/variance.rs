@@ -13,7 +13,8 @@ fn main() {
     let payloads = 40u8;
     let mut images = 0;
     for k in 0..payloads {
-        let payload = codec::encode(&reference::card(), at, &IssuerKey::from_seed(&[k + 10; 32]));
+        let payload = codec::encode(&reference::card(), at, &IssuerKey::from_seed(&[k + 10; 32]))
+            .expect("signs");
         for s in rescard_qr::photoset::generate(&payload, 2026)
             .into_iter()
             .filter(|s| !s.name.starts_with("photo-12mp"))

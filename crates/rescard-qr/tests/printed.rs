@@ -8,7 +8,8 @@ use rescard_qr::{
 
 fn printed(native: Option<&str>) -> PrintedCard {
     let at: DateTime<Utc> = "2026-11-21T09:00:00Z".parse().expect("time");
-    let payload = codec::encode(&reference::card(), at, &IssuerKey::from_seed(&[1; 32]));
+    let payload =
+        codec::encode(&reference::card(), at, &IssuerKey::from_seed(&[1; 32])).expect("signs");
     PrintedCard::reference(&payload, native)
 }
 

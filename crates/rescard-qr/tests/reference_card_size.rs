@@ -6,7 +6,7 @@ use rescard_qr::{EcLevel, decode_payload, render_png, version_for};
 
 fn payload() -> String {
     let at: DateTime<Utc> = "2026-11-21T09:00:00Z".parse().expect("time");
-    codec::encode(&reference::card(), at, &IssuerKey::from_seed(&[1; 32]))
+    codec::encode(&reference::card(), at, &IssuerKey::from_seed(&[1; 32])).expect("signs")
 }
 
 #[test]

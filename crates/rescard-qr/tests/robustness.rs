@@ -11,7 +11,7 @@ use rescard_qr::{DecodeError, decode_payload, render_luma};
 
 fn payload() -> String {
     let at: DateTime<Utc> = "2026-11-21T09:00:00Z".parse().expect("time");
-    codec::encode(&reference::card(), at, &IssuerKey::from_seed(&[1; 32]))
+    codec::encode(&reference::card(), at, &IssuerKey::from_seed(&[1; 32])).expect("signs")
 }
 
 #[test]

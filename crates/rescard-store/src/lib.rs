@@ -103,6 +103,9 @@ pub enum StoreError {
     /// The database cannot be reached now (down, restarting, the network): try again.
     #[error("the registry's database cannot be reached: {0}")]
     Unavailable(String),
+    /// The issuer key did not sign (its HSM is unreachable or refused): nothing was written.
+    #[error("the issuer key could not sign: {0}")]
+    Signing(#[from] rescard_core::KeyError),
     /// PostgreSQL refused or failed a statement.
     #[error("storage error: {0}")]
     Postgres(String),

@@ -10,8 +10,9 @@
 //! ```
 //!
 //! [`Timeout`] and [`Busy`] are added to every operation by the document itself: the deadline covers
-//! every route, and any route that reads the registry or checks a token answers 503
-//! `storage_unavailable` while the database cannot be reached.
+//! every route, any route that reads the registry or checks a token answers 503
+//! `storage_unavailable` while the database cannot be reached, and any that signs answers 503
+//! `signing_unavailable` while the issuer key's HSM does not sign.
 
 use std::collections::BTreeMap;
 
@@ -107,7 +108,7 @@ pub const TOO_MANY: Shared = Shared {
 pub const SERVICE_BUSY: Shared = Shared {
     status: 503,
     name: "ServiceBusy",
-    description: "The service cannot do this now, and did nothing: the registry's database cannot be reached (`storage_unavailable`; any operation that reads or writes the registry, or checks a token), or it is at capacity for this work (`image_checks_busy`: as many photos are being read as the service reads at once); `Retry-After` says when to try again",
+    description: "The service cannot do this now, and did nothing: the registry's database cannot be reached (`storage_unavailable`; any operation that reads or writes the registry, or checks a token), or it is at capacity for this work (`image_checks_busy`: as many photos are being read as the service reads at once), or the issuer key's HSM did not sign (`signing_unavailable`: anything that signs, a card, an act's new payload, the status or the trust list); `Retry-After` says when to try again",
     retry_after: true,
 };
 

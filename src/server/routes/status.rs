@@ -87,7 +87,7 @@ pub async fn snapshot(
     let keys = state.keyring();
     let bytes = tokio::task::spawn_blocking(move || snapshot.sign(keys.signer(snapshot.issued_at)))
         .await
-        .map_err(|e| AppError::internal(e.into()))?;
+        .map_err(|e| AppError::internal(e.into()))??;
     let mut response = (
         [
             (header::CONTENT_TYPE, COSE),
@@ -117,7 +117,7 @@ pub async fn signed_keys(State(state): State<AppState>) -> Result<impl IntoRespo
         .sign(&keys.trust_signers())
     })
     .await
-    .map_err(|e| AppError::internal(e.into()))?;
+    .map_err(|e| AppError::internal(e.into()))??;
     Ok((
         [
             (header::CONTENT_TYPE, COSE),

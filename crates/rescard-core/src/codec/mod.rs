@@ -20,7 +20,7 @@ use ed25519_dalek::Signature;
 pub use claims::DecodedClaims;
 
 use crate::domain::Card;
-use crate::keys::{IssuerKey, Kid, TrustList, TrustedKey};
+use crate::keys::{IssuerKey, KeyError, Kid, TrustList, TrustedKey};
 
 /// The version prefix of every payload this codec writes.
 pub const PREFIX: &str = "RC1:";
@@ -54,20 +54,25 @@ pub enum CodecError {
     Claims(String),
 }
 
-/// Signs `card` with `key` at `issued_at` and returns the payload text.
-pub fn encode(card: &Card, issued_at: DateTime<Utc>, key: &IssuerKey) -> String {
-    let bytes = encode_cose(card, issued_at, key);
-    format!("{PREFIX}{}", base45::encode(&bytes))
+/// Signs `card` with `key` at `issued_at` and returns the payload text. Fails only when the key's
+/// device does not sign.
+pub fn encode(card: &Card, issued_at: DateTime<Utc>, key: &IssuerKey) -> Result<String, KeyError> {
+    let bytes = encode_cose(card, issued_at, key)?;
+    Ok(format!("{PREFIX}{}", base45::encode(&bytes)))
 }
 
 /// The COSE_Sign1 bytes (before base45) for `card`.
-pub fn encode_cose(card: &Card, issued_at: DateTime<Utc>, key: &IssuerKey) -> Vec<u8> {
+pub fn encode_cose(
+    card: &Card,
+    issued_at: DateTime<Utc>,
+    key: &IssuerKey,
+) -> Result<Vec<u8>, KeyError> {
     sign1(claims::encode_claims(card, issued_at), key)
 }
 
 /// A tagged COSE_Sign1 of `payload` by `key`, with the protected header `{alg: EdDSA, kid}` and an
 /// empty unprotected header: the envelope of cards and of status snapshots alike.
-pub fn sign1(payload: Vec<u8>, key: &IssuerKey) -> Vec<u8> {
+pub fn sign1(payload: Vec<u8>, key: &IssuerKey) -> Result<Vec<u8>, KeyError> {
     let protected = HeaderBuilder::new()
         .algorithm(iana::Algorithm::EdDSA)
         .key_id(key.kid().0.to_vec())
@@ -75,10 +80,10 @@ pub fn sign1(payload: Vec<u8>, key: &IssuerKey) -> Vec<u8> {
     let sign1 = CoseSign1Builder::new()
         .protected(protected)
         .payload(payload)
-        .create_signature(&[], |data| key.sign(data).to_bytes().to_vec())
+        .try_create_signature(&[], |data| key.sign(data).map(|s| s.to_bytes().to_vec()))?
         .build();
     // Encoding a CoseSign1 built from these parts into a Vec cannot fail.
-    sign1.to_tagged_vec().unwrap_or_default()
+    Ok(sign1.to_tagged_vec().unwrap_or_default())
 }
 
 /// A payload whose envelope is well formed but whose signature has not been checked.

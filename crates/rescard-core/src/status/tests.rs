@@ -56,7 +56,7 @@ fn sample(sequence: u64, since: Option<u64>) -> Snapshot {
 #[test]
 fn a_snapshot_round_trips_through_its_signature() {
     let s = sample(42, None);
-    let bytes = s.sign(&key());
+    let bytes = s.sign(&key()).expect("signs");
     let (opened, kid) = Snapshot::open(&bytes, &trust()).expect("open");
     assert_eq!(opened, s);
     assert_eq!(kid, key().kid());
@@ -79,11 +79,11 @@ fn entries_are_compact() {
 fn a_foreign_or_forged_snapshot_is_refused() {
     let other = IssuerKey::from_seed(&[9; 32]);
     assert_eq!(
-        Snapshot::open(&sample(1, None).sign(&other), &trust()).map(|_| ()),
+        Snapshot::open(&sample(1, None).sign(&other).expect("signs"), &trust()).map(|_| ()),
         Err(SnapshotError::UnknownIssuer)
     );
     // Every single-byte change, to every other value: exhaustive.
-    let bytes = sample(1, None).sign(&key());
+    let bytes = sample(1, None).sign(&key()).expect("signs");
     for i in 0..bytes.len() {
         for b in 0u8..=255 {
             if bytes[i] == b {
@@ -106,7 +106,7 @@ fn a_snapshot_signed_after_its_key_stopped_signing_is_refused() {
     rotated.not_after = Some(at("2027-01-01T00:00:00Z"));
     let list = TrustList::new(vec![rotated]).expect("list");
     assert_eq!(
-        Snapshot::open(&sample(1, None).sign(&key()), &list).map(|_| ()),
+        Snapshot::open(&sample(1, None).sign(&key()).expect("signs"), &list).map(|_| ()),
         Err(SnapshotError::InvalidSignature)
     );
 }
@@ -214,7 +214,7 @@ fn a_million_card_registry_fits_the_size_goal() {
         max_age_seconds: 86_400,
         entries: entries.clone(),
     };
-    let size = full.sign(&key()).len();
+    let size = full.sign(&key()).expect("signs").len();
     assert!(
         size <= 256 * 1024,
         "full snapshot of {} entries is {size} bytes",
@@ -231,7 +231,7 @@ fn a_million_card_registry_fits_the_size_goal() {
             .collect(),
         ..full
     };
-    let size = delta.sign(&key()).len();
+    let size = delta.sign(&key()).expect("signs").len();
     assert!(size <= 16 * 1024, "delta of 1000 entries is {size} bytes");
 }
 
@@ -258,7 +258,7 @@ proptest! {
             })
             .collect();
         let s = Snapshot { sequence: 9, since: Some(3), issued_at: at("2027-01-15T06:00:00Z"), max_age_seconds: 60, entries };
-        let (opened, _) = Snapshot::open(&s.sign(&key()), &trust()).expect("open");
+        let (opened, _) = Snapshot::open(&s.sign(&key()).expect("signs"), &trust()).expect("open");
         prop_assert_eq!(opened, s);
     }
 }

@@ -27,7 +27,7 @@ fn trust() -> TrustList {
 }
 
 fn payload() -> String {
-    codec::encode(&reference::card(), signed_at(), &key())
+    codec::encode(&reference::card(), signed_at(), &key()).expect("signs")
 }
 
 /// A status source with fixed answers, as the registry or a snapshot would give them.
@@ -143,7 +143,7 @@ fn states_win_over_dates_in_order() {
 fn signature_and_format_failures_win_over_any_status() {
     let revoked = with_state(CardState::Revoked, "2027-11-30");
     let other = IssuerKey::from_seed(&[5; 32]);
-    let foreign = codec::encode(&reference::card(), signed_at(), &other);
+    let foreign = codec::encode(&reference::card(), signed_at(), &other).expect("signs");
     assert_eq!(
         check(&foreign, &revoked, "2027-01-15T12:00:00Z").verdict,
         Verdict::UnknownIssuer
@@ -201,7 +201,7 @@ fn no_single_byte_change_of_the_payload_text_verifies() {
 /// Every single-byte change of the signed COSE bytes, to every other value, is refused.
 #[test]
 fn no_single_byte_change_of_the_cose_bytes_verifies() {
-    let bytes = codec::encode_cose(&reference::card(), signed_at(), &key());
+    let bytes = codec::encode_cose(&reference::card(), signed_at(), &key()).expect("signs");
     let list = trust();
     for i in 0..bytes.len() {
         for b in 0u8..=255 {
@@ -244,7 +244,7 @@ fn the_cache_gives_the_same_verdicts_and_forgets_a_retired_key() {
     bad[last] = if bad[last] == b'0' { b'1' } else { b'0' };
     let payloads = [
         payload(),
-        codec::encode(&reference::card(), signed_at(), &other),
+        codec::encode(&reference::card(), signed_at(), &other).expect("signs"),
         String::from_utf8(bad).expect("ascii"),
         "RC1:junk".into(),
     ];
@@ -302,7 +302,7 @@ fn a_full_cache_starts_again() {
         let k = IssuerKey::from_seed(&[seed + 100; 32]);
         let list =
             TrustList::new(vec![TrustedKey::active(k.verifying_key(), signed_at())]).expect("list");
-        let p = codec::encode(&reference::card(), signed_at(), &k);
+        let p = codec::encode(&reference::card(), signed_at(), &k).expect("signs");
         verify_cached(&p, &list, &NoStatus, at("2027-01-15T12:00:00Z"), &cache)
             .expect("infallible");
         assert!(cache.len() <= 2);

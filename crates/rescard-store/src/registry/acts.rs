@@ -225,7 +225,7 @@ pub(crate) fn replace_in(
         old.card.portrait_digest(),
     )?
     .with_document(old.card.document())?;
-    let payload = codec::encode(&card, now, key);
+    let payload = codec::encode(&card, now, key)?;
     tx.insert_card(&NewCardRow {
         card: &card,
         payload: &payload,
@@ -276,7 +276,7 @@ pub(crate) fn issue_in(
         new.portrait.as_ref().map(rescard_core::Portrait::digest),
     )?
     .with_document(new.document)?;
-    let payload = codec::encode(&card, now, key);
+    let payload = codec::encode(&card, now, key)?;
     tx.insert_card(&NewCardRow {
         card: &card,
         payload: &payload,

@@ -66,7 +66,36 @@ fn verdict(reg: &Registry, payload: &str, now: &str) -> Verdict {
         .verdict
 }
 
+/// A signing device that has stopped answering (an HSM gone from the network).
+struct SilentDevice;
+
+impl rescard_core::SigningDevice for SilentDevice {
+    fn sign(&self, _: &[u8]) -> std::result::Result<[u8; 64], String> {
+        Err("the token is not present".into())
+    }
+}
+
 on_every_backend! {
+    fn a_key_that_cannot_sign_issues_nothing_and_changes_nothing(db) {
+        let (mut reg, issued) = registry_with_card(&db);
+        let silent = IssuerKey::in_device(key().verifying_key(), std::sync::Arc::new(SilentDevice));
+        let before = reg.verify_audit().expect("audit");
+        let err = reg
+            .issue(&application(Some("FA7654321")), &silent, "officer-1", at(NOW))
+            .expect_err("nothing signed");
+        assert!(matches!(err, StoreError::Signing(_)), "{err}");
+        assert!(err.to_string().contains("the token is not present"), "{err}");
+        let serial = issued.card.serial();
+        let err = reg
+            .replace(serial, &why("lost"), &silent, "officer-1", at(NOW))
+            .expect_err("nothing signed");
+        assert!(matches!(err, StoreError::Signing(_)), "{err}");
+        assert_eq!(reg.card_count().expect("count"), 1);
+        let record = reg.card(serial).expect("record");
+        assert_eq!((record.state, record.history.len()), (CardState::Active, 1));
+        assert_eq!(reg.verify_audit().expect("audit"), before);
+    }
+
     fn the_first_card_gets_the_first_serial_and_itn_and_verifies(db) {
         let (reg, issued) = registry_with_card(&db);
         assert_eq!(issued.card, reference::card());
@@ -275,7 +304,7 @@ on_every_backend! {
 
     fn an_unknown_card_falls_back_to_its_printed_dates(db) {
         let reg = db.open();
-        let payload = rescard_core::codec::encode(&reference::card(), at(NOW), &key());
+        let payload = rescard_core::codec::encode(&reference::card(), at(NOW), &key()).expect("signs");
         let v = verify(&payload, &trust(), &reg, at("2027-01-15T12:00:00Z")).expect("lookup");
         assert_eq!(v.verdict, Verdict::Valid);
         assert!(v.status.current.is_none());

@@ -50,7 +50,7 @@ fn card(sequence: u32) -> Card {
 
 /// The COSE bytes of card `sequence`, signed by key `which`.
 fn cose(sequence: u32, which: usize) -> Vec<u8> {
-    codec::encode_cose(&card(sequence), signed_at(), &keys()[which])
+    codec::encode_cose(&card(sequence), signed_at(), &keys()[which]).expect("signs")
 }
 
 fn text(cose: &[u8]) -> String {
@@ -118,11 +118,10 @@ fn mixed() -> Vec<String> {
         sig[31] = 0x7f;
     }));
     // An unknown key, a malformed text, a text that is not base45.
-    payloads.push(text(&codec::encode_cose(
-        &card(67),
-        signed_at(),
-        &IssuerKey::from_seed(&[7; 32]),
-    )));
+    payloads.push(text(
+        &codec::encode_cose(&card(67), signed_at(), &IssuerKey::from_seed(&[7; 32]))
+            .expect("signs"),
+    ));
     payloads.push("RC1:".into());
     payloads.push("hello".into());
     // More good cards after the bad ones.
