@@ -2,10 +2,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
 use chrono::{DateTime, Utc};
-use rescard_store::{Location, Registry, StoreError};
+use rescard_store::{Location, Registry};
 
 use super::Cli;
-use crate::keystore::{self, KeyDir, Keyring};
+use crate::keystore::{self, KeyDir, KeyStore, Keyring};
 
 /// The registry's file name in the data directory.
 pub const REGISTRY_FILE: &str = "registry.sqlite";
@@ -16,24 +16,29 @@ pub struct Context {
     pub data: PathBuf,
     /// The registry: `--database`, or the SQLite file in the data directory.
     pub database: Location,
-    /// The key directory.
-    pub keys: KeyDir,
+    /// The key store: `--keys`, a key directory or an HSM token.
+    pub keys: KeyStore,
     /// Who acts.
     pub actor: String,
 }
 
 impl Context {
-    /// The context the command line names, or what is wrong with its `--database`.
-    pub fn new(cli: &Cli) -> Result<Self, StoreError> {
-        let mut ctx = Self::at(&cli.data, &cli.keys, cli.actor.clone());
+    /// The context the command line names, or what is wrong with its `--database` or `--keys`.
+    pub fn new(cli: &Cli) -> Result<Self> {
+        let keys = KeyStore::parse(&cli.keys).context("--keys")?;
+        let mut ctx = Self::with(&cli.data, keys, cli.actor.clone());
         if let Some(url) = cli.database.as_deref().filter(|u| !u.is_empty()) {
-            ctx.database = Location::parse(url)?;
+            ctx.database = Location::parse(url).context("--database")?;
         }
         Ok(ctx)
     }
 
-    /// A context on these directories.
+    /// A context on these directories (the keys in a key directory).
     pub fn at(data: &Path, keys: &Path, actor: Option<String>) -> Self {
+        Self::with(data, KeyStore::Dir(KeyDir::new(keys)), actor)
+    }
+
+    fn with(data: &Path, keys: KeyStore, actor: Option<String>) -> Self {
         let actor = actor.filter(|a| !a.trim().is_empty()).unwrap_or_else(|| {
             format!(
                 "cli:{}",
@@ -43,7 +48,7 @@ impl Context {
         Self {
             data: data.to_path_buf(),
             database: Location::Sqlite(data.join(REGISTRY_FILE)),
-            keys: KeyDir::new(keys),
+            keys,
             actor,
         }
     }

@@ -4,12 +4,12 @@ use rescard_store::AuditCheck;
 
 use super::output::{errln, escape, outln, print_json};
 use super::{Context, EXIT_FAILED};
-use crate::keystore::{Established, TRUST_FILE, establish};
+use crate::keystore::{Established, KeyStore, Pkcs11Uri, TRUST_FILE, Token, establish};
 
 /// `rescard init`: the registry, and its first issuer key unless it trusts one already.
 pub fn init(ctx: &Context, now: DateTime<Utc>) -> Result<u8> {
     let mut registry = ctx.create_registry()?;
-    let keys = ctx.keys.path().display();
+    let keys = &ctx.keys;
     match establish(&mut registry, &ctx.keys, true, &ctx.actor, now)? {
         Established::Created(kid) => outln!("issuer key {kid} created in {keys}")?,
         Established::Imported(n) => outln!(
@@ -33,7 +33,33 @@ pub fn init(ctx: &Context, now: DateTime<Utc>) -> Result<u8> {
     Ok(0)
 }
 
-/// `rescard keys list`: the registry's trust list. Public: it needs no private key.
+/// `rescard keys create --pkcs11 URI`: the registry's first issuer key, generated inside the token
+/// (the registry is made if this machine has none). From then on every command that signs takes
+/// `--keys URI`.
+pub fn create_in_token(ctx: &Context, uri: &str, now: DateTime<Utc>) -> Result<u8> {
+    let token = KeyStore::Token(Token::new(Pkcs11Uri::parse(uri).context("--pkcs11")?));
+    let mut registry = ctx.create_registry()?;
+    let (_, trust) = registry.trust_list()?;
+    if !trust.keys().is_empty() {
+        errln!(
+            "the registry already trusts {} issuer key(s); nothing made. With them in this token, `rescard --keys URI keys rotate` makes the next one there; keys kept in a key directory cannot be moved into a token",
+            trust.keys().len()
+        );
+        return Ok(EXIT_FAILED);
+    }
+    match establish(&mut registry, &token, true, &ctx.actor, now)? {
+        Established::Created(kid) => {
+            outln!("issuer key {kid} created in {token}, non-extractable")?;
+            outln!("sign with it by giving every command --keys '{uri}' (or RESCARD_KEYS)")?;
+        }
+        // Another replica made the first key meanwhile.
+        _ => errln!("the registry already trusts issuer keys; nothing made"),
+    }
+    Ok(0)
+}
+
+/// `rescard keys list`: the registry's trust list. Public: it needs no private key, but with
+/// `--keys` naming a token it also says how the token keeps each key.
 pub fn list(ctx: &Context, json: bool) -> Result<u8> {
     let (_, list) = ctx.registry()?.trust_list()?;
     if json {
@@ -44,19 +70,36 @@ pub fn list(ctx: &Context, json: bool) -> Result<u8> {
         let legacy = match ctx.keys.legacy_trust_list() {
             Ok(Some(_)) => format!(
                 " ({}/{TRUST_FILE}, from an earlier rescard, is taken in by `rescard init`)",
-                ctx.keys.path().display()
+                ctx.keys
             ),
             _ => String::new(),
         };
         outln!("the registry trusts no issuer key yet{legacy}")?;
     }
+    // With `--keys` naming a token, how it keeps each key; asked until it cannot be.
+    let mut unreachable = false;
     for k in list.keys() {
         let until = k
             .not_after
             .map(|t| t.to_rfc3339())
             .unwrap_or_else(|| "-".into());
+        let custody = match &ctx.keys {
+            KeyStore::Token(token) if !unreachable => match token.custody(k) {
+                Ok(Some(c)) => format!("  in the HSM: {c}"),
+                Ok(None) => "  not in the HSM".to_owned(),
+                Err(e) => {
+                    errln!(
+                        "the HSM cannot be asked how it keeps the keys: {}",
+                        escape(&format!("{e:#}"))
+                    );
+                    unreachable = true;
+                    String::new()
+                }
+            },
+            _ => String::new(),
+        };
         outln!(
-            "{}  {:<11}  from {}  until {}  {}",
+            "{}  {:<11}  from {}  until {}  {}{custody}",
             k.kid,
             k.status.as_str(),
             k.not_before.to_rfc3339(),

@@ -48,9 +48,10 @@ pub struct Cli {
     /// Directory of the SQLite registry and a checker's synced trust list and status snapshot.
     #[arg(long, env = "RESCARD_DATA", default_value = "./data", global = true)]
     pub data: PathBuf,
-    /// Directory of the issuer keys.
+    /// The issuer keys' private halves: a directory, or an HSM token by its PKCS#11 URI
+    /// (pkcs11:token=…;object=…?module-path=…&pin-source=file:…).
     #[arg(long, env = "RESCARD_KEYS", default_value = "./keys", global = true)]
-    pub keys: PathBuf,
+    pub keys: String,
     /// The registry: `sqlite:PATH`, or a PostgreSQL URL (`postgres://USER@HOST/DATABASE`) that
     /// several `serve` replicas may share; the password from the URL or PGPASSWORD
     /// [default: the SQLite file in --data].
@@ -267,6 +268,12 @@ pub enum KeysCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Make the registry's first issuer key inside an HSM token (Ed25519, non-extractable).
+    Create {
+        /// The token, by its PKCS#11 URI (pkcs11:token=…;object=…?module-path=…&pin-source=…).
+        #[arg(long, value_name = "URI")]
+        pkcs11: String,
+    },
     /// Make a new signing key; the active one becomes verify-only (it keeps verifying its cards).
     Rotate,
     /// Retire a verify-only key: cards it signed then verify as unknown_issuer.
@@ -359,7 +366,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
     let ctx = match Context::new(&cli) {
         Ok(ctx) => ctx,
         Err(e) => {
-            errln!("error: --database: {}", output::escape(&e.to_string()));
+            errln!("error: {}", output::escape(&format!("{e:#}")));
             return Ok(EXIT_USAGE);
         }
     };
@@ -426,6 +433,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Backup { file } => keys::backup(&ctx, &file),
         Command::CopyRegistry { to } => copy::run(&ctx, &to),
         Command::Keys(KeysCommand::List { json }) => keys::list(&ctx, json),
+        Command::Keys(KeysCommand::Create { pkcs11 }) => keys::create_in_token(&ctx, &pkcs11, now),
         Command::Keys(KeysCommand::Rotate) => {
             let key = crate::keystore::rotate(&mut ctx.registry()?, &ctx.keys, &ctx.actor, now)?;
             outln!(
@@ -441,8 +449,8 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             outln!("key {kid} retired: the cards it signed now verify as unknown_issuer")?;
             if !removed {
                 errln!(
-                    "its private key file could not be removed from {}: remove it where the key directory is writable",
-                    ctx.keys.path().display()
+                    "its private key could not be removed from {}: remove it where the key store is writable",
+                    ctx.keys
                 );
             }
             Ok(0)

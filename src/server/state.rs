@@ -8,9 +8,9 @@ use super::db::Db;
 use super::image_check::DecodeSlots;
 use super::limits::{RateLimiter, ServiceConfig};
 use super::metrics::Metrics;
-use crate::keystore::{KeyDir, Keyring};
+use crate::keystore::{KeyStore, Keyring};
 
-/// How soon keys that failed to load (a private key not yet in the key directory) are tried again.
+/// How soon keys that failed to load (a private key not yet in the key store) are tried again.
 const KEY_RETRY: Duration = Duration::from_secs(1);
 
 /// How many verified payloads the service remembers (a few hundred bytes each).
@@ -33,7 +33,7 @@ pub struct AppState {
 
 struct Inner {
     db: Arc<Db>,
-    keys: KeyDir,
+    keys: KeyStore,
     keyring: RwLock<Held>,
     config: ServiceConfig,
     anonymous_verify: RateLimiter,
@@ -50,7 +50,7 @@ impl AppState {
     /// The state of a service on registry `db` with the keys in `keys`, within the limits of `config`.
     pub fn new(
         db: Arc<Db>,
-        keys: KeyDir,
+        keys: KeyStore,
         config: ServiceConfig,
         clock: Clock,
     ) -> anyhow::Result<Self> {

@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use chrono::{DateTime, Utc};
 use http_body_util::BodyExt as _;
-use rescard::keystore::KeyDir;
+use rescard::keystore::{KeyDir, KeyStore};
 use rescard::server::{AppState, Db, router};
 use rescard_store::{Location, Registry, Role};
 use serde_json::{Value, json};
@@ -65,7 +65,7 @@ pub fn spawn_app() -> TestApp {
 /// A service with these limits.
 pub fn spawn_app_with(config: rescard::server::ServiceConfig) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    let keys = KeyDir::new(&dir.path().join("keys"));
+    let keys = KeyStore::Dir(KeyDir::new(&dir.path().join("keys")));
     let location = test_location(&dir);
     let mut registry = Registry::connect(&location).expect("registry");
     first_key(&mut registry, &keys, at("2026-11-01T00:00:00Z"));
@@ -111,7 +111,7 @@ pub fn on_postgres() -> bool {
 }
 
 /// Makes the registry's first issuer key, active from `since`, in `keys`.
-pub fn first_key(registry: &mut Registry, keys: &KeyDir, since: DateTime<Utc>) {
+pub fn first_key(registry: &mut Registry, keys: &KeyStore, since: DateTime<Utc>) {
     let made =
         rescard::keystore::establish(registry, keys, true, "test-setup", since).expect("key");
     assert!(
@@ -362,7 +362,7 @@ pub async fn live_server(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> LiveServer {
     let dir = tempfile::tempdir().expect("dir");
-    let keys = KeyDir::new(&dir.path().join("keys"));
+    let keys = KeyStore::Dir(KeyDir::new(&dir.path().join("keys")));
     let location = test_location(&dir);
     let mut registry = Registry::connect(&location).expect("registry");
     first_key(&mut registry, &keys, Utc::now() - chrono::Duration::days(1));

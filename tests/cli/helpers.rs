@@ -13,6 +13,10 @@ pub const FIXTURE_KID: &str = "10ba682c8ad13513";
 /// An initialised issuing machine in a temporary directory.
 pub struct Machine {
     pub dir: tempfile::TempDir,
+    /// `--keys` when it is not the key directory: an HSM token's URI.
+    keys_arg: Option<String>,
+    /// What the commands' environment adds (the HSM's configuration).
+    env: Vec<(String, PathBuf)>,
 }
 
 impl Machine {
@@ -47,7 +51,22 @@ impl Machine {
     pub fn empty() -> Self {
         Self {
             dir: tempfile::tempdir().expect("temp dir"),
+            keys_arg: None,
+            env: Vec::new(),
         }
+    }
+
+    /// A directory with nothing in it yet, whose commands keep their issuer keys in `hsm`.
+    pub fn with_hsm(hsm: &crate::hsm::SoftHsm) -> Self {
+        Self::with_token(hsm, &hsm.uri())
+    }
+
+    /// The same, naming the token by `uri`.
+    pub fn with_token(hsm: &crate::hsm::SoftHsm, uri: &str) -> Self {
+        let mut m = Self::empty();
+        m.keys_arg = Some(uri.to_owned());
+        m.env.push(("SOFTHSM2_CONF".into(), hsm.conf()));
+        m
     }
 
     pub fn data(&self) -> PathBuf {
@@ -77,7 +96,12 @@ impl Machine {
             .arg("--data")
             .arg(self.data())
             .arg("--keys")
-            .arg(self.keys())
+            .arg(
+                self.keys_arg
+                    .as_deref()
+                    .map_or_else(|| self.keys().into_os_string(), Into::into),
+            )
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .args(args);
         cmd
     }

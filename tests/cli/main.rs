@@ -5,6 +5,7 @@ mod commands;
 mod database;
 mod fixtures;
 mod helpers;
+mod hsm;
 mod interop;
 mod private;
 mod text;

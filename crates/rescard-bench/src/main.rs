@@ -16,7 +16,7 @@ use chrono::{Duration, Utc};
 use clap::{Parser, Subcommand};
 use coset::TaggedCborSerializable as _;
 use ed25519_dalek::{Signature, VerifyingKey};
-use rescard::keystore::KeyDir;
+use rescard::keystore::{KeyDir, KeyStore};
 use rescard_bench::{Rng, best_of, row, synthesize};
 use rescard_core::status::{Snapshot, StatusView};
 use rescard_core::{IssuerKey, SignatureCache, TrustList, TrustedKey, reference, verify};
@@ -186,7 +186,7 @@ fn registry(
     sample_every: u32,
 ) -> Result<()> {
     let now = Utc::now();
-    let key_dir = KeyDir::new(keys);
+    let key_dir = KeyStore::Dir(KeyDir::new(keys));
     std::fs::create_dir_all(data)?;
     let path = data.join(rescard::cli::REGISTRY_FILE);
     let mut reg = Registry::open(&path)?;

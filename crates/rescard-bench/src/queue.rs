@@ -11,7 +11,7 @@ use anyhow::{Context as _, Result};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use chrono::{Duration, Utc};
-use rescard::keystore::KeyDir;
+use rescard::keystore::{KeyDir, KeyStore};
 use rescard::server::{AppState, Db, ServiceConfig, router};
 use rescard_core::application::{ApplicationKind, DocumentName, Recommendation};
 use rescard_store::applications::{DocumentMeta, NewApplication};
@@ -22,7 +22,7 @@ use tower::ServiceExt as _;
 pub fn queue(count: usize) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let location = Location::Sqlite(dir.path().join("registry.sqlite"));
-    let keys = KeyDir::new(&dir.path().join("keys"));
+    let keys = KeyStore::Dir(KeyDir::new(&dir.path().join("keys")));
     let start = Utc::now() - Duration::days(60);
     let mut registry = Registry::connect(&location)?;
     rescard::keystore::establish(&mut registry, &keys, true, "bench", start)?;

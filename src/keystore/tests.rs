@@ -1,0 +1,171 @@
+//! The key store's own tests, on key directories (the HSM is tested through the CLI, beside
+//! SoftHSM2: `tests/cli/hsm.rs`).
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt as _;
+
+use super::*;
+
+fn at(text: &str) -> DateTime<Utc> {
+    text.parse().expect("time")
+}
+
+fn registry() -> Registry {
+    Registry::open_in_memory().expect("registry")
+}
+
+#[test]
+fn the_first_key_is_owner_only_and_trusted_by_the_registry() {
+    let dir = tempfile::tempdir().expect("dir");
+    let files = KeyDir::new(&dir.path().join("keys"));
+    let keys = KeyStore::Dir(files.clone());
+    let mut reg = registry();
+    let now = at("2026-11-21T09:00:00Z");
+    let Established::Created(kid) =
+        establish(&mut reg, &keys, true, "setup", now).expect("establish")
+    else {
+        panic!("a new registry gets a new key")
+    };
+    let trusted = reg.trust_list().expect("list").1.keys()[0].clone();
+    assert_eq!(trusted.kid, kid);
+    let pem = files.pem_path(&trusted);
+    assert_eq!(
+        fs::metadata(&pem).expect("pem").permissions().mode() & 0o777,
+        0o600
+    );
+    let mode = fs::metadata(files.path())
+        .expect("dir")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o700);
+    let before = fs::read(&pem).expect("read");
+    assert_eq!(
+        establish(&mut reg, &keys, true, "setup", now).expect("again"),
+        Established::Already
+    );
+    assert_eq!(fs::read(&pem).expect("read"), before);
+    assert_eq!(
+        fs::read_dir(files.path()).expect("dir").count(),
+        1,
+        "no second key"
+    );
+    let ring = keyring(&mut reg, &keys, "setup", now).expect("ring");
+    assert_eq!((ring.version, ring.active.kid()), (1, trusted.kid));
+}
+
+#[test]
+fn without_a_key_nothing_is_made_unless_asked() {
+    let dir = tempfile::tempdir().expect("dir");
+    let files = KeyDir::new(dir.path());
+    let keys = KeyStore::Dir(files.clone());
+    let mut reg = registry();
+    let err = keyring(&mut reg, &keys, "setup", at("2026-11-21T09:00:00Z"))
+        .err()
+        .expect("no keys");
+    assert!(err.to_string().contains("rescard init"), "{err}");
+    assert_eq!(fs::read_dir(dir.path()).expect("dir").count(), 0);
+}
+
+#[test]
+fn a_key_readable_by_others_or_missing_is_refused() {
+    let dir = tempfile::tempdir().expect("dir");
+    let files = KeyDir::new(dir.path());
+    let keys = KeyStore::Dir(files.clone());
+    let mut reg = registry();
+    let now = at("2026-11-21T09:00:00Z");
+    establish(&mut reg, &keys, true, "setup", now).expect("establish");
+    let trusted = reg.trust_list().expect("list").1.keys()[0].clone();
+    fs::set_permissions(files.pem_path(&trusted), fs::Permissions::from_mode(0o644))
+        .expect("chmod");
+    let err = keyring(&mut reg, &keys, "setup", now)
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("chmod 600"), "{err}");
+    fs::remove_file(files.pem_path(&trusted)).expect("rm");
+    let err = keyring(&mut reg, &keys, "setup", now)
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("is missing"), "{err}");
+}
+
+#[test]
+fn an_earlier_key_directorys_trust_list_is_taken_in_once_with_its_states() {
+    let dir = tempfile::tempdir().expect("dir");
+    let files = KeyDir::new(dir.path());
+    let keys = KeyStore::Dir(files.clone());
+    // What an earlier rescard left: two keys, the first verify-only, and keys.json.
+    let old = keys.create(at("2026-01-01T00:00:00Z")).expect("key");
+    let new = keys.create(at("2026-06-01T00:00:00Z")).expect("key");
+    let old = TrustedKey {
+        status: KeyStatus::VerifyOnly,
+        not_after: Some(at("2026-06-01T00:00:00Z")),
+        ..old
+    };
+    let legacy = TrustList::new(vec![old, new.clone()]).expect("list");
+    fs::write(dir.path().join(TRUST_FILE), legacy.to_json()).expect("keys.json");
+    let mut reg = registry();
+    let now = at("2026-11-21T09:00:00Z");
+    assert_eq!(
+        establish(&mut reg, &keys, true, "setup", now).expect("establish"),
+        Established::Imported(2)
+    );
+    assert_eq!(reg.trust_list().expect("list").1, legacy);
+    let ring = keyring(&mut reg, &keys, "setup", now).expect("ring");
+    assert_eq!((ring.active.kid(), ring.signers.len()), (new.kid, 1));
+    // From now on the registry's list is the one: keys.json is not read again.
+    let rotated = rotate(&mut reg, &keys, "admin", now).expect("rotate");
+    assert_eq!(
+        establish(&mut reg, &keys, true, "setup", now).expect("again"),
+        Established::Already
+    );
+    assert_eq!(
+        keyring(&mut reg, &keys, "setup", now)
+            .expect("ring")
+            .active
+            .kid(),
+        rotated.kid
+    );
+}
+
+#[test]
+fn a_rotated_key_is_published_before_it_signs() {
+    let dir = tempfile::tempdir().expect("dir");
+    let files = KeyDir::new(dir.path());
+    let keys = KeyStore::Dir(files.clone());
+    let mut reg = registry();
+    let now = at("2026-11-21T09:00:00Z");
+    establish(&mut reg, &keys, true, "setup", now).expect("establish");
+    let first = keyring(&mut reg, &keys, "setup", now)
+        .expect("ring")
+        .active
+        .kid();
+    let fresh = rotate(&mut reg, &keys, "admin", now).expect("rotate");
+    let ring = keyring(&mut reg, &keys, "setup", now).expect("ring");
+    assert_eq!(ring.active.kid(), fresh.kid, "trusted at once");
+    assert_eq!(ring.signer(now).kid(), first, "the old key signs meanwhile");
+    let start = now + rescard_store::ACTIVATION_DELAY;
+    assert_eq!(ring.signer(start).kid(), fresh.kid);
+    // Retired early, the old key signs nothing, not even before the new key's start, and its
+    // private key is gone.
+    let old = ring.trust.keys()[0].clone();
+    assert_eq!(
+        retire(&mut reg, &keys, first, "admin", now).expect("retire"),
+        (1, true)
+    );
+    assert!(!files.pem_path(&old).exists());
+    let ring = keyring(&mut reg, &keys, "setup", now).expect("ring");
+    assert_eq!(ring.signer(now).kid(), fresh.kid);
+}
+
+#[test]
+fn a_refused_rotation_leaves_no_key_file() {
+    let dir = tempfile::tempdir().expect("dir");
+    let files = KeyDir::new(dir.path());
+    let keys = KeyStore::Dir(files.clone());
+    let mut reg = registry();
+    let now = at("2026-11-21T09:00:00Z");
+    establish(&mut reg, &keys, true, "setup", now).expect("establish");
+    assert!(rotate(&mut reg, &keys, "", now).is_err(), "no actor");
+    assert_eq!(fs::read_dir(dir.path()).expect("dir").count(), 1);
+    assert_eq!(reg.trust_list().expect("list").0, 1);
+}
