@@ -8,5 +8,6 @@ pub mod checker;
 pub mod cli;
 pub mod issuance;
 pub mod keystore;
+pub mod root;
 pub mod server;
 pub mod views;

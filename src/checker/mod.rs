@@ -23,13 +23,14 @@ mod status_file;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
+use rescard_core::TrustList;
+use rescard_core::root::{Usage, fingerprint};
 use rescard_core::status::{ApplyError, Snapshot, StatusView};
 use rescard_core::trust_doc::TrustDocument;
-use rescard_core::{Kid, TrustList};
 
 use state::{HeldStatus, State, StateFiles};
 
-pub use state::{SECRET_FILE, STATE_FILE};
+pub use state::{Anchor, SECRET_FILE, STATE_FILE};
 
 /// The snapshot and its deltas.
 pub const STATUS_FILE: &str = "status.bin";
@@ -47,13 +48,25 @@ pub struct Checker {
     state: StateFiles,
 }
 
+/// The trust list a checker holds, and the keys it trusts through it for each use: all of the
+/// list's under a pinned key; under a root, each limited to what the root allows it.
+#[derive(Debug, Clone)]
+pub struct Trusted {
+    /// The signed trust list.
+    pub doc: TrustDocument,
+    /// The keys cards are checked with.
+    pub cards: TrustList,
+    /// The keys status snapshots are checked with.
+    pub status_keys: TrustList,
+}
+
 /// What a checker holds, verified: the trust list and, once a status was synced, the status view.
 #[derive(Debug, Clone)]
 pub struct Held {
-    /// The key id the first sync was given.
-    pub pinned: Kid,
+    /// What the first sync was given: an issuer key's id, or the root.
+    pub anchor: Anchor,
     /// The trust list: the only keys this checker trusts.
-    pub trust: TrustDocument,
+    pub trust: Trusted,
     /// The status, if one was synced.
     pub status: Option<StatusView>,
 }
@@ -125,7 +138,7 @@ impl Checker {
             ),
             (Some(parts), held) => {
                 state::check_not_writable_by_others(&self.path(STATUS_FILE))?;
-                let view = status_file::view(&parts, &trust.keys).with_context(|| {
+                let view = status_file::view(&parts, &trust.status_keys).with_context(|| {
                     format!(
                         "{} cannot be used; refused: run `rescard sync URL`",
                         self.path(STATUS_FILE).display()
@@ -149,7 +162,7 @@ impl Checker {
             }
         };
         Ok(Some(Held {
-            pinned: state.pinned,
+            anchor: state.anchor,
             trust,
             status,
         }))
@@ -157,7 +170,7 @@ impl Checker {
 
     /// The trust list last accepted, its seal and signature verified again (the status is not
     /// looked at: see [`load`](Self::load) for everything a check needs).
-    pub fn trust(&self) -> Result<Option<TrustDocument>> {
+    pub fn trust(&self) -> Result<Option<Trusted>> {
         self.state.read()?.map(|s| opened_trust(&s)).transpose()
     }
 
@@ -170,41 +183,80 @@ impl Checker {
     }
 
     /// Accepts a downloaded signed trust list: through a key already trusted, or on a first sync
-    /// through the pinned key. An older list than the one held is refused.
-    pub fn accept_trust(&self, bytes: &[u8], pin: Option<Kid>) -> Result<TrustDocument> {
+    /// through the pinned key; under a root, through a key the root certified for the status. An
+    /// older list than the one held is refused. `anchor` is what the first sync was given; a
+    /// checker that pinned a key moves to a root when given one.
+    pub fn accept_trust(&self, bytes: &[u8], anchor: Option<Anchor>) -> Result<Trusted> {
         let held = self.state.read()?;
-        let (doc, pinned) = match (&held, pin) {
-            (Some(state), _) => {
-                let held = opened_trust(state)?;
-                let (doc, _) = TrustDocument::open(bytes, &held.keys)?;
-                if doc.issued_at < held.issued_at {
-                    bail!(
-                        "the trust list offered was issued {}, before the one held ({}): refused as a rollback",
-                        doc.issued_at,
-                        held.issued_at
-                    );
-                }
-                (doc, state.pinned)
-            }
-            (None, Some(pin)) => (TrustDocument::open_pinned(bytes, pin)?.0, pin),
+        let anchor = match (&held, anchor) {
+            (Some(state), None) => state.anchor,
+            (Some(state), Some(Anchor::Key(_))) => match state.anchor {
+                Anchor::Key(_) => state.anchor,
+                Anchor::Root(root) => bail!(
+                    "this checker trusts the root {} and the keys it certifies: --pin does not apply",
+                    fingerprint(&root)
+                ),
+            },
+            (Some(state), Some(Anchor::Root(root))) => match state.anchor {
+                Anchor::Root(held) if held != root => bail!(
+                    "this checker trusts the root {}, not {}: to trust another root, move {} aside and sync again with --root",
+                    fingerprint(&held),
+                    fingerprint(&root),
+                    self.dir.display()
+                ),
+                _ => Anchor::Root(root),
+            },
+            (None, Some(anchor)) => anchor,
             (None, None) => bail!(
-                "this checker trusts no issuer key yet: give the first sync the issuer's key id, `rescard sync URL --pin KID` (ask the issuing authority for it; `rescard keys list` shows it)"
+                "this checker trusts no issuer key yet: give the first sync the root the issuing authority hands out, `rescard sync URL --root FILE` (or the issuer's key id, `--pin KID`)"
             ),
         };
+        let mut revocations = held
+            .as_ref()
+            .map(|s| s.revocations.clone())
+            .unwrap_or_default();
+        let doc = match (anchor, &held) {
+            (Anchor::Root(root), _) => {
+                let (doc, _) = TrustDocument::open_rooted(bytes, &root, &revocations)?;
+                for r in &doc.keys.root().revocations {
+                    if !revocations.contains(r) {
+                        revocations.push(r.clone());
+                    }
+                }
+                doc
+            }
+            (Anchor::Key(_), Some(state)) => {
+                TrustDocument::open(bytes, &opened_trust(state)?.doc.keys)?.0
+            }
+            (Anchor::Key(pin), None) => TrustDocument::open_pinned(bytes, pin)?.0,
+        };
+        if let Some(state) = &held {
+            let held = opened_trust(state)?.doc;
+            if doc.issued_at < held.issued_at {
+                bail!(
+                    "the trust list offered was issued {}, before the one held ({}): refused as a rollback",
+                    doc.issued_at,
+                    held.issued_at
+                );
+            }
+        }
         // Every later check opens the list by itself: keep none that would not.
         TrustDocument::open_self_signed(bytes)
             .context("the trust list offered is not signed by any key it lists: refused")?;
         state::make_private_dir(&self.dir)?;
-        self.state.write(&State {
-            pinned,
+        let state = State {
+            anchor,
+            revocations,
             trust: bytes.to_vec(),
             status: held.and_then(|s| s.status),
-        })?;
+        };
+        let trusted = opened_trust(&state)?;
+        self.state.write(&state)?;
         for legacy in self.legacy_files() {
             std::fs::remove_file(&legacy)
                 .with_context(|| format!("removing {}", legacy.display()))?;
         }
-        Ok(doc)
+        Ok(trusted)
     }
 
     /// What is held of the status that can be built on: verified with `trust` and not older than the
@@ -261,12 +313,13 @@ impl Checker {
     /// doing the HTTP GET of a path.
     pub fn sync(
         &self,
-        pin: Option<Kid>,
+        anchor: Option<Anchor>,
         fetch: impl Fn(&str) -> Result<Vec<u8>>,
     ) -> Result<SyncReport> {
-        let trust = self.accept_trust(&fetch("/api/v1/keys/signed")?, pin)?;
+        let trusted = self.accept_trust(&fetch("/api/v1/keys/signed")?, anchor)?;
+        let keys = &trusted.status_keys;
         let floor = self.state.read()?.and_then(|s| s.status);
-        let held = self.held_status(&trust.keys, floor);
+        let held = self.held_status(keys, floor);
         let deltas = status_file::read(&self.path(STATUS_FILE))
             .ok()
             .flatten()
@@ -280,7 +333,7 @@ impl Checker {
             None => "/api/v1/status".to_owned(),
         };
         let bytes = fetch(&path)?;
-        let view = match self.accept_status(&bytes, &trust.keys) {
+        let view = match self.accept_status(&bytes, keys) {
             Ok(view) => view,
             // A delta that does not fit what is held (the registry was restored, say): take it all.
             Err(e)
@@ -289,9 +342,9 @@ impl Checker {
                         .is_some_and(|a| matches!(a, ApplyError::Gap { .. })) =>
             {
                 let full = fetch("/api/v1/status")?;
-                let view = self.accept_status(&full, &trust.keys)?;
+                let view = self.accept_status(&full, keys)?;
                 return Ok(SyncReport {
-                    trust,
+                    trust: trusted.doc,
                     view,
                     delta: false,
                     status_bytes: full.len(),
@@ -299,11 +352,11 @@ impl Checker {
             }
             Err(e) => return Err(e),
         };
-        let delta = Snapshot::open(&bytes, &trust.keys)
+        let delta = Snapshot::open(&bytes, keys)
             .map(|(s, _)| s.since.is_some())
             .unwrap_or(false);
         Ok(SyncReport {
-            trust,
+            trust: trusted.doc,
             view,
             delta,
             status_bytes: bytes.len(),
@@ -315,11 +368,33 @@ fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-/// The trust list a state holds, its signature verified again.
-fn opened_trust(state: &State) -> Result<TrustDocument> {
-    Ok(TrustDocument::open_self_signed(&state.trust)
+/// The trust list a state holds, its signature verified again, with the keys it trusts for
+/// each use: under a root, its statements (and the revocations the state kept) verified again.
+fn opened_trust(state: &State) -> Result<Trusted> {
+    let doc = TrustDocument::open_self_signed(&state.trust)
         .context("the trust list this checker accepted no longer verifies: refused")?
-        .0)
+        .0;
+    let (cards, status_keys) = match state.anchor {
+        Anchor::Key(_) => (doc.keys.clone(), doc.keys.clone()),
+        Anchor::Root(root) => {
+            let mut material = doc.keys.root().clone();
+            material
+                .revocations
+                .extend(state.revocations.iter().cloned());
+            let statements = material
+                .open(&root)
+                .context("the root statements this checker accepted no longer verify: refused")?;
+            (
+                statements.apply(&doc.keys, Usage::Cards),
+                statements.apply(&doc.keys, Usage::Status),
+            )
+        }
+    };
+    Ok(Trusted {
+        doc,
+        cards,
+        status_keys,
+    })
 }
 
 #[cfg(test)]

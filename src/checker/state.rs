@@ -36,11 +36,23 @@ pub const SECRET_FILE: &str = "checker.key";
 /// What is fed to the MAC before the state, so that no other use of the secret can collide.
 const DOMAIN: &[u8] = b"rescard checker state 1\n";
 
+/// What a checker was given by hand, on its first sync, to trust the rest through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Anchor {
+    /// An issuer key's id (`sync --pin KID`): lists signed by keys it already trusts.
+    Key(Kid),
+    /// The root of trust (`sync --root FILE`): keys the root certified.
+    Root(ed25519_dalek::VerifyingKey),
+}
+
 /// What the checker accepted, as its state file holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct State {
-    /// The key id the first sync was given (`sync --pin`).
-    pub pinned: Kid,
+    /// What the first sync was given.
+    pub anchor: Anchor,
+    /// Under a root, every revocation of the root this checker has seen (COSE_Sign1 bytes): kept
+    /// even when a later list leaves one out.
+    pub revocations: Vec<Vec<u8>>,
     /// The signed trust list accepted last (COSE_Sign bytes).
     pub trust: Vec<u8>,
     /// The newest status accepted, if one was.
@@ -69,7 +81,12 @@ impl HeldStatus {
 #[serde(deny_unknown_fields)]
 struct Body {
     format: u32,
-    pinned: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pinned: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    root: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    revocations: Vec<String>,
     trust_list: String,
     status: Option<HeldStatus>,
 }
@@ -155,8 +172,24 @@ impl StateFiles {
                 body.format
             );
         }
+        let anchor = match (&body.pinned, &body.root) {
+            (Some(kid), None) => Anchor::Key(Kid::parse_hex(kid).with_context(altered)?),
+            (None, Some(root)) => Anchor::Root(
+                rescard_core::keys::parse_public_key_base64url(root).with_context(altered)?,
+            ),
+            _ => {
+                return Err(anyhow::anyhow!("neither a pinned key nor a root"))
+                    .with_context(altered);
+            }
+        };
         Ok(Some(State {
-            pinned: Kid::parse_hex(&body.pinned).with_context(altered)?,
+            anchor,
+            revocations: body
+                .revocations
+                .iter()
+                .map(|r| STANDARD.decode(r))
+                .collect::<Result<_, _>>()
+                .with_context(altered)?,
             trust: STANDARD.decode(&body.trust_list).with_context(altered)?,
             status: body.status,
         }))
@@ -168,9 +201,19 @@ impl StateFiles {
             Some(s) => s,
             None => self.make_secret()?,
         };
+        let (pinned, root) = match &state.anchor {
+            Anchor::Key(kid) => (Some(kid.to_string()), None),
+            Anchor::Root(root) => (None, Some(rescard_core::keys::public_key_base64url(root))),
+        };
         let body = Body {
             format: 1,
-            pinned: state.pinned.to_string(),
+            pinned,
+            root,
+            revocations: state
+                .revocations
+                .iter()
+                .map(|r| STANDARD.encode(r))
+                .collect(),
             trust_list: STANDARD.encode(&state.trust),
             status: state.status,
         };

@@ -52,13 +52,19 @@ fn synced() -> (tempfile::TempDir, Checker) {
     let dir = tempfile::tempdir().expect("dir");
     let checker = Checker::new(dir.path());
     let trust = checker
-        .accept_trust(&signed_list(), Some(issuer().kid()))
+        .accept_trust(&signed_list(), Some(Anchor::Key(issuer().kid())))
         .expect("first sync");
     checker
-        .accept_status(&snapshot(3, None, "2027-01-15T06:00:00Z"), &trust.keys)
+        .accept_status(
+            &snapshot(3, None, "2027-01-15T06:00:00Z"),
+            &trust.status_keys,
+        )
         .expect("full");
     checker
-        .accept_status(&snapshot(5, Some(3), "2027-01-15T07:00:00Z"), &trust.keys)
+        .accept_status(
+            &snapshot(5, Some(3), "2027-01-15T07:00:00Z"),
+            &trust.status_keys,
+        )
         .expect("delta");
     (dir, checker)
 }
@@ -71,7 +77,7 @@ fn refusal(checker: &Checker) -> String {
 fn a_synced_checker_loads_what_it_accepted_owner_only() {
     let (dir, checker) = synced();
     let held = checker.load().expect("load").expect("a checker");
-    assert_eq!(held.pinned, issuer().kid());
+    assert_eq!(held.anchor, Anchor::Key(issuer().kid()));
     assert_eq!(held.status.expect("status").sequence(), 5);
     let mode = |name: &str| {
         std::fs::metadata(dir.path().join(name))
@@ -148,7 +154,7 @@ fn a_trust_list_sealed_with_the_secret_must_still_verify_by_itself() {
 fn an_older_missing_or_damaged_status_file_is_refused() {
     let (dir, checker) = synced();
     let status = dir.path().join(STATUS_FILE);
-    let trust = checker.trust().expect("trust").expect("held").keys;
+    let trust = checker.trust().expect("trust").expect("held").status_keys;
     // An older snapshot, genuinely signed, put back by hand.
     status_file::write(&status, vec![snapshot(3, None, "2027-01-15T06:00:00Z")]).expect("w");
     let err = refusal(&checker);
@@ -226,7 +232,7 @@ fn a_deleted_state_or_the_files_of_an_older_rescard_are_not_trusted() {
     // The next sync needs the pin again, and then the unsealed files go.
     assert!(legacy.accept_trust(&signed_list(), None).is_err());
     legacy
-        .accept_trust(&signed_list(), Some(issuer().kid()))
+        .accept_trust(&signed_list(), Some(Anchor::Key(issuer().kid())))
         .expect("pinned");
     assert!(!old.path().join("trust.json").exists());
     assert!(legacy.load().expect("load").is_some());
@@ -237,7 +243,7 @@ fn a_list_that_does_not_verify_by_itself_is_not_kept() {
     let dir = tempfile::tempdir().expect("dir");
     let checker = Checker::new(dir.path());
     checker
-        .accept_trust(&signed_list(), Some(issuer().kid()))
+        .accept_trust(&signed_list(), Some(Anchor::Key(issuer().kid())))
         .expect("first");
     // Signed by the trusted key, but listing only a key that is retired: nothing would verify it.
     let mut retired = TrustedKey::active(issuer().verifying_key(), at("2026-01-01T00:00:00Z"));
@@ -254,7 +260,7 @@ fn a_list_that_does_not_verify_by_itself_is_not_kept() {
     .expect("signs");
     assert!(checker.accept_trust(&bytes, None).is_err());
     assert_eq!(
-        checker.trust().expect("trust").expect("held").issued_at,
+        checker.trust().expect("trust").expect("held").doc.issued_at,
         at("2026-11-01T00:00:00Z")
     );
 }

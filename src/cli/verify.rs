@@ -121,7 +121,7 @@ pub fn check(
                 crate::checker::STATE_FILE
             );
         }
-        let trust = ctx.keyring(&mut registry, now)?.trust;
+        let trust = ctx.keyring(&mut registry, now)?.cards;
         return Ok((verify(payload, &trust, &registry, now)?, warnings));
     }
     // A checker: the keys it synced and sealed, never the issuer keys of --keys.
@@ -131,7 +131,7 @@ pub fn check(
             ctx.data.display()
         );
     };
-    let trust = &held.trust.keys;
+    let trust = &held.trust.cards;
     let result = match &held.status {
         Some(view) => {
             if view.clock_is_behind(now) {

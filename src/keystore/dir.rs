@@ -93,6 +93,39 @@ impl KeyDir {
         }
     }
 
+    /// The key files in the directory.
+    fn pem_files(&self) -> Result<Vec<PathBuf>> {
+        let mut files = Vec::new();
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(files),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", self.dir.display())),
+        };
+        for entry in entries {
+            let path = entry?.path();
+            if path.extension().is_some_and(|x| x == "pem") {
+                files.push(path);
+            }
+        }
+        Ok(files)
+    }
+
+    /// The public halves of the keys in the directory.
+    pub(super) fn public_keys(&self) -> Result<Vec<ed25519_dalek::VerifyingKey>> {
+        self.pem_files()?
+            .iter()
+            .map(|path| {
+                let pem = zeroize::Zeroizing::new(
+                    fs::read_to_string(path)
+                        .with_context(|| format!("reading {}", path.display()))?,
+                );
+                Ok(IssuerKey::from_pkcs8_pem(&pem)
+                    .with_context(|| format!("in {}", path.display()))?
+                    .verifying_key())
+            })
+            .collect()
+    }
+
     pub(super) fn load_private(&self, trusted: &TrustedKey) -> Result<IssuerKey> {
         let path = self.pem_path(trusted);
         let meta = fs::metadata(&path).with_context(|| {

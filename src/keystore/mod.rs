@@ -12,6 +12,7 @@ use std::path::Path;
 
 use anyhow::{Context as _, Result, bail};
 use chrono::{DateTime, Utc};
+use rescard_core::root::Usage;
 use rescard_core::{IssuerKey, KeyStatus, Kid, TrustList, TrustedKey};
 use rescard_store::Registry;
 
@@ -69,6 +70,23 @@ impl KeyStore {
         }
     }
 
+    /// The public halves of the keys the store holds.
+    pub fn public_keys(&self) -> Result<Vec<ed25519_dalek::VerifyingKey>> {
+        match self {
+            Self::Dir(d) => d.public_keys(),
+            Self::Token(t) => t.public_keys(),
+        }
+    }
+
+    /// The one key the store holds (a root key's store holds no other).
+    pub fn only_key(&self) -> Result<IssuerKey> {
+        match self.public_keys()?.as_slice() {
+            [one] => self.load_private(&TrustedKey::active(*one, DateTime::UNIX_EPOCH)),
+            [] => bail!("{self} holds no key"),
+            many => bail!("{self} holds {} keys, not one", many.len()),
+        }
+    }
+
     fn load_private(&self, key: &TrustedKey) -> Result<IssuerKey> {
         match self {
             Self::Dir(d) => d.load_private(key),
@@ -87,20 +105,60 @@ impl KeyStore {
 
     /// The registry's trust list `trust`, at `version`, with the private keys it needs: the active
     /// key's and those of the verify-only keys (which sign the trust list beside it).
+    ///
+    /// Under a root, the active key must be certified for cards and the status, and a key the
+    /// root revoked signs nothing; the cards are checked with what the root allows each key.
     pub fn keyring(&self, version: u64, trust: TrustList) -> Result<Keyring> {
         let active = trust
             .keys()
             .iter()
             .find(|k| k.status == KeyStatus::Active)
             .context("the registry trusts no active issuer key: run `rescard init`")?;
+        let statements = match trust.root().root {
+            Some(root) => Some(
+                trust
+                    .root()
+                    .open(&root)
+                    .context("the registry's root statements")?,
+            ),
+            None => None,
+        };
+        let revoked = |k: &TrustedKey| {
+            statements
+                .as_ref()
+                .is_some_and(|s| s.limit(k, Usage::Cards).revoked_since.is_some())
+        };
+        if let Some(s) = &statements {
+            for usage in [Usage::Cards, Usage::Status] {
+                let limit = s.limit(active, usage);
+                if limit.certified.is_none() {
+                    bail!(
+                        "the active issuer key {} has no certificate from the registry's root for {usage}: certify it (`rescard root certify {} --not-after DATE`)",
+                        active.kid,
+                        active.kid
+                    );
+                }
+            }
+            if revoked(active) {
+                bail!(
+                    "the root revoked the active issuer key {}: rotate to a new key (`rescard keys rotate --root-key …`)",
+                    active.kid
+                );
+            }
+        }
+        let cards = match &statements {
+            Some(s) => s.apply(&trust, Usage::Cards),
+            None => trust.clone(),
+        };
         let active_from = active.not_before;
         let active = self.load_private(active)?;
         let mut signers = Vec::new();
         let mut previous = None;
+        // A key the root revoked signs nothing more, not even the trust list beside the others.
         for k in trust
             .keys()
             .iter()
-            .filter(|k| k.status == KeyStatus::VerifyOnly)
+            .filter(|k| k.status == KeyStatus::VerifyOnly && !revoked(k))
         {
             // The key that signs until the active one begins: the last to stop signing.
             if let Some(end) = k.not_after
@@ -117,6 +175,7 @@ impl KeyStore {
             previous,
             signers,
             trust,
+            cards,
         })
     }
 }
@@ -206,20 +265,46 @@ pub fn keyring(
     keys.keyring(version, trust)
 }
 
-/// `rescard keys rotate`: a new key in the directory becomes the registry's signing key; the one
-/// before it only verifies (see [`rescard_store::ROTATION_GRACE`]).
+/// `rescard keys rotate`: a new key in the store becomes the registry's signing key; the one
+/// before it only verifies (see [`rescard_store::ROTATION_GRACE`]). Under a root, the new key is
+/// certified in the same write, so it signs nothing uncertified: `root` must then be given.
 pub fn rotate(
     registry: &mut Registry,
     keys: &KeyStore,
+    root: Option<&crate::root::RootedRotation<'_>>,
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<TrustedKey> {
     // The keys must be whole before another joins them.
     keyring(registry, keys, actor, now)?;
+    let under_root = registry.root_material()?.root;
+    let signer = match (under_root, root) {
+        (None, _) => None,
+        (Some(held), None) => bail!(
+            "the registry's issuer keys are certified by the root {}: a new key must be certified as it is made. Bring the root key and rotate with `rescard keys rotate --root-key DIR|URI --not-after DATE`",
+            rescard_core::root::fingerprint(&held)
+        ),
+        (Some(_), Some(r)) => Some((r, r.root(registry)?)),
+    };
     let fresh = keys.create(now)?;
-    if let Err(e) = registry.rotate_key(&fresh, actor, now) {
+    let rotated = match &signer {
+        None => registry
+            .rotate_key(&fresh, actor, now)
+            .map_err(anyhow::Error::from),
+        Some((r, root)) => crate::root::certificate(root, &fresh, now, r.not_after, &r.usage, now)
+            .and_then(|cert| {
+                Ok(registry.rotate_key_certified(
+                    &fresh,
+                    &root.verifying_key(),
+                    &cert,
+                    actor,
+                    now,
+                )?)
+            }),
+    };
+    if let Err(e) = rotated {
         keys.discard(&fresh);
-        return Err(e.into());
+        return Err(e);
     }
     Ok(fresh)
 }
@@ -263,8 +348,11 @@ pub struct Keyring {
     /// The verify-only keys, which sign the trust list beside the active one so that checkers that
     /// have not yet seen the active key accept the list that brings it.
     pub signers: Vec<IssuerKey>,
-    /// The trust list.
+    /// The trust list, as published (with the root's statements, if there is a root).
     pub trust: TrustList,
+    /// The trust list as cards are checked with it: under a root, each key limited to what the
+    /// root allows it for cards.
+    pub cards: TrustList,
 }
 
 impl Keyring {

@@ -113,7 +113,7 @@ fn an_earlier_key_directorys_trust_list_is_taken_in_once_with_its_states() {
     let ring = keyring(&mut reg, &keys, "setup", now).expect("ring");
     assert_eq!((ring.active.kid(), ring.signers.len()), (new.kid, 1));
     // From now on the registry's list is the one: keys.json is not read again.
-    let rotated = rotate(&mut reg, &keys, "admin", now).expect("rotate");
+    let rotated = rotate(&mut reg, &keys, None, "admin", now).expect("rotate");
     assert_eq!(
         establish(&mut reg, &keys, true, "setup", now).expect("again"),
         Established::Already
@@ -139,7 +139,7 @@ fn a_rotated_key_is_published_before_it_signs() {
         .expect("ring")
         .active
         .kid();
-    let fresh = rotate(&mut reg, &keys, "admin", now).expect("rotate");
+    let fresh = rotate(&mut reg, &keys, None, "admin", now).expect("rotate");
     let ring = keyring(&mut reg, &keys, "setup", now).expect("ring");
     assert_eq!(ring.active.kid(), fresh.kid, "trusted at once");
     assert_eq!(ring.signer(now).kid(), first, "the old key signs meanwhile");
@@ -165,7 +165,99 @@ fn a_refused_rotation_leaves_no_key_file() {
     let mut reg = registry();
     let now = at("2026-11-21T09:00:00Z");
     establish(&mut reg, &keys, true, "setup", now).expect("establish");
-    assert!(rotate(&mut reg, &keys, "", now).is_err(), "no actor");
+    assert!(rotate(&mut reg, &keys, None, "", now).is_err(), "no actor");
     assert_eq!(fs::read_dir(dir.path()).expect("dir").count(), 1);
     assert_eq!(reg.trust_list().expect("list").0, 1);
+}
+
+#[test]
+fn under_a_root_the_active_key_must_be_certified_and_a_revoked_key_signs_nothing() {
+    use rescard_core::root::{Certificate, Revocation, Usage};
+    let dir = tempfile::tempdir().expect("dir");
+    let keys = KeyStore::Dir(KeyDir::new(dir.path()));
+    let mut reg = registry();
+    let now = at("2026-11-21T09:00:00Z");
+    establish(&mut reg, &keys, true, "setup", now).expect("establish");
+    let first = reg.trust_list().expect("list").1.keys()[0].clone();
+    let root = IssuerKey::from_seed(&[0x33; 32]);
+    let cert = |key: &TrustedKey, usage: Vec<Usage>| {
+        Certificate {
+            kid: key.kid,
+            public_key: key.public_key,
+            not_before: now,
+            not_after: at("2027-06-01T00:00:00Z"),
+            usage,
+            issued_at: now,
+        }
+        .sign(&root)
+        .expect("signs")
+    };
+    // Certified for cards alone: the service would sign snapshots no checkpoint accepts.
+    reg.add_certificate(
+        &root.verifying_key(),
+        &cert(&first, vec![Usage::Cards]),
+        "root",
+        now,
+    )
+    .expect("certify");
+    let err = keyring(&mut reg, &keys, "setup", now)
+        .err()
+        .expect("refused");
+    assert!(
+        err.to_string()
+            .contains("no certificate from the registry's root for status"),
+        "{err}"
+    );
+    reg.add_certificate(
+        &root.verifying_key(),
+        &cert(&first, vec![Usage::Status]),
+        "root",
+        now,
+    )
+    .expect("certify");
+    let ring = keyring(&mut reg, &keys, "setup", now).expect("ring");
+    assert_eq!(ring.active.kid(), first.kid);
+    // Under the root a rotation needs it; with it, the new key is certified, and the old one, once
+    // revoked, signs nothing more: not the trust list, not in the moments before the new key begins.
+    assert!(rotate(&mut reg, &keys, None, "admin", now).is_err());
+    let root_dir = tempfile::tempdir().expect("dir");
+    let root_store = KeyStore::Dir(KeyDir::new(root_dir.path()));
+    // As `rescard root init` leaves it: the one key of its directory.
+    let root_pem =
+        KeyDir::new(root_dir.path()).pem_path(&TrustedKey::active(root.verifying_key(), now));
+    std::fs::write(&root_pem, root.to_pkcs8_pem().expect("pem").as_bytes()).expect("root");
+    std::fs::set_permissions(&root_pem, fs::Permissions::from_mode(0o600)).expect("chmod");
+    let rooted = crate::root::RootedRotation {
+        store: &root_store,
+        not_after: at("2027-06-01T00:00:00Z"),
+        usage: vec![Usage::Cards, Usage::Status],
+    };
+    let fresh = rotate(&mut reg, &keys, Some(&rooted), "admin", now).expect("rotate");
+    assert_eq!(
+        keyring(&mut reg, &keys, "setup", now)
+            .expect("ring")
+            .signers
+            .len(),
+        1
+    );
+    let revoked = Revocation {
+        kid: first.kid,
+        public_key: first.public_key,
+        since: now,
+        issued_at: now,
+    }
+    .sign(&root)
+    .expect("signs");
+    reg.add_revocation(&root.verifying_key(), &revoked, "root", now)
+        .expect("revoke");
+    let ring = keyring(&mut reg, &keys, "setup", now).expect("ring");
+    assert!(ring.signers.is_empty(), "a revoked key co-signs nothing");
+    assert_eq!(ring.signer(now).kid(), fresh.kid);
+    assert_eq!(
+        ring.cards.keys()[0]
+            .root_limit
+            .as_ref()
+            .and_then(|l| l.revoked_since),
+        Some(now)
+    );
 }

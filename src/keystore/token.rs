@@ -192,6 +192,23 @@ impl Token {
         Ok(found)
     }
 
+    /// The public halves of the keys under the URI's label.
+    pub(super) fn public_keys(&self) -> Result<Vec<VerifyingKey>> {
+        let conn = self.connection()?;
+        let label = self.uri.object.as_bytes().to_vec();
+        conn.with_session(|s| {
+            let mut keys = Vec::new();
+            for public in s.find_objects(&[
+                Attribute::Class(ObjectClass::PUBLIC_KEY),
+                Attribute::KeyType(KeyType::EC_EDWARDS),
+                Attribute::Label(label.clone()),
+            ])? {
+                keys.extend(public_point(s, public)?);
+            }
+            Ok(keys)
+        })
+    }
+
     /// Issuer key `trusted`, signing in the token.
     pub(super) fn load_private(&self, trusted: &TrustedKey) -> Result<IssuerKey> {
         let conn = self.connection()?;

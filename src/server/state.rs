@@ -192,7 +192,7 @@ impl AppState {
         let keys = self.keyring();
         let Ok(verification) = rescard_core::verify_cached(
             payload,
-            &keys.trust,
+            &keys.cards,
             self.db().mirror(),
             now,
             self.signatures(),

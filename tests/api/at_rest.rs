@@ -111,7 +111,7 @@ async fn an_older_status_put_back_or_the_status_deleted_is_refused_and_sync_heal
         .trust()
         .expect("trust")
         .expect("held")
-        .keys;
+        .status_keys;
     let first: Vec<Vec<u8>> =
         ciborium::from_reader::<Vec<ciborium::Value>, _>(before_revocation.as_slice())
             .expect("cbor")

@@ -322,7 +322,7 @@ async fn forged_and_rolled_back_snapshots_are_refused_and_change_nothing() {
     let held = std::fs::read(dir.join(STATUS_FILE)).expect("status");
 
     let c = Checker::new(dir);
-    let trust = c.trust().expect("trust").expect("some").keys;
+    let trust = c.trust().expect("trust").expect("some").status_keys;
     // An older snapshot, genuinely signed: a rollback that would un-revoke the card.
     let err = c.accept_status(&old, &trust).expect_err("rollback");
     assert!(format!("{err:#}").contains("backwards"), "{err:#}");

@@ -137,16 +137,17 @@ fn an_older_status_file_put_back_is_refused() {
     let trust = checker
         .accept_trust(
             &read("trust.cose"),
-            rescard_core::Kid::parse_hex(crate::helpers::FIXTURE_KID),
+            rescard_core::Kid::parse_hex(crate::helpers::FIXTURE_KID)
+                .map(rescard::checker::Anchor::Key),
         )
         .expect("trust");
     checker
-        .accept_status(&read("status/full.cose"), &trust.keys)
+        .accept_status(&read("status/full.cose"), &trust.status_keys)
         .expect("full");
     let status = m.data().join(rescard::checker::STATUS_FILE);
     let older = std::fs::read(&status).expect("status at 3");
     checker
-        .accept_status(&read("status/delta.cose"), &trust.keys)
+        .accept_status(&read("status/delta.cose"), &trust.status_keys)
         .expect("delta");
     assert_eq!(m.verify(&payload("reference"), &["--at", CHECK_TIME]).0, 0);
     std::fs::write(&status, older).expect("put back");

@@ -414,6 +414,7 @@ fn generate() -> BTreeMap<String, Vec<u8>> {
         "fixtures/trust.cose".into(),
         doc.sign(&[&issuer]).expect("signs"),
     );
+    files.extend(crate::root_fixtures::generate(&issuer, &foreign));
     files
 }
 

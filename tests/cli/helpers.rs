@@ -1,6 +1,8 @@
 //! A fresh issuing machine (key and data directories) per test, and the `rescard` command on it.
 
+use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
 
 use assert_cmd::Command;
 use chrono::{Duration, NaiveDate, Utc};
@@ -35,12 +37,15 @@ impl Machine {
         let checker = rescard::checker::Checker::new(&m.data());
         let read = |rel: &str| std::fs::read(crate::fixtures::path(rel)).expect("fixture");
         let trust = checker
-            .accept_trust(&read("trust.cose"), Kid::parse_hex(FIXTURE_KID))
+            .accept_trust(
+                &read("trust.cose"),
+                Kid::parse_hex(FIXTURE_KID).map(rescard::checker::Anchor::Key),
+            )
             .expect("the fixtures' trust list");
         if status {
             for part in ["status/full.cose", "status/delta.cose"] {
                 checker
-                    .accept_status(&read(part), &trust.keys)
+                    .accept_status(&read(part), &trust.status_keys)
                     .expect("the fixtures' status");
             }
         }
@@ -139,6 +144,17 @@ impl Machine {
         serde_json::from_slice(&out.stdout).expect("issue --json")
     }
 
+    /// `rescard ARGS`, which must succeed: its standard output.
+    pub fn stdout(&self, args: &[&str]) -> String {
+        let out = self.run(args).output().expect("run");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8")
+    }
+
     /// `verify INPUT --json [more]`: the exit code and the JSON.
     pub fn verify(&self, input: &str, more: &[&str]) -> (i32, serde_json::Value) {
         let mut args = vec!["verify", input, "--json"];
@@ -175,4 +191,39 @@ pub fn days_from_today(days: i64) -> String {
 /// Whether `path` exists.
 pub fn exists(path: &Path) -> bool {
     path.exists()
+}
+
+/// `rescard serve` in the background on `m`, and the address it listens on.
+pub struct Serving {
+    child: Child,
+    pub url: String,
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+pub fn serve(m: &Machine) -> Serving {
+    let mut child = m
+        .command(&["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("serve");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("the service stopped before listening")
+            .expect("log");
+        if let Some(at) = line.find("listening on http://") {
+            break line[at + "listening on ".len()..].trim().to_owned();
+        }
+    };
+    // The rest of the log is read so that the service never blocks on it.
+    std::thread::spawn(move || lines.for_each(drop));
+    Serving { child, url }
 }

@@ -2,15 +2,14 @@
 //! for each test in its own directory. The keys are made in the token, sign there, rotate and
 //! retire as in a key directory, and no private key is ever in a file.
 
-use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use predicates::prelude::*;
 use predicates::str::contains;
 use serde_json::Value;
 
-use crate::helpers::Machine;
+use crate::helpers::{Machine, serve};
 
 /// Debian's SoftHSM2 module.
 const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
@@ -86,18 +85,8 @@ fn files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-fn stdout(m: &Machine, args: &[&str]) -> String {
-    let out = m.run(args).output().expect("run");
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8")
-}
-
 fn kids(m: &Machine) -> Vec<(String, String)> {
-    let list: Value = serde_json::from_str(&stdout(m, &["keys", "list", "--json"])).expect("json");
+    let list: Value = serde_json::from_str(&m.stdout(&["keys", "list", "--json"])).expect("json");
     list.as_array()
         .expect("array")
         .iter()
@@ -127,7 +116,7 @@ fn keys_made_in_the_token_sign_rotate_and_retire_and_never_leave_it() {
         .stdout(contains("created in the HSM").and(contains("non-extractable")));
     let [(first, _)] = kids(&m).try_into().expect("one key");
     // The token itself says the key cannot leave it.
-    let list = stdout(&m, &["keys", "list"]);
+    let list = m.stdout(&["keys", "list"]);
     assert!(
         list.contains(&format!("{first}  active"))
             && list.contains("in the HSM: non-extractable (never was), sensitive"),
@@ -137,7 +126,7 @@ fn keys_made_in_the_token_sign_rotate_and_retire_and_never_leave_it() {
     let old_payload = card["payload"].as_str().expect("payload").to_owned();
     assert_eq!(verdict(&m, &old_payload), "valid");
 
-    let rotated = stdout(&m, &["keys", "rotate"]);
+    let rotated = m.stdout(&["keys", "rotate"]);
     let keys = kids(&m);
     let (second, _) = keys
         .iter()
@@ -149,7 +138,7 @@ fn keys_made_in_the_token_sign_rotate_and_retire_and_never_leave_it() {
     std::thread::sleep(std::time::Duration::from_millis(2_500));
     let card = m.issue(&[]);
     let new_payload = card["payload"].as_str().expect("payload").to_owned();
-    let shown = stdout(&m, &["show", card["serial"].as_str().expect("serial")]);
+    let shown = m.stdout(&["show", card["serial"].as_str().expect("serial")]);
     assert!(shown.contains(&second), "{shown}");
     assert_eq!(verdict(&m, &old_payload), "valid");
     assert_eq!(verdict(&m, &new_payload), "valid");
@@ -160,7 +149,7 @@ fn keys_made_in_the_token_sign_rotate_and_retire_and_never_leave_it() {
         .stderr(contains("could not be removed").not());
     assert_eq!(verdict(&m, &old_payload), "unknown_issuer");
     assert_eq!(verdict(&m, &new_payload), "valid");
-    let list = stdout(&m, &["keys", "list"]);
+    let list = m.stdout(&["keys", "list"]);
     let retired = list
         .lines()
         .find(|l| l.starts_with(&first))
@@ -177,41 +166,6 @@ fn keys_made_in_the_token_sign_rotate_and_retire_and_never_leave_it() {
         );
     }
     assert!(!m.keys().exists());
-}
-
-/// `rescard serve` in the background on `m`, and the address it listens on.
-struct Serving {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Serving {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
-    }
-}
-
-fn serve(m: &Machine) -> Serving {
-    let mut child = m
-        .command(&["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("serve");
-    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    let url = loop {
-        let line = lines
-            .next()
-            .expect("the service stopped before listening")
-            .expect("log");
-        if let Some(at) = line.find("listening on http://") {
-            break line[at + "listening on ".len()..].trim().to_owned();
-        }
-    };
-    // The rest of the log is read so that the service never blocks on it.
-    std::thread::spawn(move || lines.for_each(drop));
-    Serving { child, url }
 }
 
 #[test]
@@ -303,4 +257,44 @@ fn a_token_uri_that_is_wrong_says_what_is_wrong() {
         .code(1)
         .stderr(contains("already trusts 1 issuer key"));
     assert_eq!(kids(&m).len(), 1);
+}
+
+#[test]
+fn a_root_kept_in_a_token_certifies_the_issuer_key_beside_it() {
+    let hsm = SoftHsm::new();
+    let m = Machine::with_hsm(&hsm);
+    m.run(&["init"]).assert().success();
+    let [(kid, _)] = kids(&m).try_into().expect("one key");
+    // The root under a label of its own in the token.
+    let root = hsm.uri().replace("object=rescard", "object=rescard-root");
+    let root_file = m.path("root.json");
+    m.run(&[
+        "root",
+        "init",
+        "--root-key",
+        &root,
+        "--out",
+        root_file.to_str().expect("path"),
+    ])
+    .assert()
+    .success()
+    .stdout(contains("fingerprint"));
+    m.run(&[
+        "root",
+        "certify",
+        &kid,
+        "--not-after",
+        &crate::helpers::days_from_today(90),
+        "--root-key",
+        &root,
+    ])
+    .assert()
+    .success();
+    // The issuer key is alone under its label: the root does not count as one of its keys.
+    assert_eq!(kids(&m).len(), 1);
+    let card = m.issue(&[]);
+    assert_eq!(
+        verdict(&m, card["payload"].as_str().expect("payload")),
+        "valid"
+    );
 }

@@ -46,3 +46,37 @@ fn an_independent_cose_library_verifies_our_cards_and_refuses_forgeries() {
         assert_eq!(python_verify(forged).status.code(), Some(1), "{forged}");
     }
 }
+
+fn python_root_statement(name: &str) -> std::process::Output {
+    Command::new("python3")
+        .arg(fixtures::path("../docs/examples/verify_certificate.py"))
+        .arg(fixtures::path("root/root.json"))
+        .arg(fixtures::path(&format!("root/{name}.cose")))
+        .output()
+        .expect("python3 runs (scripts/test installs what it needs)")
+}
+
+#[test]
+fn an_independent_cose_library_verifies_the_roots_certificates_and_refuses_forgeries() {
+    let out = python_root_statement("certificate");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cert: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(cert["type"], "rescard-certificate");
+    assert_eq!(cert["kid"], crate::helpers::FIXTURE_KID);
+    assert_eq!(cert["not_after"], "2027-11-01T00:00:00+00:00");
+    assert_eq!(cert["usage"], serde_json::json!(["cards", "status"]));
+    let out = python_root_statement("revocation");
+    let rev: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(rev["since"], "2027-06-01T00:00:00+00:00");
+    let out = python_root_statement("forged-certificate");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not signed by this root"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

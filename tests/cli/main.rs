@@ -8,4 +8,6 @@ mod helpers;
 mod hsm;
 mod interop;
 mod private;
+mod root;
+mod root_fixtures;
 mod text;

@@ -1,6 +1,7 @@
 //! `rescard-bench`: the measuring half of `bench/run`. Each command measures one figure and its
 //! baseline in the same process, prints what it saw, and ends with `ROW` lines for the results table.
 
+mod certified;
 mod http;
 mod photo;
 mod queue;
@@ -371,6 +372,7 @@ fn offline(cards: u32) -> Result<()> {
         ">= 0.85",
         Some(ratio >= 0.85),
     );
+    certified::row_for(payload, &trust, &key, &view, check_now)?;
     row(
         "repeated check of one card (rate)",
         &format!("{:.0}/s", 1.0 / cached),

@@ -231,6 +231,10 @@ pub struct TrustedKey {
     pub not_before: DateTime<Utc>,
     /// When it stopped signing new cards (rotation), if it has.
     pub not_after: Option<DateTime<Utc>>,
+    /// What a root allows it, when the list was taken in under a root ([`crate::root`]): never
+    /// serialized, set by [`crate::root::Statements::apply`].
+    #[serde(skip)]
+    pub root_limit: Option<crate::root::RootLimit>,
 }
 
 impl TrustedKey {
@@ -242,6 +246,7 @@ impl TrustedKey {
             status: KeyStatus::Active,
             not_before,
             not_after: None,
+            root_limit: None,
         }
     }
 }
@@ -250,6 +255,8 @@ impl TrustedKey {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TrustList {
     pub(crate) keys: Vec<TrustedKey>,
+    /// What a root said of these keys, carried with the signed list ([`crate::root`]).
+    pub(crate) root: crate::root::RootMaterial,
 }
 
 impl TrustList {
@@ -263,7 +270,39 @@ impl TrustList {
                 )));
             }
         }
-        Ok(Self { keys })
+        Ok(Self {
+            keys,
+            root: Default::default(),
+        })
+    }
+
+    /// The list carrying `root`'s certificates and revocations.
+    pub fn with_root(mut self, root: crate::root::RootMaterial) -> Self {
+        self.root = root;
+        self
+    }
+
+    /// The root's certificates and revocations the list carries (empty without a root).
+    pub fn root(&self) -> &crate::root::RootMaterial {
+        &self.root
+    }
+
+    /// The list with each key's [`TrustedKey::root_limit`] set to what `limit` says of it.
+    pub fn with_limits(
+        &self,
+        limit: impl Fn(&TrustedKey) -> Option<crate::root::RootLimit>,
+    ) -> Self {
+        Self {
+            keys: self
+                .keys
+                .iter()
+                .map(|k| TrustedKey {
+                    root_limit: limit(k),
+                    ..k.clone()
+                })
+                .collect(),
+            root: self.root.clone(),
+        }
     }
 
     /// Parses the JSON array that `keys list --json` prints.

@@ -37,6 +37,7 @@ pub mod keys;
 pub mod openapi;
 pub mod reference;
 pub mod report;
+pub mod root;
 pub mod rules;
 pub mod status;
 pub mod trust_doc;

@@ -76,6 +76,9 @@ pub enum SnapshotError {
     /// The signature does not verify.
     #[error("the status snapshot's signature does not verify: it was altered or forged")]
     InvalidSignature,
+    /// Signed by a key the root does not trust for it at the snapshot's time.
+    #[error("the status snapshot is signed by a key the root does not trust for it: {0}")]
+    NotTrustedThen(String),
 }
 
 const KEY_SEQUENCE: i64 = 1;
@@ -287,6 +290,14 @@ impl Snapshot {
             SignatureFailure::InvalidSignature => SnapshotError::InvalidSignature,
         })?;
         let snapshot = Self::from_claims(verified.payload())?;
+        if let Some(why) = verified
+            .key()
+            .root_limit
+            .as_ref()
+            .and_then(|l| l.refuses(snapshot.issued_at))
+        {
+            return Err(SnapshotError::NotTrustedThen(why));
+        }
         if let Some(end) = verified.key().not_after
             && snapshot.issued_at > end
         {

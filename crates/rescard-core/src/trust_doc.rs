@@ -5,15 +5,29 @@
 //! so a new key arrives through an old one. On its first sync a checker trusts nothing yet: it is given
 //! the `kid` of the issuer's key out of band (`rescard sync URL --pin KID`) and accepts a list signed by
 //! the key with that id listed in the document itself. A list older than the one held is refused.
+//!
+//! Under a root ([`crate::root`]) the list also carries, in its unprotected header, the root's
+//! public key (`"root"`), its certificates (`"certificates"`) and revocations (`"revocations"`),
+//! each signed by the root and so needing no other signature; a checker that pins the root accepts
+//! a list only through a key the root certified for `status` at the list's time
+//! ([`TrustDocument::open_rooted`]).
 
 use chrono::{DateTime, Utc};
+use coset::cbor::value::Value;
 use coset::{
-    CoseSign, CoseSignBuilder, CoseSignatureBuilder, HeaderBuilder, TaggedCborSerializable, iana,
+    CoseSign, CoseSignBuilder, CoseSignatureBuilder, HeaderBuilder, Label, TaggedCborSerializable,
+    iana,
 };
-use ed25519_dalek::Signature;
+use ed25519_dalek::{Signature, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
 use crate::keys::{IssuerKey, KeyError, KeyStatus, Kid, TrustList, TrustedKey};
+use crate::root::{RootError, RootMaterial, Usage};
+
+/// The unprotected header's labels for the root's material.
+const ROOT_LABEL: &str = "root";
+const CERTIFICATES_LABEL: &str = "certificates";
+const REVOCATIONS_LABEL: &str = "revocations";
 
 /// The largest signed trust list accepted, in bytes.
 pub const MAX_TRUST_DOC_BYTES: usize = 256 * 1024;
@@ -43,6 +57,12 @@ pub enum TrustDocError {
     /// No signature verifies with a key this checker trusts (or with the pinned key).
     #[error("the trust list is not signed by a key this checker trusts")]
     Untrusted,
+    /// Under a root: what the list carries of the root does not hold.
+    #[error("the trust list's root statements: {0}")]
+    Root(#[from] RootError),
+    /// Under a root: no signature is by a key the root trusts for the list at its time.
+    #[error("the trust list is not signed by an issuer key the pinned root trusts for it: {0}")]
+    NotCertified(String),
 }
 
 impl TrustDocument {
@@ -59,6 +79,7 @@ impl TrustDocument {
                     .content_type("application/json".into())
                     .build(),
             )
+            .unprotected(root_header(self.keys.root()))
             .payload(payload);
         for key in signers {
             let header = HeaderBuilder::new()
@@ -72,6 +93,47 @@ impl TrustDocument {
             )?;
         }
         Ok(builder.build().to_tagged_vec().unwrap_or_default())
+    }
+
+    /// Opens a list under the pinned `root`: its root statements must all verify with `root`
+    /// (with `held_revocations`, those a checker kept from earlier lists), and one of its
+    /// signatures must be by a key it lists that the root certified for `status` at the list's
+    /// `issued_at`, and had not revoked by then.
+    pub fn open_rooted(
+        bytes: &[u8],
+        root: &VerifyingKey,
+        held_revocations: &[Vec<u8>],
+    ) -> Result<(Self, Kid), TrustDocError> {
+        let (sign, doc) = parse(bytes)?;
+        let mut material = doc.keys.root().clone();
+        material
+            .revocations
+            .extend(held_revocations.iter().cloned());
+        let statements = material.open(root)?;
+        let allowed = statements.apply(&doc.keys, Usage::Status);
+        let mut why: Vec<String> = Vec::new();
+        let found = verify_any(&sign, |kid| {
+            allowed
+                .candidates(kid)
+                .filter(
+                    |k| match k.root_limit.as_ref().and_then(|l| l.refuses(doc.issued_at)) {
+                        Some(reason) => {
+                            why.push(format!("key {kid}: {reason}"));
+                            false
+                        }
+                        None => true,
+                    },
+                )
+                .cloned()
+                .collect()
+        });
+        match found {
+            Ok(kid) => Ok((doc, kid)),
+            Err(_) if why.is_empty() => Err(TrustDocError::NotCertified(
+                "none of its signatures is by a key it lists".into(),
+            )),
+            Err(_) => Err(TrustDocError::NotCertified(why.join("; "))),
+        }
     }
 
     /// Opens a list signed by a key of `trusted` (not retired).
@@ -119,7 +181,9 @@ fn parse(bytes: &[u8]) -> Result<(CoseSign, TrustDocument), TrustDocError> {
         .as_deref()
         .ok_or_else(|| malformed("no payload".into()))?;
     let json: Json = serde_json::from_slice(payload).map_err(|e| malformed(e.to_string()))?;
-    let keys = TrustList::new(json.keys).map_err(|e| malformed(e.to_string()))?;
+    let keys = TrustList::new(json.keys)
+        .map_err(|e| malformed(e.to_string()))?
+        .with_root(root_material(&sign.unprotected).map_err(malformed)?);
     Ok((
         sign.clone(),
         TrustDocument {
@@ -129,9 +193,68 @@ fn parse(bytes: &[u8]) -> Result<(CoseSign, TrustDocument), TrustDocError> {
     ))
 }
 
+/// The unprotected header that carries `root`, empty when there is no root.
+fn root_header(root: &RootMaterial) -> coset::Header {
+    let mut header = HeaderBuilder::new();
+    if let Some(key) = &root.root {
+        header = header.text_value(ROOT_LABEL.into(), Value::Bytes(key.as_bytes().to_vec()));
+    }
+    let list = |items: &[Vec<u8>]| Value::Array(items.iter().cloned().map(Value::Bytes).collect());
+    if !root.certificates.is_empty() {
+        header = header.text_value(CERTIFICATES_LABEL.into(), list(&root.certificates));
+    }
+    if !root.revocations.is_empty() {
+        header = header.text_value(REVOCATIONS_LABEL.into(), list(&root.revocations));
+    }
+    header.build()
+}
+
+/// What an unprotected header carries of a root.
+fn root_material(header: &coset::Header) -> Result<RootMaterial, String> {
+    let mut material = RootMaterial::default();
+    let bytes_list = |v: &Value, name: &str| -> Result<Vec<Vec<u8>>, String> {
+        let Value::Array(items) = v else {
+            return Err(format!("`{name}` is not an array"));
+        };
+        items
+            .iter()
+            .map(|i| match i {
+                Value::Bytes(b) => Ok(b.clone()),
+                _ => Err(format!("an entry of `{name}` is not bytes")),
+            })
+            .collect()
+    };
+    for (label, value) in &header.rest {
+        match label {
+            Label::Text(l) if l == ROOT_LABEL => {
+                let Value::Bytes(raw) = value else {
+                    return Err("`root` is not bytes".into());
+                };
+                let raw: [u8; 32] = raw
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| "`root` is not 32 bytes".to_owned())?;
+                material.root = Some(
+                    VerifyingKey::from_bytes(&raw)
+                        .map_err(|_| "`root` is not Ed25519".to_owned())?,
+                );
+            }
+            Label::Text(l) if l == CERTIFICATES_LABEL => {
+                material.certificates = bytes_list(value, CERTIFICATES_LABEL)?;
+            }
+            Label::Text(l) if l == REVOCATIONS_LABEL => {
+                material.revocations = bytes_list(value, REVOCATIONS_LABEL)?;
+            }
+            // Other labels are for later versions: ignored, as COSE asks.
+            _ => {}
+        }
+    }
+    Ok(material)
+}
+
 fn verify_any(
     sign: &CoseSign,
-    candidates: impl Fn(Kid) -> Vec<TrustedKey>,
+    mut candidates: impl FnMut(Kid) -> Vec<TrustedKey>,
 ) -> Result<Kid, TrustDocError> {
     for signature in &sign.signatures {
         let header = &signature.protected.header;

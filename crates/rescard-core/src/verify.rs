@@ -347,6 +347,20 @@ fn judge<S: StatusSource>(
     now: DateTime<Utc>,
 ) -> Result<Verification, S::Error> {
     let Authentic { kid, key, claims } = a;
+    if let Some(why) = key
+        .root_limit
+        .as_ref()
+        .and_then(|l| l.refuses(claims.issued_at))
+    {
+        return Ok(Verification::failed(
+            Verdict::UnknownIssuer,
+            format!(
+                "signed at {} by key {kid}, which is not trusted for it: {why}",
+                claims.issued_at
+            ),
+            Some(kid),
+        ));
+    }
     if let Some(end) = key.not_after
         && claims.issued_at > end
     {

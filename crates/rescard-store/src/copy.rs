@@ -187,6 +187,18 @@ pub const TABLES: &[Table] = &[
         identity: false,
     },
     Table {
+        name: "root_statements",
+        columns: &[
+            ("id", Int),
+            ("kind", Text),
+            ("kid", Text),
+            ("statement", Bytes),
+            ("added_at", Time),
+            ("added_by", Text),
+        ],
+        identity: true,
+    },
+    Table {
         name: "console_sessions",
         columns: &[
             ("id_hash", Text),

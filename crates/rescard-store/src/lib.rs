@@ -16,6 +16,7 @@ mod location;
 mod model;
 pub mod postgres;
 mod registry;
+mod root;
 mod sessions;
 pub mod sqlite;
 pub mod storage;
@@ -31,6 +32,7 @@ pub use model::{
     AuditAction, CardRecord, HistoryEntry, IssuedCard, NewCard, Statistics, TokenInfo, timestamp,
 };
 pub use registry::{Registry, StatusChange};
+pub use root::SignedCard;
 pub use sessions::{ConsoleSession, SESSION_PREFIX};
 pub use sqlite::{create_private_dir, schema_version};
 pub use tokens::{Role, TOKEN_PREFIX, TokenHolder};

@@ -64,6 +64,10 @@ pub enum AuditAction {
     KeyRotate,
     /// An issuer key was retired: its cards no longer verify.
     KeyRetire,
+    /// The root of trust certified an issuer key.
+    RootCertify,
+    /// The root of trust revoked an issuer key from a moment on.
+    RootRevoke,
     /// An application moved (filed, submitted, paid, reviewed, decided, withdrawn, purged): its id,
     /// kind, act and status, no personal data.
     Application,
@@ -71,7 +75,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 12] = [
+    pub const ALL: [AuditAction; 14] = [
         Self::Issue,
         Self::Extend,
         Self::Suspend,
@@ -83,11 +87,13 @@ impl AuditAction {
         Self::KeyCreate,
         Self::KeyRotate,
         Self::KeyRetire,
+        Self::RootCertify,
+        Self::RootRevoke,
         Self::Application,
     ];
 
     /// The name written in the log: `issue`, `extend`, …, `token_create`, `token_revoke`, `key_create`,
-    /// `key_rotate`, `key_retire`.
+    /// `key_rotate`, `key_retire`, `root_certify`, `root_revoke`, `application`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Issue => "issue",
@@ -101,6 +107,8 @@ impl AuditAction {
             Self::KeyCreate => "key_create",
             Self::KeyRotate => "key_rotate",
             Self::KeyRetire => "key_retire",
+            Self::RootCertify => "root_certify",
+            Self::RootRevoke => "root_revoke",
             Self::Application => "application",
         }
     }

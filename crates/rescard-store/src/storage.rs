@@ -275,6 +275,7 @@ pub(crate) fn trusted_key(
             .ok_or_else(|| corrupt(format!("status {status:?}")))?,
         not_before,
         not_after,
+        root_limit: None,
     };
     if Kid::of(&key.public_key) != key.kid {
         return Err(corrupt("the key id is not its public key's".into()));

@@ -33,7 +33,8 @@ impl Registry {
             let store = reg.storage();
             let version = store.current(Counter::Keys)?;
             let list = TrustList::new(store.trusted_keys()?)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?
+                .with_root(crate::root::material(store)?);
             Ok((version, list))
         })
     }
@@ -105,48 +106,40 @@ impl Registry {
         now: DateTime<Utc>,
     ) -> Result<TrustedKey> {
         crate::registry::check_actor(actor)?;
-        if fresh.status != KeyStatus::Active || fresh.not_after.is_some() {
-            return Err(key_error("a new key is active, with no end to its signing"));
-        }
         let tx = self.write()?;
-        let keys = tx.trusted_keys()?;
-        if keys.iter().any(|k| k.public_key == fresh.public_key) {
-            return Err(key_error(format!(
-                "key {} is already in the trust list",
-                fresh.kid
-            )));
-        }
-        let (position, previous) = (1..)
-            .zip(&keys)
-            .find(|(_, k)| k.status == KeyStatus::Active)
-            .ok_or_else(|| key_error("the trust list has no active key: run `rescard init`"))?;
-        let fresh = TrustedKey {
-            not_before: now + ACTIVATION_DELAY,
-            ..fresh.clone()
-        };
-        let mut demoted = previous.clone();
-        demoted.status = KeyStatus::VerifyOnly;
-        demoted.not_after = Some(now + ROTATION_GRACE);
-        tx.put_trusted_key(position, &demoted)?;
-        let last = u32::try_from(keys.len())
-            .map_err(|_| StoreError::Corrupt("the trust list is too long".into()))?;
-        tx.put_trusted_key(last + 1, &fresh)?;
-        tx.next(Counter::Keys)?;
-        audit::append(
-            &*tx,
-            now,
-            actor,
-            AuditAction::KeyRotate,
-            None,
-            json!({
-                "kid": fresh.kid.to_string(),
-                "signs_from": crate::model::timestamp(fresh.not_before),
-                "previous": previous.kid.to_string(),
-                "previous_signs_until": crate::model::timestamp(now + ROTATION_GRACE),
-            }),
-        )?;
+        let fresh = rotate_in(&*tx, fresh, actor, now)?;
         tx.commit()?;
         Ok(fresh)
+    }
+
+    /// [`Self::rotate_key`] with the root's certificate `certificate` of the new key, in one
+    /// write: under a root, a key signs nothing before it is certified.
+    pub fn rotate_key_certified(
+        &mut self,
+        fresh: &TrustedKey,
+        root: &ed25519_dalek::VerifyingKey,
+        certificate: &[u8],
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<TrustedKey> {
+        crate::registry::check_actor(actor)?;
+        let cert = rescard_core::root::Certificate::open(certificate, root)
+            .map_err(|e| key_error(e.to_string()))?;
+        if cert.public_key != fresh.public_key {
+            return Err(key_error("the certificate is for another key"));
+        }
+        let tx = self.write()?;
+        let stored = rotate_in(&*tx, fresh, actor, now)?;
+        crate::root::statement_in(
+            &*tx,
+            root,
+            &crate::root::Said::Certified(&cert),
+            certificate,
+            actor,
+            now,
+        )?;
+        tx.commit()?;
+        Ok(stored)
     }
 
     /// Retires the verify-only keys with id `kid`: the cards they signed then verify as
@@ -189,6 +182,55 @@ impl Registry {
         tx.commit()?;
         Ok(retired)
     }
+}
+
+/// The rotation of [`Registry::rotate_key`], in the write transaction `tx`.
+fn rotate_in(
+    tx: &dyn crate::storage::Storage,
+    fresh: &TrustedKey,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<TrustedKey> {
+    if fresh.status != KeyStatus::Active || fresh.not_after.is_some() {
+        return Err(key_error("a new key is active, with no end to its signing"));
+    }
+    let keys = tx.trusted_keys()?;
+    if keys.iter().any(|k| k.public_key == fresh.public_key) {
+        return Err(key_error(format!(
+            "key {} is already in the trust list",
+            fresh.kid
+        )));
+    }
+    let (position, previous) = (1..)
+        .zip(&keys)
+        .find(|(_, k)| k.status == KeyStatus::Active)
+        .ok_or_else(|| key_error("the trust list has no active key: run `rescard init`"))?;
+    let fresh = TrustedKey {
+        not_before: now + ACTIVATION_DELAY,
+        ..fresh.clone()
+    };
+    let mut demoted = previous.clone();
+    demoted.status = KeyStatus::VerifyOnly;
+    demoted.not_after = Some(now + ROTATION_GRACE);
+    tx.put_trusted_key(position, &demoted)?;
+    let last = u32::try_from(keys.len())
+        .map_err(|_| StoreError::Corrupt("the trust list is too long".into()))?;
+    tx.put_trusted_key(last + 1, &fresh)?;
+    tx.next(Counter::Keys)?;
+    audit::append(
+        tx,
+        now,
+        actor,
+        AuditAction::KeyRotate,
+        None,
+        json!({
+            "kid": fresh.kid.to_string(),
+            "signs_from": crate::model::timestamp(fresh.not_before),
+            "previous": previous.kid.to_string(),
+            "previous_signs_until": crate::model::timestamp(now + ROTATION_GRACE),
+        }),
+    )?;
+    Ok(fresh)
 }
 
 #[cfg(test)]

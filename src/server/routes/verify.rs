@@ -263,7 +263,7 @@ pub async fn verify_batch(
                         passports: Default::default(),
                     };
                     let v =
-                        rescard_core::verify_batch(&refs, &keys.trust, &source, now, signatures)?;
+                        rescard_core::verify_batch(&refs, &keys.cards, &source, now, signatures)?;
                     Ok((v, source.passports.into_inner()))
                 })
             })
@@ -275,7 +275,7 @@ pub async fn verify_batch(
             let refs: Vec<&str> = payloads.iter().map(|p| p.trim()).collect();
             let Ok(v) = rescard_core::verify_batch(
                 &refs,
-                &keys.trust,
+                &keys.cards,
                 cache.db().mirror(),
                 now,
                 Some(cache.signatures()),

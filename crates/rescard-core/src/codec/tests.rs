@@ -139,10 +139,12 @@ fn several_keys_sharing_a_kid_are_all_tried() {
             impostor.clone(),
             TrustedKey::active(key.verifying_key(), signed_at()),
         ],
+        ..Default::default()
     };
     assert!(decode(&text).expect("decode").verify(&list).is_ok());
     let only_impostor = TrustList {
         keys: vec![impostor],
+        ..Default::default()
     };
     assert_eq!(
         decode(&text)

@@ -202,6 +202,19 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX outbox_due ON outbox(next_attempt_at) WHERE sent_at IS NULL;
     "#,
+    // 5: what the root of trust said (SQLite's migration 9).
+    r#"
+    CREATE TABLE root_statements (
+        id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        kind       TEXT NOT NULL CHECK (kind IN ('root', 'certificate', 'revocation')),
+        kid        TEXT NOT NULL,
+        statement  BYTEA NOT NULL,
+        added_at   TIMESTAMPTZ NOT NULL,
+        added_by   TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX root_statements_one_root ON root_statements(kind) WHERE kind = 'root';
+    CREATE INDEX cards_kid ON cards(kid, issued_at);
+    "#,
 ];
 
 /// Brings the schema up to date, one replica at a time. A connection to a registry already up to

@@ -212,6 +212,20 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX outbox_due ON outbox(next_attempt_at) WHERE sent_at IS NULL;
     "#,
+    // 9: what the root of trust said: its public key, and its certificates and revocations of
+    // issuer keys (COSE_Sign1 each), carried by the trust list.
+    r#"
+    CREATE TABLE root_statements (
+        id         INTEGER PRIMARY KEY,
+        kind       TEXT NOT NULL CHECK (kind IN ('root', 'certificate', 'revocation')),
+        kid        TEXT NOT NULL,
+        statement  BLOB NOT NULL,
+        added_at   TEXT NOT NULL,
+        added_by   TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX root_statements_one_root ON root_statements(kind) WHERE kind = 'root';
+    CREATE INDEX cards_kid ON cards(kid, issued_at);
+    "#,
 ];
 
 /// Applies the pragmas every connection needs and the migrations not yet run.
