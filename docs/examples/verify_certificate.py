@@ -69,7 +69,10 @@ def main(root_path, statement_path):
         "issued_at": when(body["issued_at"]),
     }
     if kind == "rescard-certificate":
-        if not set(body["usage"]) <= USAGES or body["not_after"] < body["not_before"]:
+        usage = list(body["usage"])
+        if not usage or len(set(usage)) != len(usage) or not set(usage) <= USAGES:
+            fail("bad usage")
+        if min(body["not_before"], body["not_after"], body["issued_at"]) < 0 or body["not_after"] < body["not_before"]:
             fail("bad usage or period")
         out.update(not_before=when(body["not_before"]), not_after=when(body["not_after"]),
                    usage=list(body["usage"]))

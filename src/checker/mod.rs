@@ -41,6 +41,22 @@ pub const LEGACY_FILES: [&str; 2] = ["trust.json", "trust.cose"];
 pub const MAX_DELTAS: usize = 16;
 /// The largest download accepted.
 pub const MAX_DOWNLOAD: u64 = 16 * 1024 * 1024;
+/// How far past this checker's clock a trust list or snapshot may be dated under a root: more is
+/// refused, so that a list or snapshot a stolen key dated ahead cannot shut out the genuine ones
+/// that follow it (and the revocation they bring).
+pub const MAX_CLOCK_AHEAD: chrono::Duration = chrono::Duration::minutes(10);
+
+fn not_from_the_future(what: &str, at: chrono::DateTime<chrono::Utc>) -> Result<()> {
+    let now = chrono::Utc::now();
+    if at > now + MAX_CLOCK_AHEAD {
+        bail!(
+            "the {what} offered is dated {}, ahead of this checker's clock ({}): refused. If the clock is wrong, set it",
+            rfc3339(at),
+            rfc3339(now)
+        );
+    }
+    Ok(())
+}
 
 /// A checker's data directory.
 pub struct Checker {
@@ -110,14 +126,14 @@ impl Checker {
             if self.state.state_missing() {
                 bail!(
                     "{} was deleted: this checker no longer knows what it accepted, and refuses to \
-                     check cards. Find out who deleted it; to start again, sync with --pin KID",
+                     check cards. Find out who deleted it; to start again, sync with --root FILE (or --pin KID)",
                     self.state.path().display()
                 );
             }
             if let Some(legacy) = self.legacy_files().first() {
                 bail!(
                     "no trusted issuer keys: {} was written by an older rescard without a sealed \
-                     state, so it is not trusted. Sync again with --pin KID (the issuer key id from \
+                     state, so it is not trusted. Sync again with --root FILE or --pin KID (from \
                      the issuing authority)",
                     legacy.display()
                 );
@@ -215,6 +231,26 @@ impl Checker {
             .as_ref()
             .map(|s| s.revocations.clone())
             .unwrap_or_default();
+        // Under a root, a revocation the offered list carries is the root's word whatever becomes
+        // of the list: kept even if the list itself is refused.
+        if let (Anchor::Root(root), Some(state)) = (anchor, &held) {
+            let learned: Vec<Vec<u8>> = TrustDocument::open_self_signed(bytes)
+                .map(|(doc, _)| doc.keys.root().revocations.clone())
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|r| {
+                    !revocations.contains(r)
+                        && rescard_core::root::Revocation::open(r, &root).is_ok()
+                })
+                .collect();
+            if !learned.is_empty() {
+                revocations.extend(learned);
+                self.state.write(&State {
+                    revocations: revocations.clone(),
+                    ..state.clone()
+                })?;
+            }
+        }
         let doc = match (anchor, &held) {
             (Anchor::Root(root), _) => {
                 let (doc, _) = TrustDocument::open_rooted(bytes, &root, &revocations)?;
@@ -230,6 +266,9 @@ impl Checker {
             }
             (Anchor::Key(pin), None) => TrustDocument::open_pinned(bytes, pin)?.0,
         };
+        if matches!(anchor, Anchor::Root(_)) {
+            not_from_the_future("trust list", doc.issued_at)?;
+        }
         if let Some(state) = &held {
             let held = opened_trust(state)?.doc;
             if doc.issued_at < held.issued_at {
@@ -275,18 +314,38 @@ impl Checker {
     pub fn accept_status(&self, bytes: &[u8], trust: &TrustList) -> Result<StatusView> {
         let (snapshot, _) = Snapshot::open(bytes, trust)?;
         let Some(mut state) = self.state.read()? else {
-            bail!("this checker has accepted no trust list yet: sync with --pin KID");
+            bail!(
+                "this checker has accepted no trust list yet: sync with --root FILE (or --pin KID)"
+            );
         };
-        if let Some(floor) = state.status
-            && floor.is_newer_than(snapshot.sequence, snapshot.issued_at)
-        {
-            return Err(ApplyError::Backwards {
-                offered: snapshot.sequence,
-                held: floor.sequence,
-            }
-            .into());
+        if matches!(state.anchor, Anchor::Root(_)) {
+            not_from_the_future("status snapshot", snapshot.issued_at)?;
         }
-        let (view, mut parts) = match self.held_status(trust, state.status) {
+        // What a key the root has since revoked signed sets no floor: a full snapshot replaces it.
+        let disowned = status_file::read(&self.path(STATUS_FILE))
+            .ok()
+            .flatten()
+            .is_some_and(|parts| status_file::disowned(&parts, trust));
+        let floor = state.status.filter(|_| !disowned);
+        if let Some(floor) = floor {
+            if floor.is_newer_than(snapshot.sequence, snapshot.issued_at) {
+                return Err(ApplyError::Backwards {
+                    offered: snapshot.sequence,
+                    held: floor.sequence,
+                }
+                .into());
+            }
+            // A later sequence signed earlier than what is held: the registry's signer does not
+            // go back in time, so this was made to look newer than it is.
+            if floor.issued_at > snapshot.issued_at {
+                bail!(
+                    "the status snapshot offered was signed {}, before the one held ({}): refused as a rollback",
+                    rfc3339(snapshot.issued_at),
+                    rfc3339(floor.issued_at)
+                );
+            }
+        }
+        let (view, mut parts) = match self.held_status(trust, floor) {
             Some(mut view) => {
                 let full = snapshot.since.is_none();
                 view.apply(snapshot)?;
@@ -397,5 +456,7 @@ fn opened_trust(state: &State) -> Result<Trusted> {
     })
 }
 
+#[cfg(test)]
+mod root_tests;
 #[cfg(test)]
 mod tests;

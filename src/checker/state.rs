@@ -142,7 +142,7 @@ impl StateFiles {
         let secret = self.secret()?.with_context(|| {
             format!(
                 "{} exists but its secret {} is missing: the state cannot be checked. Move {} aside \
-                 and sync with --pin KID",
+                 and sync with --root FILE (or --pin KID)",
                 path.display(),
                 self.secret_path().display(),
                 self.dir.display()
@@ -152,7 +152,7 @@ impl StateFiles {
             format!(
                 "{} was altered at rest (its seal does not verify): this checker refuses to check \
                  cards with it. Find out who changed it; to start again, move {} aside and sync \
-                 with --pin KID",
+                 with --root FILE (or --pin KID)",
                 path.display(),
                 self.dir.display()
             )
@@ -233,7 +233,7 @@ impl StateFiles {
             bail!(
                 "the checker's secret {} can be read or written by other users (mode {:o}): anyone \
                  who read it can forge this checker's state. Refused: move {} aside and sync again \
-                 with --pin KID",
+                 with --root FILE (or --pin KID)",
                 path.display(),
                 meta.permissions().mode() & 0o777,
                 self.dir.display()

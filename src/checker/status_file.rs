@@ -46,6 +46,17 @@ pub fn view(parts: &[Vec<u8>], trust: &TrustList) -> Result<StatusView> {
     Ok(view)
 }
 
+/// Whether a part of `parts` is signed by a key the root no longer trusts for it (revoked since
+/// before it was signed): what it set, the root has disowned.
+pub fn disowned(parts: &[Vec<u8>], trust: &TrustList) -> bool {
+    parts.iter().any(|p| {
+        matches!(
+            Snapshot::open(p, trust),
+            Err(rescard_core::status::SnapshotError::NotTrustedThen(_))
+        )
+    })
+}
+
 /// CBOR byte strings for the status file (serde would otherwise write arrays of integers).
 mod serde_bytes_vec {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};

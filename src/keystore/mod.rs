@@ -129,6 +129,15 @@ impl KeyStore {
                 .is_some_and(|s| s.limit(k, Usage::Cards).revoked_since.is_some())
         };
         if let Some(s) = &statements {
+            if revoked(active) {
+                bail!(
+                    "the root revoked the active issuer key {}: rotate to a new key (`rescard keys rotate --root-key …`)",
+                    active.kid
+                );
+            }
+            // Checked as of now, so that a lapsed certificate stops the signing rather than the
+            // checkpoints; it is checked again whenever the keys are loaded.
+            let now = Utc::now().max(active.not_before);
             for usage in [Usage::Cards, Usage::Status] {
                 let limit = s.limit(active, usage);
                 if limit.certified.is_none() {
@@ -138,12 +147,13 @@ impl KeyStore {
                         active.kid
                     );
                 }
-            }
-            if revoked(active) {
-                bail!(
-                    "the root revoked the active issuer key {}: rotate to a new key (`rescard keys rotate --root-key …`)",
-                    active.kid
-                );
+                if let Some(why) = limit.refuses(now) {
+                    bail!(
+                        "the active issuer key {} cannot sign now: {why}. Certify it again (`rescard root certify {} --not-after DATE`) or rotate under the root",
+                        active.kid,
+                        active.kid
+                    );
+                }
             }
         }
         let cards = match &statements {
@@ -284,7 +294,14 @@ pub fn rotate(
             "the registry's issuer keys are certified by the root {}: a new key must be certified as it is made. Bring the root key and rotate with `rescard keys rotate --root-key DIR|URI --not-after DATE`",
             rescard_core::root::fingerprint(&held)
         ),
-        (Some(_), Some(r)) => Some((r, r.root(registry)?)),
+        (Some(_), Some(r)) => {
+            if !(r.usage.contains(&Usage::Cards) && r.usage.contains(&Usage::Status)) {
+                bail!(
+                    "the signing key must be certified for cards and status (--usage cards,status[,audit])"
+                );
+            }
+            Some((r, r.root(registry)?))
+        }
     };
     let fresh = keys.create(now)?;
     let rotated = match &signer {

@@ -232,6 +232,17 @@ fn under_a_root_the_active_key_must_be_certified_and_a_revoked_key_signs_nothing
         not_after: at("2027-06-01T00:00:00Z"),
         usage: vec![Usage::Cards, Usage::Status],
     };
+    // A signing key certified for cards alone would sign snapshots nobody accepts: refused first.
+    let cards_only = crate::root::RootedRotation {
+        usage: vec![Usage::Cards],
+        ..rooted
+    };
+    let err = rotate(&mut reg, &keys, Some(&cards_only), "admin", now).expect_err("refused");
+    assert!(err.to_string().contains("cards and status"), "{err}");
+    let rooted = crate::root::RootedRotation {
+        usage: vec![Usage::Cards, Usage::Status],
+        ..cards_only
+    };
     let fresh = rotate(&mut reg, &keys, Some(&rooted), "admin", now).expect("rotate");
     assert_eq!(
         keyring(&mut reg, &keys, "setup", now)

@@ -205,7 +205,10 @@ impl Fields {
         let Value::Integer(i) = self.get(name)? else {
             return Err(bad());
         };
-        let secs = i64::try_from(*i).map_err(|_| bad())?;
+        let secs = u64::try_from(*i)
+            .ok()
+            .and_then(|s| i64::try_from(s).ok())
+            .ok_or_else(bad)?;
         DateTime::from_timestamp(secs, 0).ok_or_else(bad)
     }
 
@@ -290,14 +293,22 @@ impl Certificate {
         let Value::Array(list) = f.get("usage")? else {
             return Err(RootError::Malformed("`usage` is not an array".into()));
         };
-        let names = list
-            .iter()
-            .map(|v| match v {
-                Value::Text(t) => Ok(t.as_str()),
-                _ => Err(RootError::Malformed("a usage that is not text".into())),
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let usage = Usage::parse_list(&names.join(",")).map_err(RootError::Malformed)?;
+        let mut usage = Vec::new();
+        for v in list {
+            let Value::Text(name) = v else {
+                return Err(RootError::Malformed("a usage that is not text".into()));
+            };
+            let one = Usage::parse(name)
+                .ok_or_else(|| RootError::Malformed(format!("`{name}` is not a usage")))?;
+            if usage.contains(&one) {
+                return Err(RootError::Malformed(format!("usage {name} is named twice")));
+            }
+            usage.push(one);
+        }
+        if usage.is_empty() {
+            return Err(RootError::Malformed("no usage".into()));
+        }
+        usage.sort();
         let cert = Self {
             kid,
             public_key,

@@ -463,7 +463,11 @@ impl StatusView {
 
     /// How long it may be relied on, from `issued_at`.
     pub fn max_age(&self) -> Duration {
-        Duration::seconds(i64::try_from(self.max_age_seconds).unwrap_or(i64::MAX / 1000))
+        // A signed but absurd age (past what a duration holds) is as good as forever, not a panic.
+        i64::try_from(self.max_age_seconds)
+            .ok()
+            .and_then(Duration::try_seconds)
+            .unwrap_or(Duration::MAX)
     }
 
     /// Whether results at `now` are stale.

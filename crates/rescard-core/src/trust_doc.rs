@@ -6,10 +6,11 @@
 //! the `kid` of the issuer's key out of band (`rescard sync URL --pin KID`) and accepts a list signed by
 //! the key with that id listed in the document itself. A list older than the one held is refused.
 //!
-//! Under a root ([`crate::root`]) the list also carries, in its unprotected header, the root's
-//! public key (`"root"`), its certificates (`"certificates"`) and revocations (`"revocations"`),
-//! each signed by the root and so needing no other signature; a checker that pins the root accepts
-//! a list only through a key the root certified for `status` at the list's time
+//! Under a root ([`crate::root`]) the list also carries, in its protected header, the root's
+//! public key (`"root"`), its certificates (`"certificates"`) and revocations (`"revocations"`):
+//! each is signed by the root, and the issuer keys' signatures cover them too, so nobody on the
+//! way can strip a revocation from a genuine list. A checker that pins the root accepts a list only
+//! through a key the root certified for `status` at the list's time
 //! ([`TrustDocument::open_rooted`]).
 
 use chrono::{DateTime, Utc};
@@ -75,11 +76,12 @@ impl TrustDocument {
         let payload = serde_json::to_vec(&json).unwrap_or_default();
         let mut builder = CoseSignBuilder::new()
             .protected(
-                HeaderBuilder::new()
-                    .content_type("application/json".into())
-                    .build(),
+                root_header(
+                    HeaderBuilder::new().content_type("application/json".into()),
+                    self.keys.root(),
+                )
+                .build(),
             )
-            .unprotected(root_header(self.keys.root()))
             .payload(payload);
         for key in signers {
             let header = HeaderBuilder::new()
@@ -183,7 +185,7 @@ fn parse(bytes: &[u8]) -> Result<(CoseSign, TrustDocument), TrustDocError> {
     let json: Json = serde_json::from_slice(payload).map_err(|e| malformed(e.to_string()))?;
     let keys = TrustList::new(json.keys)
         .map_err(|e| malformed(e.to_string()))?
-        .with_root(root_material(&sign.unprotected).map_err(malformed)?);
+        .with_root(root_material(&sign.protected.header).map_err(malformed)?);
     Ok((
         sign.clone(),
         TrustDocument {
@@ -193,9 +195,8 @@ fn parse(bytes: &[u8]) -> Result<(CoseSign, TrustDocument), TrustDocError> {
     ))
 }
 
-/// The unprotected header that carries `root`, empty when there is no root.
-fn root_header(root: &RootMaterial) -> coset::Header {
-    let mut header = HeaderBuilder::new();
+/// `header` with the labels that carry `root` (none when there is no root).
+fn root_header(mut header: HeaderBuilder, root: &RootMaterial) -> HeaderBuilder {
     if let Some(key) = &root.root {
         header = header.text_value(ROOT_LABEL.into(), Value::Bytes(key.as_bytes().to_vec()));
     }
@@ -206,10 +207,10 @@ fn root_header(root: &RootMaterial) -> coset::Header {
     if !root.revocations.is_empty() {
         header = header.text_value(REVOCATIONS_LABEL.into(), list(&root.revocations));
     }
-    header.build()
+    header
 }
 
-/// What an unprotected header carries of a root.
+/// What a protected header carries of a root.
 fn root_material(header: &coset::Header) -> Result<RootMaterial, String> {
     let mut material = RootMaterial::default();
     let bytes_list = |v: &Value, name: &str| -> Result<Vec<Vec<u8>>, String> {

@@ -105,7 +105,7 @@ pub async fn snapshot(
 
 /// `GET /api/v1/keys/signed`: the trust list, signed by every key that still verifies (COSE_Sign).
 #[utoipa::path(get, path = "/api/v1/keys/signed", tag = "offline",
-    responses((status = 200, description = "COSE_Sign of {issued_at, keys}, with the root of trust's certificates and revocations in its unprotected header when the registry has a root; see docs/STATUS.md and docs/CERTIFICATES.md", content_type = "application/cose")))]
+    responses((status = 200, description = "COSE_Sign of {issued_at, keys}, with the root of trust's certificates and revocations in its protected header when the registry has a root; see docs/STATUS.md and docs/CERTIFICATES.md", content_type = "application/cose")))]
 pub async fn signed_keys(State(state): State<AppState>) -> Result<impl IntoResponse, AppError> {
     let keys = state.keyring();
     let now = state.now();

@@ -123,6 +123,31 @@ fn a_statement_with_fields_missing_extra_or_wrong_is_malformed() {
             ),
             "ends before it begins",
         ),
+        (
+            good(
+                Some(("usage", Value::Array(vec![text("cards"), text("cards")]))),
+                Some("usage"),
+            ),
+            "named twice",
+        ),
+        (
+            good(Some(("usage", Value::Array(vec![]))), Some("usage")),
+            "no usage",
+        ),
+        (
+            good(
+                Some(("usage", Value::Array(vec![text("cards,status")]))),
+                Some("usage"),
+            ),
+            "not a usage",
+        ),
+        (
+            good(
+                Some(("not_before", Value::Integer((-5).into()))),
+                Some("not_before"),
+            ),
+            "not a time in seconds",
+        ),
     ] {
         let err = Certificate::open(&bytes, &root().verifying_key()).expect_err(says);
         assert!(err.to_string().contains(says), "{err}");
