@@ -20,6 +20,7 @@ mod root;
 mod sessions;
 pub mod sqlite;
 pub mod storage;
+pub mod tables;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod tokens;

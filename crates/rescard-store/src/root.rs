@@ -9,9 +9,9 @@ use rescard_core::root::{Certificate, Revocation, RootMaterial, fingerprint};
 use rescard_core::{CardState, Kid, Serial};
 use serde_json::json;
 
-use crate::copy::{Kind, Value};
 use crate::model::AuditAction;
 use crate::storage::{Counter, Storage};
+use crate::tables::{Kind, Value};
 use crate::{Registry, Result, StoreError, audit};
 
 const ROOT: &str = "root";

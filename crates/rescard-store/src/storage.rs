@@ -21,8 +21,8 @@ use rescard_core::{
 #[cfg(doc)]
 use crate::StoreError;
 use crate::audit::AuditEntry;
-use crate::copy::{Kind, Table, Value};
 use crate::model::TokenInfo;
+use crate::tables::{Kind, Table, Value};
 use crate::{Result, Role};
 
 /// How a transaction begins.

@@ -10,8 +10,8 @@ use super::{
     ApplicationEvent, ApplicationRow, Decision, DocumentMeta, OutboxMessage, Payment, QueueFilter,
     Review, document_parse, kind_parse, status_parse,
 };
-use crate::copy::{Kind, Value};
 use crate::storage::Storage;
+use crate::tables::{Kind, Value};
 use crate::{Result, StoreError};
 
 use Kind::{Bytes, Date, Int, Text, Time};

@@ -45,13 +45,13 @@ use rows::{
 };
 
 use crate::audit::AuditEntry;
-use crate::copy::{Kind, Table, Value};
 use crate::model::TokenInfo;
 use crate::storage::{
     Backend, Begin, CardRow, CardStanding, Counter, Dimension, HolderRow, NewCardRow, NewHolder,
     SessionRow, StatusRow, Storage, TokenRow, holder_row, parse_document, parse_serial,
     parse_state, signed, trusted_key, unsigned,
 };
+use crate::tables::{Kind, Table, Value};
 use crate::{Result, Role, StoreError};
 
 /// The advisory lock every write transaction holds: the registry's one write lock.

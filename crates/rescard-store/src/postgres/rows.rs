@@ -8,8 +8,8 @@ use tokio_postgres::types::ToSql;
 use super::connection::pg;
 use crate::Result;
 use crate::audit::AuditEntry;
-use crate::copy::{Kind, Value};
 use crate::storage::{TokenRow, parse_serial, parse_state, unsigned};
+use crate::tables::{Kind, Value};
 
 pub(super) fn opt_serial(text: Option<String>) -> Result<Option<Serial>> {
     text.as_deref().map(parse_serial).transpose()

@@ -21,13 +21,13 @@ use rows::{
 };
 
 use crate::audit::AuditEntry;
-use crate::copy::{Kind, Table, Value};
 use crate::model::{TokenInfo, timestamp};
 use crate::storage::{
     Backend, Begin, CardRow, CardStanding, Counter, Dimension, HolderRow, NewCardRow, NewHolder,
     SessionRow, StatusRow, Storage, TokenRow, holder_row, parse_document, parse_serial,
     parse_state, signed, trusted_key, unsigned,
 };
+use crate::tables::{Kind, Table, Value};
 use crate::{Result, Role, StoreError};
 
 /// `$1`-style parameters as SQLite's `?1`.

@@ -4,9 +4,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rescard_core::CurrentStatus;
 
 use crate::audit::AuditEntry;
-use crate::copy::{Kind, Value};
 use crate::model::timestamp;
 use crate::storage::{parse_serial, parse_state};
+use crate::tables::{Kind, Value};
 use crate::{Result, StoreError};
 
 pub(super) fn parse_date(text: &str) -> Result<NaiveDate> {
