@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
 use rescard_core::TrustList;
+use rescard_core::domain::date::rfc3339;
 use rescard_core::root::{Usage, fingerprint};
 use rescard_core::status::{ApplyError, Snapshot, StatusView};
 use rescard_core::trust_doc::TrustDocument;
@@ -421,10 +422,6 @@ impl Checker {
             status_bytes: bytes.len(),
         })
     }
-}
-
-fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// The trust list a state holds, its signature verified again, with the keys it trusts for

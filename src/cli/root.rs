@@ -4,6 +4,7 @@
 use anyhow::{Context as _, Result};
 use chrono::{DateTime, Utc};
 use rescard_core::Kid;
+use rescard_core::domain::date::rfc3339;
 use rescard_core::root::fingerprint;
 
 use super::output::{errln, outln, print_json};
@@ -16,10 +17,6 @@ fn kid(text: &str) -> Result<Kid> {
 
 fn store(arg: &str) -> Result<KeyStore> {
     KeyStore::parse(arg).context("--root-key")
-}
-
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// `rescard root init|certify|revoke`.

@@ -1,6 +1,7 @@
 //! `rescard sync`: a checker takes in the service's trust list and status.
 
 use anyhow::{Context as _, Result};
+use rescard_core::domain::date::rfc3339;
 use rescard_core::trust_doc::TrustDocument;
 
 use super::Context;
@@ -64,10 +65,7 @@ pub fn sync(ctx: &Context, url: &str, pin: Option<&str>, root: Option<&str>) -> 
         count(rescard_core::KeyStatus::Active),
         count(rescard_core::KeyStatus::VerifyOnly),
         count(rescard_core::KeyStatus::Retired),
-        report
-            .trust
-            .issued_at
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        rfc3339(report.trust.issued_at)
     )?;
     outln!(
         "status: sequence {} ({} of {} bytes), {} cards listed, signed {}, may be relied on for {} hours",
@@ -79,10 +77,7 @@ pub fn sync(ctx: &Context, url: &str, pin: Option<&str>, root: Option<&str>) -> 
         },
         report.status_bytes,
         report.view.len(),
-        report
-            .view
-            .issued_at()
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        rfc3339(report.view.issued_at()),
         report.view.max_age().num_hours()
     )?;
     Ok(0)

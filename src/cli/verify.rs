@@ -2,6 +2,7 @@ use std::io::Read as _;
 
 use anyhow::{Context as _, Result, bail};
 use chrono::{DateTime, Utc};
+use rescard_core::domain::date::rfc3339;
 use rescard_core::report::VerificationJson;
 use rescard_core::{NoStatus, PREFIX, StatusOrigin, Verdict, Verification, verify};
 
@@ -137,8 +138,8 @@ pub fn check(
             if view.clock_is_behind(now) {
                 warnings.push(format!(
                     "this checker's clock ({}) is behind the status snapshot it holds, signed {}: the clock is wrong, so expiry checks cannot be trusted; set the clock",
-                    now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                    view.issued_at().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    rfc3339(now),
+                    rfc3339(view.issued_at())
                 ));
             }
             match verify(payload, trust, view, now) {

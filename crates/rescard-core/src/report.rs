@@ -4,10 +4,11 @@
 //! malformed or forged payload nothing is trusted) are `null`. The one exception is `state_reason`,
 //! the officer's own words, which a report for a reader not allowed to see them leaves out.
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::domain::Holder;
+use crate::domain::date::rfc3339;
 use crate::verify::Verification;
 
 /// The holder fields of a verification.
@@ -115,10 +116,6 @@ impl VerificationJson {
         self.state_reason = None;
         self
     }
-}
-
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 impl From<&Verification> for VerificationJson {

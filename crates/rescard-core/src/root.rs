@@ -21,6 +21,7 @@ use ed25519_dalek::VerifyingKey;
 use sha2::{Digest, Sha256};
 
 use crate::codec;
+use crate::domain::date::rfc3339;
 use crate::keys::{IssuerKey, KeyError, Kid, TrustList, TrustedKey};
 
 /// The largest certificate or revocation accepted, in bytes.
@@ -482,10 +483,6 @@ impl RootLimit {
             _ => None,
         }
     }
-}
-
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 #[cfg(test)]

@@ -28,6 +28,11 @@ pub fn start_of_issuer_day(date: NaiveDate) -> DateTime<Utc> {
         - Duration::seconds(i64::from(ISSUER_UTC_OFFSET_SECONDS))
 }
 
+/// `t` as rescard prints times: RFC 3339 in UTC, to the second (`2027-01-15T06:00:00Z`).
+pub fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 /// Parses a date written `YYYY-MM-DD`, and nothing else.
 pub fn parse_date(field: &'static str, text: &str) -> Result<NaiveDate, DomainError> {
     let ok_shape = text.len() == 10
